@@ -1,0 +1,45 @@
+"""``python manage.py ingest PATH``: ingest a CSV from the local disk, with a progress bar."""
+
+from pathlib import Path
+
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from ingest.models import Image
+from ingest.reader import CsvFormatError
+from ingest.services import image_create_from_path, image_ingest
+
+
+class Command(BaseCommand):
+    help = "Ingest a depth-indexed CSV into a pyramidal TIFF (skips a file already ingested)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("path", type=Path)
+        parser.add_argument("--name", default=None)
+        parser.add_argument("--depth-unit", choices=[u.value for u in Image.DepthUnit], default="m")
+        parser.add_argument("--force", action="store_true", help="ingest again even if already ingested")
+
+    def handle(self, *args, path: Path, name, depth_unit, force, **options):
+        if not path.is_file():
+            raise CommandError(f"{path}: no such file")
+        try:
+            image, created = image_create_from_path(
+                path=path, name=name, depth_unit=depth_unit, force=force, queue=False
+            )
+        except CsvFormatError as exc:
+            raise CommandError(f"{path}: {exc}") from None
+        if not created:
+            self.stdout.write(f"{path} is already ingested as image {image.pk} ({image.status})")
+            return
+        with tqdm(total=100, unit="%", desc=f"image {image.pk}", disable=None) as bar:
+
+            def advance(fraction: float) -> None:
+                bar.update(round(fraction * 100) - bar.n)
+
+            image = image_ingest(image_id=image.pk, on_progress=advance)
+        if image.status != Image.Status.SUCCEEDED:
+            raise CommandError(f"image {image.pk} failed: {image.error}")
+        self.stdout.write(
+            f"image {image.pk}: {image.rows} x {image.columns} pixels, depth "
+            f"{image.depth_min:g}..{image.depth_max:g} {image.depth_unit}, {image.levels} levels"
+        )

@@ -1,0 +1,71 @@
+"""The image: one uploaded CSV, its ingestion job and the pyramid it became."""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class Image(models.Model):
+    """A depth-indexed image and the job that ingests it.
+
+    The pyramid (``file``) exists only once ``status`` is ``succeeded``; it is
+    moved into place whole, so a row never points at a half-written file.
+    Row 0 of the image is the shallowest scanline; row ``r`` stands for the depth
+    ``depth_min + r * depth_step`` in ``depth_unit``.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending"
+        RUNNING = "running"
+        SUCCEEDED = "succeeded"
+        FAILED = "failed"
+
+    class DepthUnit(models.TextChoices):
+        METRE = "m"
+        FOOT = "ft"
+
+    name = models.CharField(max_length=255)
+    source = models.FileField(upload_to="uploads/", max_length=255)
+    source_size = models.BigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    file = models.FileField(upload_to="images/", max_length=255, blank=True)
+
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
+    progress = models.FloatField(default=0.0)
+    error = models.TextField(blank=True)
+    error_line = models.PositiveIntegerField(null=True, blank=True)
+    error_column = models.CharField(max_length=64, blank=True)
+
+    depth_unit = models.CharField(max_length=4, choices=DepthUnit.choices, default=DepthUnit.METRE)
+    depth_min = models.FloatField(null=True, blank=True)
+    depth_max = models.FloatField(null=True, blank=True)
+    depth_step = models.FloatField(null=True, blank=True)
+    rows = models.PositiveIntegerField(null=True, blank=True)
+    columns = models.PositiveIntegerField(null=True, blank=True)
+    levels = models.PositiveSmallIntegerField(null=True, blank=True)
+
+    rows_read = models.PositiveIntegerField(default=0)
+    rows_dropped = models.PositiveIntegerField(default=0)
+    bytes_read = models.BigIntegerField(default=0)
+
+    created = models.DateTimeField(auto_now_add=True)
+    started = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.name} (#{self.pk}, {self.status})"
+
+    @property
+    def is_ready(self) -> bool:
+        """True when the pyramid can be served."""
+        return self.status == self.Status.SUCCEEDED and bool(self.file)
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds the job ran, or None while it has not finished."""
+        if self.started and self.finished:
+            return (self.finished - self.started).total_seconds()
+        return None

@@ -1,0 +1,72 @@
+"""HTTP shapes of an image and of an upload."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+from rest_framework import serializers
+
+from ingest.models import Image
+
+
+class ImageSerializer(serializers.ModelSerializer):
+    """An image with its job status and depth axis (depth in ``depth_unit``)."""
+
+    url = serializers.SerializerMethodField()
+    viewer_url = serializers.SerializerMethodField()
+    duration = serializers.FloatField(read_only=True, help_text="seconds the job ran")
+    error = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Image
+        fields = [
+            "id",
+            "name",
+            "status",
+            "progress",
+            "error",
+            "url",
+            "viewer_url",
+            "depth_min",
+            "depth_max",
+            "depth_step",
+            "depth_unit",
+            "rows",
+            "columns",
+            "levels",
+            "rows_read",
+            "rows_dropped",
+            "bytes_read",
+            "source_size",
+            "sha256",
+            "created",
+            "started",
+            "finished",
+            "duration",
+        ]
+        read_only_fields = fields
+
+    def get_url(self, image: Image) -> str:
+        path = reverse("image-detail", kwargs={"pk": image.pk})
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+    def get_viewer_url(self, image: Image) -> str:
+        path = reverse("image-viewer", kwargs={"pk": image.pk})
+        request = self.context.get("request")
+        return request.build_absolute_uri(path) if request else path
+
+    def get_error(self, image: Image) -> dict | None:
+        if not image.error:
+            return None
+        return {"message": image.error, "line": image.error_line, "column": image.error_column or None}
+
+
+class ImageUploadSerializer(serializers.Serializer):
+    """``POST /api/v1/images``: multipart form."""
+
+    file = serializers.FileField(help_text="the CSV: depth, col1..colN")
+    name = serializers.CharField(required=False, max_length=255, allow_blank=False)
+    depth_unit = serializers.ChoiceField(choices=Image.DepthUnit.choices, default=Image.DepthUnit.METRE)
+    force = serializers.BooleanField(
+        default=False, help_text="ingest again even if the same bytes were already ingested"
+    )

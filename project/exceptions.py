@@ -1,0 +1,91 @@
+"""One JSON error shape for the whole API, and the table of domain errors.
+
+Every error answers::
+
+    {"error": {"code": "<machine code>", "message": "<what is wrong>", ...}}
+
+with extra keys where they help (``line`` and ``column`` for a CSV, ``fields``
+for parameters, ``status`` for an image not ready). Domain exceptions carry no
+HTTP; this table gives their status, in the spirit of titiler's error table.
+Image routes answer errors as JSON too (stock django-large-image labels them
+``image/png``).
+"""
+
+from __future__ import annotations
+
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from rest_framework import exceptions, status
+from rest_framework.renderers import JSONRenderer
+from rest_framework.response import Response
+
+from ingest.reader import CsvFormatError
+from tiles.core.depth import DepthRangeError
+from tiles.core.render import OutputTooLargeError
+from tiles.services import ImageNotReadyError, StyleError, TileOutOfRangeError
+
+#: exception class -> (HTTP status, error code)
+DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
+    CsvFormatError: (422, "invalid_csv"),
+    DepthRangeError: (400, "invalid_depth_range"),
+    OutputTooLargeError: (400, "output_too_large"),
+    StyleError: (400, "invalid_style"),
+    TileOutOfRangeError: (404, "tile_out_of_range"),
+    ImageNotReadyError: (409, "image_not_ready"),
+}
+
+
+def _flatten(detail) -> str:
+    if isinstance(detail, dict):
+        return "; ".join(f"{key}: {_flatten(value)}" for key, value in detail.items())
+    if isinstance(detail, list):
+        return " ".join(_flatten(item) for item in detail)
+    return str(detail)
+
+
+def error_body(code: str, message: str, **extra) -> dict:
+    """The error shape, with ``None`` extras left out."""
+    body = {"code": code, "message": message}
+    body.update({key: value for key, value in extra.items() if value is not None})
+    return {"error": body}
+
+
+def api_exception_handler(exc: Exception, context: dict) -> Response | None:
+    """DRF exception handler: domain errors by table, DRF's own errors reshaped."""
+    response = None
+    for exc_class, (status_code, code) in DOMAIN_ERRORS.items():
+        if isinstance(exc, exc_class):
+            extra = {}
+            if isinstance(exc, CsvFormatError):
+                extra = {"line": exc.line, "column": exc.column}
+                message = str(exc)
+            elif isinstance(exc, ImageNotReadyError):
+                extra = {"status": exc.image.status, "progress": exc.image.progress}
+                message = str(exc)
+            else:
+                message = str(exc)
+            response = Response(error_body(code, message, **extra), status=status_code)
+            break
+    else:
+        if isinstance(exc, Http404):
+            exc = exceptions.NotFound()
+        elif isinstance(exc, PermissionDenied):
+            exc = exceptions.PermissionDenied()
+        if isinstance(exc, exceptions.ValidationError):
+            response = Response(
+                error_body("invalid_parameter", _flatten(exc.detail), fields=exc.detail),
+                status=status.HTTP_400_BAD_REQUEST,
+            )
+        elif isinstance(exc, exceptions.APIException):
+            code = exc.get_codes() if isinstance(exc.get_codes(), str) else exc.default_code
+            response = Response(error_body(code, _flatten(exc.detail)), status=exc.status_code)
+            if getattr(exc, "wait", None):
+                response["Retry-After"] = str(int(exc.wait))
+    if response is None:
+        return None
+    request = context.get("request")
+    if request is not None:
+        # Image routes negotiate image renderers; an error is always JSON.
+        request.accepted_renderer = JSONRenderer()
+        request.accepted_media_type = "application/json"
+    return response

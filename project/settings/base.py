@@ -1,0 +1,152 @@
+"""Settings shared by every environment.
+
+The environment is read here and only here, through one ``environ.Env``. Every
+variable we own starts with ``DJANGO_``; each has a type and a default that gives
+the embedded setup (SQLite, media on the local disk, eager Celery tasks).
+
+| variable | type | default |
+| --- | --- | --- |
+| DJANGO_SECRET_KEY | str | an insecure development key (production requires one) |
+| DJANGO_ALLOWED_HOSTS | list | 127.0.0.1,localhost,testserver |
+| DJANGO_DATA_DIR | path | ``var/`` in the repository |
+| DJANGO_DATABASE_URL | url | ``sqlite:///<DATA_DIR>/db.sqlite3`` |
+| DJANGO_MEDIA_ROOT | path | ``<DATA_DIR>/media`` |
+| DJANGO_CELERY_BROKER_URL | url | ``memory://`` |
+| DJANGO_CELERY_TASK_ALWAYS_EAGER | bool | true (tasks run in the web process) |
+| DJANGO_CACHE_URL | url | ``locmemcache://`` |
+| DJANGO_TILES_MAX_OUTPUT_PIXELS | int | 67108864 (8192 x 8192) |
+| DJANGO_MAX_UPLOAD_MB | int | 4096 |
+"""
+
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parents[2]
+
+env = environ.Env()
+
+SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="insecure-development-key-change-me")
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1", "localhost", "testserver"])
+
+DATA_DIR = Path(env.str("DJANGO_DATA_DIR", default=str(BASE_DIR / "var"))).resolve()
+DATA_DIR.mkdir(parents=True, exist_ok=True)
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "corsheaders",
+    "rest_framework",
+    "drf_spectacular",
+    "django_large_image",
+    "ingest",
+    "tiles",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "project.urls"
+WSGI_APPLICATION = "project.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+DATABASES = {
+    "default": env.db_url(
+        "DJANGO_DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}"
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+CACHES = {"default": env.cache_url("DJANGO_CACHE_URL", default="locmemcache://")}
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = DATA_DIR / "staticfiles"
+
+# A real path, never reached through a symlink: django-large-image answers 500 for
+# media files behind a symlink (shared/STACK-NOTES.md).
+MEDIA_ROOT = Path(env.str("DJANGO_MEDIA_ROOT", default=str(DATA_DIR / "media"))).resolve()
+MEDIA_URL = "/media/"
+
+# django-large-image keeps its scratch files here.
+DATA_TEMP_DIR = str(DATA_DIR / "tmp")
+
+MAX_UPLOAD_MB = env.int("DJANGO_MAX_UPLOAD_MB", default=4096)
+# Uploads above 8 MB stream to a temporary file instead of memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
+
+TILES_MAX_OUTPUT_PIXELS = env.int("DJANGO_TILES_MAX_OUTPUT_PIXELS", default=8192 * 8192)
+
+REST_FRAMEWORK = {
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "project.exceptions.api_exception_handler",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+    "DEFAULT_RENDERER_CLASSES": [
+        "rest_framework.renderers.JSONRenderer",
+        "rest_framework.renderers.BrowsableAPIRenderer",
+    ],
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "depthtiles",
+    "DESCRIPTION": "Tiles, regions and thumbnails of depth-indexed images.",
+    "VERSION": "0.1.0",
+}
+
+CORS_ALLOWED_ORIGINS = env.list("DJANGO_CORS_ALLOWED_ORIGINS", default=[])
+
+# Celery: no result backend (job state lives in our database), late acknowledgement,
+# one task at a time per worker process.
+CELERY_BROKER_URL = env.str("DJANGO_CELERY_BROKER_URL", default="memory://")
+CELERY_TASK_ALWAYS_EAGER = env.bool("DJANGO_CELERY_TASK_ALWAYS_EAGER", default=True)
+CELERY_TASK_EAGER_PROPAGATES = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_RESULT_BACKEND = None
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        "ingest": {"level": "INFO"},
+        "tiles": {"level": "INFO"},
+    },
+}

@@ -1,0 +1,20 @@
+"""URL wiring: the API under /api/v1/, the HTML pages, admin and the schema."""
+
+from django.contrib import admin
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView
+from rest_framework.routers import DefaultRouter
+
+from tiles import views
+from tiles.rest.viewsets import ImageViewSet
+
+router = DefaultRouter(trailing_slash=False)
+router.register("images", ImageViewSet, basename="image")
+
+urlpatterns = [
+    path("", views.image_list_page, name="image-list-page"),
+    path("images/<int:pk>", views.image_viewer_page, name="image-viewer"),
+    path("api/v1/", include(router.urls)),
+    path("api/schema", SpectacularAPIView.as_view(), name="schema"),
+    path("admin/", admin.site.urls),
+]

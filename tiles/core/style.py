@@ -1,0 +1,140 @@
+"""Colormaps, palettes and the lookup tables that apply them.
+
+Pure module. A style maps one uint8 band to colour: values ``vmin..vmax`` spread
+linearly over the palette, values outside are clamped to its ends, and nodata
+(alpha 0) stays transparent. The palette colours and the interpolation are
+large_image's (``getPaletteColors`` and ``np.interp`` over evenly spaced stops,
+see large_image ``TileSource._applyStyle``), so a style rendered here matches the
+same style rendered by large_image. For uint8 data the whole mapping is a
+256-entry lookup table, built once per style.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from dataclasses import dataclass
+
+import numpy as np
+from large_image.tilesource.utilities import getPaletteColors
+
+#: Named colormaps offered by the viewer, first is the default colour choice.
+COLORMAPS = (
+    "gray",
+    "viridis",
+    "magma",
+    "inferno",
+    "plasma",
+    "cividis",
+    "YlOrBr",
+    "YlOrBr_r",
+    "copper",
+    "afmhot",
+    "Greys",
+    "RdYlBu",
+    "Spectral",
+)
+
+
+class PaletteError(ValueError):
+    """A palette that is neither a known colormap name nor a list of colours."""
+
+
+@dataclass(frozen=True)
+class Style:
+    """How to colour a uint8 band.
+
+    Attributes:
+        palette: ``(n, 4) uint8`` RGBA stops as a tuple of tuples, or None for
+            plain grey (the stored values, untouched).
+        vmin: value mapped to the first stop.
+        vmax: value mapped to the last stop.
+    """
+
+    palette: tuple[tuple[int, int, int, int], ...] | None = None
+    vmin: float = 0.0
+    vmax: float = 255.0
+
+    @property
+    def is_grey(self) -> bool:
+        """True when the output is the stored value itself (grey + alpha)."""
+        return self.palette is None and self.vmin == 0 and self.vmax == 255
+
+
+def parse_palette(text: str) -> tuple[tuple[int, int, int, int], ...]:
+    """Read a palette parameter.
+
+    Args:
+        text: a colormap name (matplotlib's, or palettable's as large_image
+            reads them), a JSON list of colours (``["#000", "#f80"]``), or a
+            comma-separated list of colours (``#000,#f80,#fff``).
+
+    Returns:
+        RGBA stops, each channel 0..255.
+
+    Raises:
+        PaletteError: unknown name or unreadable colour.
+    """
+    text = text.strip()
+    value: str | list[str] = text
+    if text.startswith("["):
+        try:
+            value = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise PaletteError(f"palette is not a valid JSON list: {exc.msg}") from None
+        if not isinstance(value, list) or not all(isinstance(c, str) for c in value):
+            raise PaletteError("a palette list must hold colour strings")
+    elif "," in text:
+        value = [part.strip() for part in text.split(",")]
+    try:
+        colours = getPaletteColors(value)
+    except (ValueError, TypeError, KeyError):
+        raise PaletteError(
+            f"unknown palette {text!r}: use a colormap name such as 'viridis' "
+            "or a list of colours such as #000,#f80,#fff"
+        ) from None
+    return tuple(tuple(int(c) for c in stop) for stop in np.asarray(colours))
+
+
+@functools.lru_cache(maxsize=256)
+def lookup_table(style: Style) -> np.ndarray:
+    """The 256-entry table of a style.
+
+    Returns:
+        ``(256, 4) uint8`` RGBA for a palette style, ``(256, 1) uint8`` for grey.
+        Entry ``v`` is the colour of the stored value ``v``.
+    """
+    values = np.arange(256, dtype=np.float64)
+    delta = style.vmax - style.vmin if style.vmax != style.vmin else 1.0
+    position = np.clip((values - style.vmin) / delta, 0.0, 1.0)
+    if style.palette is None:
+        return np.round(position * 255).astype(np.uint8).reshape(256, 1)
+    stops = np.asarray(style.palette, dtype=np.float64)
+    base = np.linspace(0, 1, len(stops), endpoint=True)
+    table = np.empty((256, 4), np.uint8)
+    for channel in range(4):
+        table[:, channel] = np.clip(np.interp(position, base, stops[:, channel]), 0, 255).astype(np.uint8)
+    return table
+
+
+def apply_style(raw: np.ndarray, style: Style) -> np.ndarray:
+    """Colour a window of the pyramid.
+
+    Args:
+        raw: ``(h, w, 2) uint8``: stored value and alpha (0 = nodata).
+        style: the style.
+
+    Returns:
+        ``(h, w, 2) uint8`` grey + alpha for a grey style, ``(h, w, 4) uint8``
+        RGBA for a palette; nodata pixels have alpha 0.
+    """
+    value, alpha = raw[..., 0], raw[..., 1]
+    if style.is_grey:
+        return raw
+    table = lookup_table(style)
+    coloured = table[value]
+    if style.palette is None:
+        return np.dstack([coloured[..., 0], alpha])
+    out = coloured.copy()
+    out[..., 3] = (out[..., 3].astype(np.uint16) * alpha // 255).astype(np.uint8)
+    return out

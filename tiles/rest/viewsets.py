@@ -1,0 +1,280 @@
+"""``/api/v1/images``: upload, list, detail, and every django-large-image route.
+
+The viewset is django-large-image's ``LargeImageFileDetailMixin`` on a DRF
+``GenericViewSet``. Routes whose stock behaviour leaks or misleads
+(shared/STACK-NOTES.md) are replaced, keeping their URLs:
+
+* ``tiles/{z}/{x}/{y}.{fmt}``: a tile outside the pyramid is 404 (stock: 400);
+  ``palette`` works without ``band=1``; nodata stays transparent.
+* ``data/region.{fmt}`` and ``data/thumbnail.{fmt}``: also by depth range,
+  rendered in memory (stock: one temporary file per request, never deleted);
+  thumbnails can be exact ``width`` x ``height`` strips.
+* ``data/pixel``: by row or depth, answers the stored value.
+* ``tiles/{z}/{x}/{y}/corners``: pixel and depth corners (stock: 500 for
+  non-geospatial images).
+* every parameter is validated by a serializer: a bad value is a 400.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import large_image_source_tiff
+from django.http import HttpResponse
+from django_large_image.rest import LargeImageFileDetailMixin
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, status
+from rest_framework.decorators import action
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.renderers import BaseRenderer
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.viewsets import GenericViewSet
+
+from ingest.models import Image
+from ingest.rest.serializers import ImageSerializer, ImageUploadSerializer
+from ingest.selectors import image_list
+from ingest.services import image_create
+from tiles.core.depth import rows_for_depth_range
+from tiles.rest import params
+from tiles.services import (
+    ImageNotReadyError,
+    TileOutOfRangeError,
+    output_size,
+    pixel_value,
+    region_render,
+    tile_render,
+    window_for,
+)
+
+TILE_FORMATS = r"(?P<fmt>png|jpeg|jpg|webp)"
+DATA_FORMATS = r"(?P<fmt>png|jpeg|jpg|webp|tiff|tif)"
+
+
+class AnyMediaRenderer(BaseRenderer):
+    """Lets image routes answer whatever the client accepts; errors are JSON."""
+
+    media_type = "*/*"
+    format = None
+    charset = None
+    render_style = "binary"
+
+    def render(self, data, accepted_media_type=None, renderer_context=None):
+        return data
+
+
+def _image_response(content: bytes, mime: str) -> HttpResponse:
+    return HttpResponse(content, content_type=mime)
+
+
+class ImageViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    LargeImageFileDetailMixin,
+    GenericViewSet,
+):
+    """Depth-indexed images: upload (202, ingested as a job), list, detail, tiles and data."""
+
+    serializer_class = ImageSerializer
+    FILE_FIELD_NAME = "file"
+
+    def get_queryset(self):
+        return image_list()
+
+    def get_parsers(self):
+        if getattr(self, "action", None) == "create" or self.request.method == "POST":
+            return [MultiPartParser(), FormParser()]
+        return super().get_parsers()
+
+    # -- upload -----------------------------------------------------------------
+
+    @extend_schema(request=ImageUploadSerializer, responses={202: ImageSerializer})
+    def create(self, request: Request) -> Response:
+        """Upload a CSV; answers 202 with the image, whose ``status`` follows the job.
+
+        The same bytes uploaded again return the existing image (200) unless
+        ``force=true``. With in-process tasks (the embedded default) the job has
+        already run: a CSV that failed answers 422 with the line and column.
+        """
+        upload = ImageUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        data = upload.validated_data
+        stream = data["file"]
+        name = data.get("name") or Path(stream.name or "upload.csv").stem
+        image, created = image_create(
+            stream=stream, name=name, depth_unit=data["depth_unit"], force=data["force"]
+        )
+        image.refresh_from_db()
+        body = ImageSerializer(image, context={"request": request}).data
+        headers = {"Location": body["url"]}
+        if image.status == Image.Status.FAILED:
+            error = {"code": "invalid_csv", "message": image.error}
+            if image.error_line is not None:
+                error["line"] = image.error_line
+            if image.error_column:
+                error["column"] = image.error_column
+            return Response({"error": error, "image": body}, status=422, headers=headers)
+        return Response(
+            body, status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK, headers=headers
+        )
+
+    # -- django-large-image plumbing -----------------------------------------------
+
+    def get_path(self, request: Request, pk: int | None = None) -> Path:
+        """The pyramid on the local disk (no symlinked cache copy, unlike the stock mixin)."""
+        image = self.get_object()
+        if not image.is_ready:
+            raise ImageNotReadyError(image)
+        return Path(image.file.path)
+
+    def open_tile_source(self, request: Request, path, **kwargs):
+        """Always the ``tiff`` source; ``projection`` and ``source`` do not apply here."""
+        kwargs.pop("projection", None)
+        return large_image_source_tiff.open(str(path), **kwargs)
+
+    def _ready_image(self) -> Image:
+        image = self.get_object()
+        if not image.is_ready:
+            raise ImageNotReadyError(image)
+        return image
+
+    @staticmethod
+    def _params(serializer_class, request: Request) -> dict:
+        serializer = serializer_class(data=request.query_params)
+        serializer.is_valid(raise_exception=True)
+        return serializer.validated_data
+
+    # -- tiles --------------------------------------------------------------------
+
+    @extend_schema(parameters=[params.StyleParams], responses={(200, "image/png"): bytes})
+    @action(
+        detail=True,
+        url_path=rf"tiles/(?P<z>\d+)/(?P<x>\d+)/(?P<y>\d+)\.{TILE_FORMATS}",
+        renderer_classes=[AnyMediaRenderer],
+    )
+    def tile(self, request: Request, x: str, y: str, z: str, pk=None, fmt: str = "png", **kwargs):
+        """A 256 x 256 tile; z = 0 is the coarsest level. Outside the pyramid: 404."""
+        style = self._params(params.StyleParams, request)
+        image = self._ready_image()
+        content, mime = tile_render(
+            image=image,
+            z=int(z),
+            x=int(x),
+            y=int(y),
+            style=style["style_obj"],
+            fmt=fmt,
+            style_json=style["style_json"],
+        )
+        return _image_response(content, mime)
+
+    @action(detail=True, url_path=r"tiles/(?P<z>\d+)/(?P<x>\d+)/(?P<y>\d+)/corners")
+    def tile_corners(self, request: Request, x: str, y: str, z: str, pk=None, **kwargs):
+        """Pixel corners of a tile in the full-resolution image, and their depths."""
+        image = self._ready_image()
+        source = self.get_tile_source(request, pk, style=False)
+        z, x, y = int(z), int(x), int(y)
+        if z >= source.levels:
+            raise TileOutOfRangeError(f"level {z} is outside the pyramid (0..{source.levels - 1})")
+        scale = 2 ** (source.levels - 1 - z)
+        span = source.tileWidth * scale
+        xmin, ymin = x * span, y * span
+        if xmin >= image.columns or ymin >= image.rows:
+            raise TileOutOfRangeError(f"tile z={z} x={x} y={y} is outside the image")
+        xmax, ymax = min(image.columns, xmin + span), min(image.rows, ymin + span)
+        return Response(
+            {
+                "xmin": xmin,
+                "xmax": xmax,
+                "ymin": ymin,
+                "ymax": ymax,
+                "depth_top": image.depth_min + ymin * image.depth_step,
+                "depth_bottom": image.depth_min + (ymax - 1) * image.depth_step,
+                "depth_unit": image.depth_unit,
+            }
+        )
+
+    # -- data ---------------------------------------------------------------------
+
+    def _window_render(self, request: Request, fmt: str, serializer_class):
+        query = self._params(serializer_class, request)
+        image = self._ready_image()
+        window = window_for(
+            image=image,
+            depth_min=query.get("depth_min"),
+            depth_max=query.get("depth_max"),
+            top=query.get("top"),
+            bottom=query.get("bottom"),
+            left=query.get("left"),
+            right=query.get("right"),
+        )
+        width, height = output_size(
+            window,
+            width=query.get("width"),
+            height=query.get("height"),
+            max_width=query.get("max_width"),
+            max_height=query.get("max_height"),
+        )
+        content, mime = region_render(
+            image=image,
+            window=window,
+            width=width,
+            height=height,
+            style=query["style_obj"],
+            fmt=fmt,
+            style_json=query["style_json"],
+        )
+        response = _image_response(content, mime)
+        response["X-Depth-Min"] = repr(image.depth_min + window.top * image.depth_step)
+        response["X-Depth-Max"] = repr(image.depth_min + (window.bottom - 1) * image.depth_step)
+        response["X-Depth-Unit"] = image.depth_unit
+        response["X-Rows"] = f"{window.top}-{window.bottom - 1}"
+        return response
+
+    @extend_schema(parameters=[params.WindowParams], responses={(200, "image/png"): bytes})
+    @action(detail=True, url_path=rf"data/region\.{DATA_FORMATS}", renderer_classes=[AnyMediaRenderer])
+    def region(self, request: Request, pk=None, fmt: str = "png", **kwargs):
+        """A region by closed depth range (``depth_min``, ``depth_max``) or pixels, native size by default."""
+        return self._window_render(request, fmt, params.WindowParams)
+
+    @extend_schema(parameters=[params.ThumbnailParams], responses={(200, "image/png"): bytes})
+    @action(detail=True, url_path=rf"data/thumbnail\.{DATA_FORMATS}", renderer_classes=[AnyMediaRenderer])
+    def thumbnail(self, request: Request, pk=None, fmt: str = "png", **kwargs):
+        """A thumbnail (of a depth range or the whole log): exact ``width`` x ``height``, or within ``max_width`` x ``max_height``."""
+        return self._window_render(request, fmt, params.ThumbnailParams)
+
+    @extend_schema(parameters=[params.PixelParams])
+    @action(detail=True, url_path="data/pixel")
+    def pixel(self, request: Request, pk=None, **kwargs):
+        """The stored value at a column and a row (or the row nearest a depth); null for nodata."""
+        query = self._params(params.PixelParams, request)
+        image = self._ready_image()
+        if "depth" in query:
+            half = image.depth_step / 2
+            row, _ = rows_for_depth_range(
+                depth_min=image.depth_min,
+                depth_step=image.depth_step,
+                rows=image.rows,
+                range_min=query["depth"] - half,
+                range_max=query["depth"] + half,
+            )
+        else:
+            row = query["top"]
+        value = pixel_value(image=image, row=row, column=query["left"])
+        return Response(
+            {
+                "row": row,
+                "column": query["left"],
+                "depth": image.depth_min + row * image.depth_step,
+                "depth_unit": image.depth_unit,
+                "value": value,
+                "bands": {"1": value},
+            }
+        )
+
+    @extend_schema(parameters=[params.HistogramParams])
+    @action(detail=True, url_path="data/histogram")
+    def histogram(self, request: Request, pk=None, **kwargs):
+        """large_image's histogram of the stored values (parameters validated first)."""
+        self._params(params.HistogramParams, request)
+        self._ready_image()
+        return super().histogram(request, pk)

@@ -1,0 +1,316 @@
+"""Serving: tiles, regions, thumbnails and pixels of an ingested image.
+
+Pixels come from the pyramid through large_image's ``tiff`` source, unstyled
+(value and alpha); colour is applied here with a lookup table
+(:mod:`tiles.core.style`) and output is encoded in memory, so no request writes
+a file. A raw large_image ``style`` (JSON) is honoured by letting large_image
+apply it instead.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+
+import large_image_source_tiff
+import numpy as np
+from django.conf import settings
+from large_image.constants import TILE_FORMAT_NUMPY
+from large_image.exceptions import TileSourceError, TileSourceXYZRangeError
+
+from ingest.models import Image
+from tiles.core.depth import DepthRangeError, rows_for_depth_range
+from tiles.core.render import check_output_size, encode, resample
+from tiles.core.style import Style, apply_style
+
+
+class ImageNotReadyError(Exception):
+    """The image has no pyramid yet (pending, running) or never will (failed)."""
+
+    def __init__(self, image: Image):
+        self.image = image
+        if image.status == Image.Status.FAILED:
+            message = f"image {image.pk} failed to ingest: {image.error}"
+        else:
+            message = f"image {image.pk} is {image.status} ({image.progress:.0%}); try again later"
+        super().__init__(message)
+
+
+class TileOutOfRangeError(Exception):
+    """A tile address outside the pyramid."""
+
+
+class StyleError(ValueError):
+    """A large_image ``style`` JSON that large_image refuses."""
+
+
+@dataclass(frozen=True)
+class Window:
+    """A pixel window of the full-resolution image, half-open.
+
+    Attributes:
+        top: first row (0 = shallowest).
+        bottom: row after the last.
+        left: first column.
+        right: column after the last.
+    """
+
+    top: int
+    bottom: int
+    left: int
+    right: int
+
+    @property
+    def height(self) -> int:
+        return self.bottom - self.top
+
+    @property
+    def width(self) -> int:
+        return self.right - self.left
+
+
+def _source(image: Image, style_json: str | None = None):
+    """The large_image tile source of an image (large_image caches it by path and style)."""
+    if not image.is_ready:
+        raise ImageNotReadyError(image)
+    kwargs = {"style": style_json} if style_json else {}
+    try:
+        return large_image_source_tiff.open(image.file.path, **kwargs)
+    except TileSourceError as exc:
+        if style_json:
+            raise StyleError(f"large_image cannot use this style: {exc}") from None
+        raise
+
+
+def _styled(raw: np.ndarray, style: Style) -> np.ndarray:
+    return apply_style(raw, style)
+
+
+def _large_image_pixels(array: np.ndarray) -> np.ndarray:
+    """large_image's styled float output -> ``(h, w, 4) uint8`` RGBA (or grey+alpha)."""
+    if array.dtype != np.uint8:
+        array = np.clip(array, 0, 255).astype(np.uint8)
+    if array.shape[2] in (2, 4):
+        return array
+    if array.shape[2] == 1:
+        return np.dstack([array[..., 0], np.full(array.shape[:2], 255, np.uint8)])
+    return np.dstack([array[..., :3], np.full(array.shape[:2], 255, np.uint8)])
+
+
+def tile_render(
+    *, image: Image, z: int, x: int, y: int, style: Style, fmt: str, style_json: str | None = None
+) -> tuple[bytes, str]:
+    """One 256 x 256 tile, encoded.
+
+    Args:
+        image: a ready image.
+        z: large_image level, 0 = the coarsest (whole image in one tile).
+        x: tile column at that level.
+        y: tile row at that level (0 = shallowest).
+        style: colour mapping.
+        fmt: output format (png, jpeg, webp).
+        style_json: a large_image style; when given, large_image renders.
+
+    Returns:
+        (bytes, MIME type). Parts of an edge tile beyond the image are transparent.
+
+    Raises:
+        ImageNotReadyError: no pyramid.
+        TileOutOfRangeError: (z, x, y) outside the pyramid.
+    """
+    source = _source(image, style_json)
+    try:
+        tile = source.getTile(x, y, z, numpyAllowed="always")
+    except TileSourceXYZRangeError as exc:
+        raise TileOutOfRangeError(
+            f"tile z={z} x={x} y={y} is outside the pyramid (levels 0..{source.levels - 1}): {exc}"
+        ) from None
+    if tile.ndim == 2:
+        tile = tile[..., np.newaxis]
+    pixels = _large_image_pixels(tile) if style_json else _styled(tile, style)
+    return encode(pixels, fmt)
+
+
+def window_for(
+    *,
+    image: Image,
+    depth_min: float | None = None,
+    depth_max: float | None = None,
+    top: int | None = None,
+    bottom: int | None = None,
+    left: int | None = None,
+    right: int | None = None,
+) -> Window:
+    """The pixel window of a request; a depth range wins over ``top``/``bottom``.
+
+    Args:
+        image: a ready image.
+        depth_min: shallow end of a closed depth range, in ``image.depth_unit``.
+        depth_max: deep end of it.
+        top: first row (pixels), default 0.
+        bottom: row after the last (pixels), default the image height.
+        left: first column, default 0.
+        right: column after the last, default the image width.
+
+    Raises:
+        ImageNotReadyError: no pyramid.
+        DepthRangeError: a depth range with no row, reversed, or a pixel window
+            that is empty or outside the image.
+    """
+    if not image.is_ready:
+        raise ImageNotReadyError(image)
+    if depth_min is not None or depth_max is not None:
+        first, stop = rows_for_depth_range(
+            depth_min=image.depth_min,
+            depth_step=image.depth_step,
+            rows=image.rows,
+            range_min=image.depth_min if depth_min is None else depth_min,
+            range_max=image.depth_max if depth_max is None else depth_max,
+        )
+    else:
+        first = 0 if top is None else top
+        stop = image.rows if bottom is None else bottom
+    first, stop = max(0, first), min(image.rows, stop)
+    left = 0 if left is None else max(0, left)
+    right = image.columns if right is None else min(image.columns, right)
+    if first >= stop or left >= right:
+        raise DepthRangeError(
+            f"the window rows {first}..{stop}, columns {left}..{right} is empty or outside "
+            f"the image ({image.rows} rows x {image.columns} columns)"
+        )
+    return Window(first, stop, left, right)
+
+
+def output_size(
+    window: Window,
+    *,
+    width: int | None = None,
+    height: int | None = None,
+    max_width: int | None = None,
+    max_height: int | None = None,
+) -> tuple[int, int]:
+    """Output size in pixels for a window.
+
+    ``width`` and ``height`` together give exactly that size (a strip of a tall
+    log stays a strip). One of them alone scales the other to keep the aspect
+    ratio. Otherwise ``max_width``/``max_height`` bound the native size, keeping
+    the aspect ratio (never enlarging).
+    """
+    w, h = window.width, window.height
+    if width and height:
+        return width, height
+    if width:
+        return width, max(1, round(h * width / w))
+    if height:
+        return max(1, round(w * height / h)), height
+    scale = 1.0
+    if max_width:
+        scale = min(scale, max_width / w)
+    if max_height:
+        scale = min(scale, max_height / h)
+    return max(1, round(w * scale)), max(1, round(h * scale))
+
+
+def window_pixels(
+    *, image: Image, window: Window, width: int, height: int, style_json: str | None = None
+) -> np.ndarray:
+    """Read a window at the pyramid level closest to (and not coarser than) the output.
+
+    Args:
+        image: a ready image.
+        window: full-resolution pixel window.
+        width: output width in pixels.
+        height: output height in pixels.
+        style_json: a large_image style applied by large_image.
+
+    Returns:
+        ``(height, width, 2) uint8`` value + alpha when ``style_json`` is None,
+        else large_image's styled pixels at a power-of-two reduction of the
+        window (the caller resizes).
+    """
+    source = _source(image, style_json)
+    factor = min(window.width / width, window.height / height)
+    reduction = 2 ** int(math.floor(math.log2(factor))) if factor >= 2 else 1
+    region = {
+        "left": window.left,
+        "top": window.top,
+        "right": window.right,
+        "bottom": window.bottom,
+        "units": "base_pixels",
+    }
+    kwargs = {"format": TILE_FORMAT_NUMPY, "region": region}
+    if reduction > 1:
+        kwargs["output"] = {
+            "maxWidth": math.ceil(window.width / reduction),
+            "maxHeight": math.ceil(window.height / reduction),
+        }
+    array, _ = source.getRegion(**kwargs)
+    if array.ndim == 2:
+        array = array[..., np.newaxis]
+    if style_json:
+        return _large_image_pixels(array)
+    return resample(np.ascontiguousarray(array[..., :2]), width, height)
+
+
+def region_render(
+    *,
+    image: Image,
+    window: Window,
+    width: int,
+    height: int,
+    style: Style,
+    fmt: str,
+    style_json: str | None = None,
+) -> tuple[bytes, str]:
+    """A window of the image at ``width`` x ``height``, coloured and encoded.
+
+    Raises:
+        OutputTooLargeError: the output exceeds ``TILES_MAX_OUTPUT_PIXELS`` or
+            the format's side limit (checked before any pixel is read).
+        ImageNotReadyError: no pyramid.
+    """
+    check_output_size(width, height, fmt, settings.TILES_MAX_OUTPUT_PIXELS)
+    pixels = window_pixels(image=image, window=window, width=width, height=height, style_json=style_json)
+    if style_json:
+        if pixels.shape[:2] != (height, width):
+            from PIL import Image as PILImage
+
+            pixels = np.asarray(
+                PILImage.fromarray(pixels).resize((width, height), PILImage.Resampling.BOX)
+            )
+    else:
+        pixels = _styled(pixels, style)
+    return encode(pixels, fmt)
+
+
+def pixel_value(*, image: Image, row: int, column: int) -> int | None:
+    """The stored value at (row, column), or None for nodata.
+
+    Raises:
+        ImageNotReadyError: no pyramid.
+        DepthRangeError: the pixel is outside the image.
+    """
+    if not (0 <= row < (image.rows or 0) and 0 <= column < (image.columns or 0)):
+        raise DepthRangeError(
+            f"pixel (row {row}, column {column}) is outside the image "
+            f"({image.rows} rows x {image.columns} columns)"
+        )
+    raw = window_pixels(image=image, window=Window(row, row + 1, column, column + 1), width=1, height=1)
+    value, alpha = int(raw[0, 0, 0]), int(raw[0, 0, 1])
+    return value if alpha else None
+
+
+def style_json_check(text: str) -> str:
+    """Validate a raw large_image style parameter (a JSON object).
+
+    Raises:
+        StyleError: not a JSON object.
+    """
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise StyleError(f"style is not valid JSON: {exc.msg} (URL-encode it)") from None
+    if not isinstance(value, dict):
+        raise StyleError("style must be a JSON object")
+    return json.dumps(value, sort_keys=True)
