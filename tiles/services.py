@@ -232,6 +232,8 @@ def window_pixels(
     source = _source(image, style_json)
     factor = min(window.width / width, window.height / height)
     reduction = 2 ** int(math.floor(math.log2(factor))) if factor >= 2 else 1
+    # Stay on stored levels: large_image's synthesized coarser zooms are not nodata-aware.
+    reduction = min(reduction, 2 ** ((image.levels or 1) - 1))
     region = {
         "left": window.left,
         "top": window.top,

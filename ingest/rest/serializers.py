@@ -64,7 +64,7 @@ class ImageSerializer(serializers.ModelSerializer):
 class ImageUploadSerializer(serializers.Serializer):
     """``POST /api/v1/images``: multipart form."""
 
-    file = serializers.FileField(help_text="the CSV: depth, col1..colN")
+    file = serializers.FileField(allow_empty_file=True, help_text="the CSV: depth, col1..colN")
     name = serializers.CharField(required=False, max_length=255, allow_blank=False)
     depth_unit = serializers.ChoiceField(choices=Image.DepthUnit.choices, default=Image.DepthUnit.METRE)
     force = serializers.BooleanField(

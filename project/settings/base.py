@@ -15,7 +15,6 @@ the embedded setup (SQLite, media on the local disk, eager Celery tasks).
 | DJANGO_CELERY_TASK_ALWAYS_EAGER | bool | true (tasks run in the web process) |
 | DJANGO_CACHE_URL | url | ``locmemcache://`` |
 | DJANGO_TILES_MAX_OUTPUT_PIXELS | int | 67108864 (8192 x 8192) |
-| DJANGO_MAX_UPLOAD_MB | int | 4096 |
 """
 
 from pathlib import Path
@@ -103,7 +102,6 @@ MEDIA_URL = "/media/"
 # django-large-image keeps its scratch files here.
 DATA_TEMP_DIR = str(DATA_DIR / "tmp")
 
-MAX_UPLOAD_MB = env.int("DJANGO_MAX_UPLOAD_MB", default=4096)
 # Uploads above 8 MB stream to a temporary file instead of memory.
 FILE_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024

@@ -45,7 +45,7 @@ def rows_for_depth_range(
     if first > last:
         depth_max = depth_min + (rows - 1) * depth_step
         raise DepthRangeError(
-            f"no scanline lies in {range_min:g}..{range_max:g}; "
+            f"no scanline lies in the depth range {range_min:g}..{range_max:g}; "
             f"the image spans {depth_min:g}..{depth_max:g}"
         )
     return first, last + 1

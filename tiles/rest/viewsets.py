@@ -76,6 +76,7 @@ class ImageViewSet(
     """Depth-indexed images: upload (202, ingested as a job), list, detail, tiles and data."""
 
     serializer_class = ImageSerializer
+    lookup_value_regex = r"\d+"
     FILE_FIELD_NAME = "file"
 
     def get_queryset(self):

@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from django.core.management.base import BaseCommand, CommandError
+from django.urls import reverse
 from tqdm import tqdm
 
 from ingest.models import Image
@@ -18,8 +19,9 @@ class Command(BaseCommand):
         parser.add_argument("--name", default=None)
         parser.add_argument("--depth-unit", choices=[u.value for u in Image.DepthUnit], default="m")
         parser.add_argument("--force", action="store_true", help="ingest again even if already ingested")
+        parser.add_argument("--base-url", default=None, help="print the viewer URL under this address")
 
-    def handle(self, *args, path: Path, name, depth_unit, force, **options):
+    def handle(self, *args, path: Path, name, depth_unit, force, base_url, **options):
         if not path.is_file():
             raise CommandError(f"{path}: no such file")
         try:
@@ -30,6 +32,7 @@ class Command(BaseCommand):
             raise CommandError(f"{path}: {exc}") from None
         if not created:
             self.stdout.write(f"{path} is already ingested as image {image.pk} ({image.status})")
+            self._print_viewer(image, base_url)
             return
         with tqdm(total=100, unit="%", desc=f"image {image.pk}", disable=None) as bar:
 
@@ -43,3 +46,10 @@ class Command(BaseCommand):
             f"image {image.pk}: {image.rows} x {image.columns} pixels, depth "
             f"{image.depth_min:g}..{image.depth_max:g} {image.depth_unit}, {image.levels} levels"
         )
+        self._print_viewer(image, base_url)
+
+    def _print_viewer(self, image: Image, base_url: str | None) -> None:
+        if base_url:
+            base = base_url.rstrip("/")
+            self.stdout.write(self.style.SUCCESS(f"Viewer: {base}{reverse('image-viewer', args=[image.pk])}"))
+            self.stdout.write(f"Images: {base}/    API: {base}{reverse('image-detail', args=[image.pk])}")

@@ -1,0 +1,31 @@
+# The two commands a newcomer needs: `make demo` and `make test` (see README.md).
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+SAMPLE ?= ../shared/data/img.csv
+
+.PHONY: demo test install system-deps lint
+
+$(VENV)/.installed: pyproject.toml
+	scripts/system-deps.sh build
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet ".[test]"
+	touch $@
+
+install: $(VENV)/.installed
+
+## Set up, ingest the sample log once, and serve it on 127.0.0.1:$(PORT).
+demo: install
+	$(PY) manage.py migrate --noinput
+	$(PY) manage.py ingest "$(SAMPLE)" --name img.csv --base-url http://127.0.0.1:$(PORT)
+	$(PY) manage.py runserver 127.0.0.1:$(PORT) --noreload
+
+## Run the whole test suite (unit, API and browser tests).
+test: install
+	scripts/system-deps.sh test
+	$(VENV)/bin/pytest
+
+lint: install
+	$(VENV)/bin/ruff check .

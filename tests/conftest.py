@@ -1,0 +1,77 @@
+"""Shared fixtures: the real sample log, a reference parse of it, small CSV factories."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE_CSV = (REPO.parent / "shared" / "data" / "img.csv").resolve()
+
+
+@pytest.fixture(scope="session")
+def sample_csv() -> Path:
+    """The real image log: 5,460 scanlines + one empty line, 200 columns, CRLF."""
+    assert SAMPLE_CSV.is_file(), f"the sample log is missing: {SAMPLE_CSV}"
+    return SAMPLE_CSV
+
+
+@pytest.fixture(scope="session")
+def sample_reference(sample_csv) -> tuple[np.ndarray, np.ndarray]:
+    """An independent parse of the sample with the ``csv`` module.
+
+    Returns:
+        (depth ``(5460,) float64``, values ``(5460, 200) uint8``), rows with a depth only.
+    """
+    depths, rows = [], []
+    with open(sample_csv, newline="") as f:
+        reader = csv.reader(f)
+        header = next(reader)
+        order = sorted(range(1, len(header)), key=lambda i: int(header[i][3:]))
+        for row in reader:
+            if not row[0].strip():
+                continue
+            depths.append(float(row[0]))
+            rows.append([int(row[i]) for i in order])
+    return np.array(depths), np.array(rows, dtype=np.uint8)
+
+
+@pytest.fixture
+def sample_image(db, sample_csv):
+    """The sample log ingested in-process (status succeeded)."""
+    from ingest.services import image_create_from_path, image_ingest
+
+    image, _ = image_create_from_path(path=sample_csv, name="sample", queue=False)
+    image = image_ingest(image_id=image.pk)
+    assert image.status == "succeeded", image.error
+    return image
+
+
+@pytest.fixture
+def write_csv(tmp_path):
+    """Write a small CSV from text lines; returns its path."""
+    counter = iter(range(10_000))
+
+    def write(lines: list[str], *, newline: str = "\n", name: str | None = None) -> Path:
+        path = tmp_path / (name or f"log-{next(counter)}.csv")
+        path.write_bytes(newline.join(lines).encode() + newline.encode())
+        return path
+
+    return write
+
+
+def media_files(settings) -> list[Path]:
+    """Every file under MEDIA_ROOT (uploads and pyramids)."""
+    root = Path(settings.MEDIA_ROOT)
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+@pytest.fixture(autouse=True)
+def isolated_media(settings, tmp_path):
+    """Each test gets its own MEDIA_ROOT and scratch space, so file assertions are exact."""
+    settings.MEDIA_ROOT = (tmp_path / "media").resolve()
+    settings.DATA_DIR = (tmp_path / "data").resolve()
+    settings.DATA_TEMP_DIR = str(tmp_path / "data" / "tmp")
