@@ -114,7 +114,9 @@ def csv_to_pyramid(
                 depths.append(block.depth)
                 dropped += block.dropped
                 if on_progress:
-                    on_progress(READ_SHARE * block.bytes_read / max(total_bytes, 1), block.bytes_read)
+                    on_progress(
+                        READ_SHARE * block.bytes_read / max(total_bytes, 1), block.bytes_read
+                    )
         depth = np.concatenate(depths) if depths else np.empty(0)
         try:
             axis = depth_axis_from_depths(depth)
@@ -127,7 +129,11 @@ def csv_to_pyramid(
                 column=header.names[header.depth_index],
             ) from None
 
-        scanlines = np.memmap(spool_path, np.uint8, "r", shape=(depth.size, columns, SAMPLES)) if depth.size else None
+        scanlines = (
+            np.memmap(spool_path, np.uint8, "r", shape=(depth.size, columns, SAMPLES))
+            if depth.size
+            else None
+        )
         source_rows = axis.source_rows()
 
         def read_band(first: int, stop: int) -> np.ndarray:
@@ -152,7 +158,6 @@ def csv_to_pyramid(
             scratch_dir=scratch_dir,
             on_rows=rows_written,
         )
-        del scanlines
     finally:
         spool_path.unlink(missing_ok=True)
     return IngestResult(

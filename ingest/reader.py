@@ -155,7 +155,9 @@ def read_header(path: str | Path) -> CsvHeader:
             f"pixel columns must be numbered col1..col{len(numbered)}; col{missing[0]} is missing",
             line=1,
         )
-    return CsvHeader(names=names, depth_index=depth_index, pixel_order=tuple(numbered[n] for n in expected))
+    return CsvHeader(
+        names=names, depth_index=depth_index, pixel_order=tuple(numbered[n] for n in expected)
+    )
 
 
 def iter_scanline_blocks(
@@ -199,7 +201,11 @@ def iter_scanline_blocks(
                 depth, values, valid, dropped = block
                 # tell() runs ahead of parsing by at most one block: good enough for progress.
                 yield ScanlineBlock(
-                    depth=depth, values=values, valid=valid, dropped=dropped, bytes_read=source.tell()
+                    depth=depth,
+                    values=values,
+                    valid=valid,
+                    dropped=dropped,
+                    bytes_read=source.tell(),
                 )
     except (pa.ArrowException, _BadValue):
         raise locate_error(path, header) from None

@@ -145,7 +145,9 @@ def image_ingest(*, image_id: int, on_progress: Callable[[float], None] | None =
     final_name = f"images/{image.pk}-{image.sha256[:16]}.tiff"
     final_path = _media_path(final_name)
     final_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{image.pk}-", suffix=".tiff.partial", dir=final_path.parent)
+    fd, tmp_name = tempfile.mkstemp(
+        prefix=f".{image.pk}-", suffix=".tiff.partial", dir=final_path.parent
+    )
     os.close(fd)
     tmp_path = Path(tmp_name)
     last_saved = [-1.0]

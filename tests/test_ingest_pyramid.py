@@ -7,7 +7,14 @@ from ingest.pyramid import downsample, level_shapes, write_pyramid
 
 
 def test_pyramid_levels_of_sample_stop_before_one_pixel():
-    assert level_shapes(5460, 200) == [(5460, 200), (2730, 100), (1365, 50), (683, 25), (342, 13), (171, 7)]
+    assert level_shapes(5460, 200) == [
+        (5460, 200),
+        (2730, 100),
+        (1365, 50),
+        (683, 25),
+        (342, 13),
+        (171, 7),
+    ]
     assert level_shapes(2_000_000, 360)[-1][1] >= 2
     assert level_shapes(100, 100) == [(100, 100)]
 
@@ -25,11 +32,17 @@ def test_pyramid_downsample_ignores_nodata():
 
 def test_pyramid_round_trips_full_resolution(tmp_path):
     rng = np.random.default_rng(1)
-    image = np.stack([rng.integers(0, 256, (700, 300), dtype=np.uint8), np.full((700, 300), 255, np.uint8)], -1)
+    image = np.stack(
+        [rng.integers(0, 256, (700, 300), dtype=np.uint8), np.full((700, 300), 255, np.uint8)], -1
+    )
     image[5:9, :, 1] = 0
     image[5:9, :, 0] = 0
     levels = write_pyramid(
-        tmp_path / "p.tiff", rows=700, columns=300, read_band=lambda a, b: image[a:b], description="{}"
+        tmp_path / "p.tiff",
+        rows=700,
+        columns=300,
+        read_band=lambda a, b: image[a:b],
+        description="{}",
     )
     with tifffile.TiffFile(tmp_path / "p.tiff") as tif:
         assert len(tif.pages) == levels == 3

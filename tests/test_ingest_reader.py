@@ -27,8 +27,12 @@ def test_reader_sample_matches_reference(sample_csv, sample_reference):
 
 
 def test_reader_orders_pixel_columns_numerically(write_csv):
-    path = write_csv(["col2,depth,col10,col1" + "".join(f",col{i}" for i in range(3, 10)),
-                      "5," + "1.0,100,4" + "".join(f",{i}" for i in range(3, 10))])
+    path = write_csv(
+        [
+            "col2,depth,col10,col1" + "".join(f",col{i}" for i in range(3, 10)),
+            "5," + "1.0,100,4" + "".join(f",{i}" for i in range(3, 10)),
+        ]
+    )
     header, depth, values, valid, _ = read_all(path)
     assert depth.tolist() == [1.0]
     assert values[0].tolist() == [4, 5, 3, 4, 5, 6, 7, 8, 9, 100]

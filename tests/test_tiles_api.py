@@ -24,7 +24,9 @@ def rows_between(depth: np.ndarray, low: float, high: float) -> np.ndarray:
 
 def test_region_by_depth_equals_csv_rows(client, sample_image, sample_reference):
     depth, values = sample_reference
-    response = client.get(f"/api/v1/images/{sample_image.pk}/data/region.png?depth_min=9100.0&depth_max=9110.0")
+    response = client.get(
+        f"/api/v1/images/{sample_image.pk}/data/region.png?depth_min=9100.0&depth_max=9110.0"
+    )
     pixels = decode(response)
     rows = rows_between(depth, 9100.0, 9110.0)
     assert rows.size == 101
@@ -37,23 +39,33 @@ def test_region_by_depth_equals_csv_rows(client, sample_image, sample_reference)
 
 def test_region_viridis_equals_matplotlib(client, sample_image, sample_reference):
     depth, values = sample_reference
-    url = f"/api/v1/images/{sample_image.pk}/data/region.png?depth_min=9100.0&depth_max=9110.0&palette=viridis"
+    url = (
+        f"/api/v1/images/{sample_image.pk}/data/region.png"
+        "?depth_min=9100.0&depth_max=9110.0&palette=viridis"
+    )
     pixels = decode(client.get(url)).astype(int)
-    expected = np.round(matplotlib.colormaps["viridis"](values[rows_between(depth, 9100.0, 9110.0)] / 255) * 255)
+    expected = np.round(
+        matplotlib.colormaps["viridis"](values[rows_between(depth, 9100.0, 9110.0)] / 255) * 255
+    )
     assert pixels.shape == (101, 200, 4)
     assert np.abs(pixels - expected).max() <= 1
 
 
 def test_region_palette_list_and_min_max(client, sample_image, sample_reference):
     depth, values = sample_reference
-    url = f"/api/v1/images/{sample_image.pk}/data/region.png?top=0&bottom=3&palette=%23000000,%23ff0000&min=100&max=200"
+    url = (
+        f"/api/v1/images/{sample_image.pk}/data/region.png"
+        "?top=0&bottom=3&palette=%23000000,%23ff0000&min=100&max=200"
+    )
     pixels = decode(client.get(url)).astype(int)
     expected_red = np.clip((values[:3].astype(float) - 100) / 100, 0, 1) * 255
     assert np.abs(pixels[..., 0] - expected_red).max() <= 1
     assert (pixels[..., 1:3] == 0).all()
 
 
-def test_tile_full_resolution_has_csv_values_and_transparent_edge(client, sample_image, sample_reference):
+def test_tile_full_resolution_has_csv_values_and_transparent_edge(
+    client, sample_image, sample_reference
+):
     _, values = sample_reference
     meta = client.get(f"/api/v1/images/{sample_image.pk}/tiles/metadata").json()
     z = meta["levels"] - 1
@@ -82,7 +94,12 @@ def test_tile_fast_path_equals_large_image_style(client, sample_image):
     base = f"/api/v1/images/{sample_image.pk}/tiles/3/0/1.png"
     ours = decode(client.get(f"{base}?palette=viridis&min=20&max=230")).astype(int)
     style = json.dumps(
-        {"bands": [{"band": 1, "palette": "viridis", "min": 20, "max": 230}, {"band": "alpha", "min": 0, "max": 255}]}
+        {
+            "bands": [
+                {"band": 1, "palette": "viridis", "min": 20, "max": 230},
+                {"band": "alpha", "min": 0, "max": 255},
+            ]
+        }
     )
     theirs = decode(client.get(base, {"style": style})).astype(int)
     assert ours.shape == theirs.shape == (256, 256, 4)
@@ -116,7 +133,11 @@ def test_region_bad_depth_range_is_400(client, sample_image, query):
 
 def test_region_range_overlapping_the_log_is_clipped(client, sample_image, sample_reference):
     _, values = sample_reference
-    pixels = decode(client.get(f"/api/v1/images/{sample_image.pk}/data/region.png?depth_min=9540&depth_max=9999"))
+    pixels = decode(
+        client.get(
+            f"/api/v1/images/{sample_image.pk}/data/region.png?depth_min=9540&depth_max=9999"
+        )
+    )
     np.testing.assert_array_equal(pixels[..., 0], values[-61:])
 
 
@@ -135,14 +156,21 @@ def test_thumbnail_exact_strip_and_aspect(client, sample_image):
 def test_thumbnail_strip_is_area_average_of_values(client, sample_image, sample_reference):
     _, values = sample_reference
     # 5,460 rows -> 10 rows: each output row averages 546 scanlines (from a coarser level).
-    strip = decode(client.get(f"/api/v1/images/{sample_image.pk}/data/thumbnail.png?width=1&height=10"))
+    strip = decode(
+        client.get(f"/api/v1/images/{sample_image.pk}/data/thumbnail.png?width=1&height=10")
+    )
     expected = values.reshape(10, 546, 200).mean(axis=(1, 2))
     assert np.abs(strip[:, 0, 0].astype(float) - expected).max() <= 3
 
 
 def test_region_formats(client, sample_image):
     base = f"/api/v1/images/{sample_image.pk}/data/region"
-    for fmt, mime in (("jpeg", "image/jpeg"), ("webp", "image/webp"), ("tiff", "image/tiff"), ("png", "image/png")):
+    for fmt, mime in (
+        ("jpeg", "image/jpeg"),
+        ("webp", "image/webp"),
+        ("tiff", "image/tiff"),
+        ("png", "image/png"),
+    ):
         response = client.get(f"{base}.{fmt}?top=0&bottom=50&palette=viridis")
         assert response["Content-Type"] == mime
         assert decode(response).shape[:2] == (50, 200)
@@ -153,7 +181,9 @@ def test_region_too_large_is_400_before_reading(client, sample_image, settings):
     response = client.get(f"/api/v1/images/{sample_image.pk}/data/region.png")
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "output_too_large"
-    response = client.get(f"/api/v1/images/{sample_image.pk}/data/thumbnail.webp?width=20000&height=2")
+    response = client.get(
+        f"/api/v1/images/{sample_image.pk}/data/thumbnail.webp?width=20000&height=2"
+    )
     assert response.status_code == 400
 
 
@@ -167,7 +197,11 @@ def test_region_leaves_no_temporary_file(client, sample_image, settings, tmp_pat
     before = files()
     for _ in range(5):
         decode(client.get(f"/api/v1/images/{sample_image.pk}/data/region.tiff?top=0&bottom=300"))
-        decode(client.get(f"/api/v1/images/{sample_image.pk}/data/region.png?depth_min=9100&depth_max=9200"))
+        decode(
+            client.get(
+                f"/api/v1/images/{sample_image.pk}/data/region.png?depth_min=9100&depth_max=9200"
+            )
+        )
     assert files() == before
 
 
@@ -180,17 +214,26 @@ def test_nodata_is_transparent(client, write_csv):
     pixels = decode(client.get(f"/api/v1/images/{image['id']}/data/region.png?palette=viridis"))
     alpha = pixels[..., 3]
     assert alpha.tolist() == [
-        [255, 0, 255], [0, 0, 0], [255, 255, 255], [0, 0, 0], [0, 0, 0], [255, 255, 255]
+        [255, 0, 255],
+        [0, 0, 0],
+        [255, 255, 255],
+        [0, 0, 0],
+        [0, 0, 0],
+        [255, 255, 255],
     ]
     grey = decode(client.get(f"/api/v1/images/{image['id']}/tiles/0/0/0.png"))
     assert grey[0, 1, 1] == 0 and grey[0, 0, 1] == 255 and grey[0, 0, 0] == 10
-    assert client.get(f"/api/v1/images/{image['id']}/data/pixel?left=1&top=0").json()["value"] is None
+    assert (
+        client.get(f"/api/v1/images/{image['id']}/data/pixel?left=1&top=0").json()["value"] is None
+    )
 
 
 def test_pixel_by_row_and_by_depth(client, sample_image, sample_reference):
     _, values = sample_reference
     by_row = client.get(f"/api/v1/images/{sample_image.pk}/data/pixel?left=17&top=1000").json()
-    by_depth = client.get(f"/api/v1/images/{sample_image.pk}/data/pixel?left=17&depth=9100.1").json()
+    by_depth = client.get(
+        f"/api/v1/images/{sample_image.pk}/data/pixel?left=17&depth=9100.1"
+    ).json()
     assert by_row["value"] == by_depth["value"] == int(values[1000, 17])
     assert by_depth["row"] == 1000
     assert by_row["depth"] == pytest.approx(9100.1)

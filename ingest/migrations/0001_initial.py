@@ -4,43 +4,63 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Image',
+            name="Image",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=255)),
-                ('source', models.FileField(max_length=255, upload_to='uploads/')),
-                ('source_size', models.BigIntegerField(default=0)),
-                ('sha256', models.CharField(db_index=True, max_length=64)),
-                ('file', models.FileField(blank=True, max_length=255, upload_to='images/')),
-                ('status', models.CharField(choices=[('pending', 'Pending'), ('running', 'Running'), ('succeeded', 'Succeeded'), ('failed', 'Failed')], default='pending', max_length=16)),
-                ('progress', models.FloatField(default=0.0)),
-                ('error', models.TextField(blank=True)),
-                ('error_line', models.PositiveIntegerField(blank=True, null=True)),
-                ('error_column', models.CharField(blank=True, max_length=64)),
-                ('depth_unit', models.CharField(choices=[('m', 'Metre'), ('ft', 'Foot')], default='m', max_length=4)),
-                ('depth_min', models.FloatField(blank=True, null=True)),
-                ('depth_max', models.FloatField(blank=True, null=True)),
-                ('depth_step', models.FloatField(blank=True, null=True)),
-                ('rows', models.PositiveIntegerField(blank=True, null=True)),
-                ('columns', models.PositiveIntegerField(blank=True, null=True)),
-                ('levels', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('rows_read', models.PositiveIntegerField(default=0)),
-                ('rows_dropped', models.PositiveIntegerField(default=0)),
-                ('bytes_read', models.BigIntegerField(default=0)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('started', models.DateTimeField(blank=True, null=True)),
-                ('finished', models.DateTimeField(blank=True, null=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=255)),
+                ("source", models.FileField(max_length=255, upload_to="uploads/")),
+                ("source_size", models.BigIntegerField(default=0)),
+                ("sha256", models.CharField(db_index=True, max_length=64)),
+                ("file", models.FileField(blank=True, max_length=255, upload_to="images/")),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "Pending"),
+                            ("running", "Running"),
+                            ("succeeded", "Succeeded"),
+                            ("failed", "Failed"),
+                        ],
+                        default="pending",
+                        max_length=16,
+                    ),
+                ),
+                ("progress", models.FloatField(default=0.0)),
+                ("error", models.TextField(blank=True)),
+                ("error_line", models.PositiveIntegerField(blank=True, null=True)),
+                ("error_column", models.CharField(blank=True, max_length=64)),
+                (
+                    "depth_unit",
+                    models.CharField(
+                        choices=[("m", "Metre"), ("ft", "Foot")], default="m", max_length=4
+                    ),
+                ),
+                ("depth_min", models.FloatField(blank=True, null=True)),
+                ("depth_max", models.FloatField(blank=True, null=True)),
+                ("depth_step", models.FloatField(blank=True, null=True)),
+                ("rows", models.PositiveIntegerField(blank=True, null=True)),
+                ("columns", models.PositiveIntegerField(blank=True, null=True)),
+                ("levels", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("rows_read", models.PositiveIntegerField(default=0)),
+                ("rows_dropped", models.PositiveIntegerField(default=0)),
+                ("bytes_read", models.BigIntegerField(default=0)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                ("started", models.DateTimeField(blank=True, null=True)),
+                ("finished", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'ordering': ['-created', '-id'],
+                "ordering": ["-created", "-id"],
             },
         ),
     ]

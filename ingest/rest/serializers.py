@@ -58,7 +58,11 @@ class ImageSerializer(serializers.ModelSerializer):
     def get_error(self, image: Image) -> dict | None:
         if not image.error:
             return None
-        return {"message": image.error, "line": image.error_line, "column": image.error_column or None}
+        return {
+            "message": image.error,
+            "line": image.error_line,
+            "column": image.error_column or None,
+        }
 
 
 class ImageUploadSerializer(serializers.Serializer):
@@ -66,7 +70,9 @@ class ImageUploadSerializer(serializers.Serializer):
 
     file = serializers.FileField(allow_empty_file=True, help_text="the CSV: depth, col1..colN")
     name = serializers.CharField(required=False, max_length=255, allow_blank=False)
-    depth_unit = serializers.ChoiceField(choices=Image.DepthUnit.choices, default=Image.DepthUnit.METRE)
+    depth_unit = serializers.ChoiceField(
+        choices=Image.DepthUnit.choices, default=Image.DepthUnit.METRE
+    )
     force = serializers.BooleanField(
         default=False, help_text="ingest again even if the same bytes were already ingested"
     )

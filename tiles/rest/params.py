@@ -22,9 +22,15 @@ class StyleParams(serializers.Serializer):
         help_text="colormap name (viridis, YlOrBr, ...) or list of colours (#000,#f80,#fff)",
     )
     cmap = serializers.CharField(required=False, help_text="alias of palette")
-    min = serializers.FloatField(required=False, help_text="value mapped to the first colour (default 0)")
-    max = serializers.FloatField(required=False, help_text="value mapped to the last colour (default 255)")
-    band = serializers.IntegerField(required=False, min_value=1, max_value=1, help_text="only band 1 exists")
+    min = serializers.FloatField(
+        required=False, help_text="value mapped to the first colour (default 0)"
+    )
+    max = serializers.FloatField(
+        required=False, help_text="value mapped to the last colour (default 255)"
+    )
+    band = serializers.IntegerField(
+        required=False, min_value=1, max_value=1, help_text="only band 1 exists"
+    )
     style = serializers.CharField(
         required=False, help_text="a large_image style (JSON); large_image renders it"
     )
@@ -40,7 +46,9 @@ class StyleParams(serializers.Serializer):
         vmin = attrs.get("min", 0.0)
         vmax = attrs.get("max", 255.0)
         if vmin > vmax:
-            raise serializers.ValidationError({"min": f"min ({vmin:g}) is greater than max ({vmax:g})"})
+            raise serializers.ValidationError(
+                {"min": f"min ({vmin:g}) is greater than max ({vmax:g})"}
+            )
         attrs["style_obj"] = Style(palette=palette, vmin=vmin, vmax=vmax)
         if "style" in attrs:
             try:
@@ -55,14 +63,24 @@ class StyleParams(serializers.Serializer):
 class WindowParams(StyleParams):
     """Where: a closed depth range (image unit) or a pixel window; default the whole image."""
 
-    depth_min = serializers.FloatField(required=False, help_text="shallow end, in the image's depth unit")
-    depth_max = serializers.FloatField(required=False, help_text="deep end, in the image's depth unit")
+    depth_min = serializers.FloatField(
+        required=False, help_text="shallow end, in the image's depth unit"
+    )
+    depth_max = serializers.FloatField(
+        required=False, help_text="deep end, in the image's depth unit"
+    )
     top = serializers.IntegerField(required=False, min_value=0, help_text="first row (pixels)")
-    bottom = serializers.IntegerField(required=False, min_value=1, help_text="row after the last (pixels)")
+    bottom = serializers.IntegerField(
+        required=False, min_value=1, help_text="row after the last (pixels)"
+    )
     left = serializers.IntegerField(required=False, min_value=0, help_text="first column (pixels)")
-    right = serializers.IntegerField(required=False, min_value=1, help_text="column after the last (pixels)")
+    right = serializers.IntegerField(
+        required=False, min_value=1, help_text="column after the last (pixels)"
+    )
     units = serializers.ChoiceField(
-        choices=["pixels", "base_pixels"], required=False, help_text="only pixels: images are not geospatial"
+        choices=["pixels", "base_pixels"],
+        required=False,
+        help_text="only pixels: images are not geospatial",
     )
     width = serializers.IntegerField(required=False, min_value=1, max_value=MAX_SIDE)
     height = serializers.IntegerField(required=False, min_value=1, max_value=MAX_SIDE)
@@ -71,9 +89,14 @@ class WindowParams(StyleParams):
 
     def validate(self, attrs):
         attrs = super().validate(attrs)
-        if "depth_min" in attrs and "depth_max" in attrs and attrs["depth_min"] > attrs["depth_max"]:
+        if (
+            "depth_min" in attrs
+            and "depth_max" in attrs
+            and attrs["depth_min"] > attrs["depth_max"]
+        ):
+            low, high = attrs["depth_min"], attrs["depth_max"]
             raise serializers.ValidationError(
-                {"depth_min": f"depth_min ({attrs['depth_min']:g}) is greater than depth_max ({attrs['depth_max']:g})"}
+                {"depth_min": f"depth_min ({low:g}) is greater than depth_max ({high:g})"}
             )
         if "top" in attrs and "bottom" in attrs and attrs["top"] >= attrs["bottom"]:
             raise serializers.ValidationError({"top": "top must be less than bottom"})
@@ -83,10 +106,17 @@ class WindowParams(StyleParams):
 
 
 class ThumbnailParams(WindowParams):
-    """A thumbnail: ``max_width``/``max_height`` default to 256, aspect kept; or exact ``width`` x ``height``."""
+    """A thumbnail: exact ``width`` x ``height``, or within ``max_width`` x ``max_height``.
 
-    max_width = serializers.IntegerField(required=False, min_value=1, max_value=MAX_SIDE, default=256)
-    max_height = serializers.IntegerField(required=False, min_value=1, max_value=MAX_SIDE, default=256)
+    ``max_width`` and ``max_height`` default to 256 and keep the aspect ratio.
+    """
+
+    max_width = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_SIDE, default=256
+    )
+    max_height = serializers.IntegerField(
+        required=False, min_value=1, max_value=MAX_SIDE, default=256
+    )
 
 
 class PixelParams(serializers.Serializer):
@@ -94,7 +124,9 @@ class PixelParams(serializers.Serializer):
 
     left = serializers.IntegerField(min_value=0, help_text="column (pixels)")
     top = serializers.IntegerField(required=False, min_value=0, help_text="row (pixels)")
-    depth = serializers.FloatField(required=False, help_text="depth in the image's unit (nearest row)")
+    depth = serializers.FloatField(
+        required=False, help_text="depth in the image's unit (nearest row)"
+    )
 
     def validate(self, attrs):
         if ("top" in attrs) == ("depth" in attrs):

@@ -116,7 +116,9 @@ class ImageViewSet(
                 error["column"] = image.error_column
             return Response({"error": error, "image": body}, status=422, headers=headers)
         return Response(
-            body, status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK, headers=headers
+            body,
+            status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK,
+            headers=headers,
         )
 
     # -- django-large-image plumbing -----------------------------------------------
@@ -232,15 +234,21 @@ class ImageViewSet(
         return response
 
     @extend_schema(parameters=[params.WindowParams], responses={(200, "image/png"): bytes})
-    @action(detail=True, url_path=rf"data/region\.{DATA_FORMATS}", renderer_classes=[AnyMediaRenderer])
+    @action(
+        detail=True, url_path=rf"data/region\.{DATA_FORMATS}", renderer_classes=[AnyMediaRenderer]
+    )
     def region(self, request: Request, pk=None, fmt: str = "png", **kwargs):
-        """A region by closed depth range (``depth_min``, ``depth_max``) or pixels, native size by default."""
+        """A region by closed depth range or by pixels; native size unless a size is given."""
         return self._window_render(request, fmt, params.WindowParams)
 
     @extend_schema(parameters=[params.ThumbnailParams], responses={(200, "image/png"): bytes})
-    @action(detail=True, url_path=rf"data/thumbnail\.{DATA_FORMATS}", renderer_classes=[AnyMediaRenderer])
+    @action(
+        detail=True,
+        url_path=rf"data/thumbnail\.{DATA_FORMATS}",
+        renderer_classes=[AnyMediaRenderer],
+    )
     def thumbnail(self, request: Request, pk=None, fmt: str = "png", **kwargs):
-        """A thumbnail (of a depth range or the whole log): exact ``width`` x ``height``, or within ``max_width`` x ``max_height``."""
+        """A thumbnail of a depth range or the whole log: exact or bounded size."""
         return self._window_render(request, fmt, params.ThumbnailParams)
 
     @extend_schema(parameters=[params.PixelParams])
