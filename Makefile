@@ -25,6 +25,7 @@ demo: install
 ## Run the whole test suite (unit, API and browser tests).
 test: install
 	scripts/system-deps.sh test
+	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest
 
 lint: install

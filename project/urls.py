@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
 from tiles import views
+from tiles.rest.colormaps import ColormapLegendView, ColormapListView
 from tiles.rest.viewsets import ImageViewSet
 
 router = DefaultRouter(trailing_slash=False)
@@ -14,6 +15,8 @@ router.register("images", ImageViewSet, basename="image")
 urlpatterns = [
     path("", views.image_list_page, name="image-list-page"),
     path("images/<int:pk>", views.image_viewer_page, name="image-viewer"),
+    path("api/v1/colormaps", ColormapListView.as_view(), name="colormap-list"),
+    path("api/v1/colormaps/<str:name>.png", ColormapLegendView.as_view(), name="colormap-legend"),
     path("api/v1/", include(router.urls)),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
     path("admin/", admin.site.urls),

@@ -75,3 +75,13 @@ def isolated_media(settings, tmp_path):
     settings.MEDIA_ROOT = (tmp_path / "media").resolve()
     settings.DATA_DIR = (tmp_path / "data").resolve()
     settings.DATA_TEMP_DIR = str(tmp_path / "data" / "tmp")
+
+
+@pytest.fixture(autouse=True)
+def empty_tiles_cache():
+    """Rendered outputs do not leak from one test to the next."""
+    from django.core.cache import caches
+
+    caches["tiles"].clear()
+    yield
+    caches["tiles"].clear()

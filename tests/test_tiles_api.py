@@ -13,9 +13,17 @@ pytestmark = pytest.mark.django_db
 
 
 def decode(response) -> np.ndarray:
+    """Decoded pixels: ``(h, w, 2)`` grey + alpha, or ``(h, w, 4)`` RGBA (palette PNGs expanded)."""
     assert response.status_code == 200, response.content[:300]
     assert response["Content-Type"].startswith("image/")
-    return np.asarray(PILImage.open(io.BytesIO(response.content)))
+    image = PILImage.open(io.BytesIO(response.content))
+    if image.mode in ("L", "LA"):
+        return np.asarray(image.convert("LA"))
+    if image.mode == "P":
+        palette = np.array(image.getpalette()).reshape(-1, 3)
+        if (palette[:, 0] == palette[:, 1]).all() and (palette[:, 1] == palette[:, 2]).all():
+            return np.asarray(image.convert("LA"))  # identity grey palette
+    return np.asarray(image.convert("RGBA"))
 
 
 def rows_between(depth: np.ndarray, low: float, high: float) -> np.ndarray:
@@ -296,3 +304,59 @@ def test_unknown_image_is_404_json(client, db):
         response = client.get(f"/api/v1/images/999{suffix}")
         assert response.status_code == 404
         assert response.json()["error"]["code"] == "not_found"
+
+
+def test_region_npy_is_raw_values_with_depth_headers(client, sample_image, sample_reference):
+    depth, values = sample_reference
+    url = f"/api/v1/images/{sample_image.pk}/data/region.npy?depth_min=9100&depth_max=9110&palette=viridis"
+    response = client.get(url)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/x-npy"
+    array = np.load(io.BytesIO(response.content), allow_pickle=False)
+    rows = rows_between(depth, 9100.0, 9110.0)
+    assert array.dtype == np.uint8
+    np.testing.assert_array_equal(array, values[rows])
+    first, step = float(response["X-Depth-Min"]), float(response["X-Depth-Step"])
+    np.testing.assert_allclose(first + step * np.arange(array.shape[0]), depth[rows], atol=1e-6)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_region_npy_nodata_is_nan(client, write_csv):
+    path = write_csv(["depth,col1,col2", "1.0,10,", "1.1,5,6"])
+    with open(path, "rb") as f:
+        image = client.post("/api/v1/images", {"file": f}).json()
+    array = np.load(io.BytesIO(client.get(f"/api/v1/images/{image['id']}/data/region.npy").content))
+    assert array.dtype == np.float32
+    assert array[0, 0] == 10 and np.isnan(array[0, 1]) and array[1].tolist() == [5, 6]
+
+
+def test_thumbnail_depth_headers_describe_output_rows(client, sample_image):
+    response = client.get(
+        f"/api/v1/images/{sample_image.pk}/data/thumbnail.png?width=10&height=546"
+    )
+    step = float(response["X-Depth-Step"])
+    assert step == pytest.approx(1.0)  # 5,460 scanlines of 0.1 m in 546 rows
+    assert float(response["X-Depth-Min"]) == pytest.approx(9000.1 + 0.45)
+
+
+def test_colormap_list_and_legend(client):
+    names = [item["name"] for item in client.get("/api/v1/colormaps").json()]
+    assert names[:3] == ["gray", "resistivity", "resistivity_r"]
+    assert "viridis" in names and "magma" in names
+    legend = client.get("/api/v1/colormaps/resistivity.png?width=100&height=8")
+    pixels = decode(legend)
+    assert pixels.shape == (8, 100, 4)
+    assert pixels[0, 0, :3].tolist() == [0, 0, 0]  # dark end first
+    assert pixels[0, -1, :3].sum() > 700  # near white at the resistive end
+    assert client.get("/api/v1/colormaps/no-such.png").status_code == 404
+
+
+def test_borehole_palette_applies_to_tiles(client, sample_image):
+    plain = decode(
+        client.get(f"/api/v1/images/{sample_image.pk}/tiles/0/0/0.png?palette=resistivity")
+    )
+    reverse = decode(
+        client.get(f"/api/v1/images/{sample_image.pk}/tiles/0/0/0.png?palette=resistivity_r")
+    )
+    assert plain.shape == reverse.shape == (256, 256, 4)
+    assert not np.array_equal(plain, reverse)

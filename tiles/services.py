@@ -9,20 +9,32 @@ apply it instead.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import large_image_source_tiff
 import numpy as np
 from django.conf import settings
+from django.core.cache import caches
 from large_image.constants import TILE_FORMAT_NUMPY
 from large_image.exceptions import TileSourceError, TileSourceXYZRangeError
+from PIL import Image as PILImage
 
 from ingest.models import Image
 from tiles.core.depth import DepthRangeError, rows_for_depth_range
-from tiles.core.render import check_output_size, encode, resample
-from tiles.core.style import Style, apply_style
+from tiles.core.render import check_output_size, encode, render, resample
+from tiles.core.style import Style
+
+#: Part of every cache key and ETag: bump it when rendered bytes change for the
+#: same request, so caches and browsers do not keep output of older code.
+RENDER_VERSION = 2
+
+#: How long a thundering herd waits for the one request that renders.
+HERD_WAIT_SECONDS = 5.0
 
 
 class ImageNotReadyError(Exception):
@@ -83,10 +95,6 @@ def _source(image: Image, style_json: str | None = None):
         raise
 
 
-def _styled(raw: np.ndarray, style: Style) -> np.ndarray:
-    return apply_style(raw, style)
-
-
 def _large_image_pixels(array: np.ndarray) -> np.ndarray:
     """large_image's styled float output -> ``(h, w, 4) uint8`` RGBA (or grey+alpha)."""
     if array.dtype != np.uint8:
@@ -128,8 +136,9 @@ def tile_render(
         ) from None
     if tile.ndim == 2:
         tile = tile[..., np.newaxis]
-    pixels = _large_image_pixels(tile) if style_json else _styled(tile, style)
-    return encode(pixels, fmt)
+    if style_json:
+        return encode(_large_image_pixels(tile), fmt)
+    return render(np.ascontiguousarray(tile), style, fmt)
 
 
 def window_for(
@@ -273,18 +282,16 @@ def region_render(
         ImageNotReadyError: no pyramid.
     """
     check_output_size(width, height, fmt, settings.TILES_MAX_OUTPUT_PIXELS)
+    if fmt == "npy":
+        style_json = None  # raw values: no colour
     pixels = window_pixels(
         image=image, window=window, width=width, height=height, style_json=style_json
     )
-    if style_json:
-        if pixels.shape[:2] != (height, width):
-            from PIL import Image as PILImage
-
-            pixels = np.asarray(
-                PILImage.fromarray(pixels).resize((width, height), PILImage.Resampling.BOX)
-            )
-    else:
-        pixels = _styled(pixels, style)
+    if not style_json:
+        return render(pixels, style, fmt)
+    if pixels.shape[:2] != (height, width):
+        resized = PILImage.fromarray(pixels).resize((width, height), PILImage.Resampling.BOX)
+        pixels = np.asarray(resized)
     return encode(pixels, fmt)
 
 
@@ -320,3 +327,62 @@ def style_json_check(text: str) -> str:
     if not isinstance(value, dict):
         raise StyleError("style must be a JSON object")
     return json.dumps(value, sort_keys=True)
+
+
+def style_key(style: Style, style_json: str | None = None) -> str:
+    """A short, stable name for a style (part of cache keys and ETags)."""
+    text = style_json if style_json else repr(style)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def render_key(image: Image, kind: str, **parts) -> str:
+    """The cache key of a rendered output.
+
+    The image's content never changes for its id (a new upload is a new id), and
+    ``sha256`` (of the uploaded CSV) guards against a reused id, so the key names
+    the bytes exactly: image id, content hash, kind, and the normalised request.
+    """
+    items = ",".join(f"{name}={parts[name]}" for name in sorted(parts))
+    return f"depthtiles:{RENDER_VERSION}:{image.pk}:{image.sha256[:16]}:{kind}:{items}"
+
+
+def etag_for(key: str) -> str:
+    """A strong ETag (quoted) for the output named by ``key``."""
+    return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
+
+
+def cached_render(key: str, produce: Callable[[], tuple[bytes, str]]) -> tuple[bytes, str]:
+    """Return the output named by ``key`` from the tiles cache, rendering it once.
+
+    A thundering herd on a cold key renders it once: the first request takes a
+    lock (``cache.add``, atomic in Redis, memcached and locmem) and renders; the
+    others poll the cache for up to :data:`HERD_WAIT_SECONDS`, then render
+    themselves rather than fail. Outputs larger than
+    ``TILES_CACHE_MAX_BYTES`` are rendered but not cached.
+
+    Args:
+        key: from :func:`render_key`.
+        produce: renders ``(bytes, MIME type)``.
+    """
+    cache = caches[settings.TILES_CACHE_ALIAS]
+    hit = cache.get(key)
+    if hit is not None:
+        return hit
+    lock = f"{key}:lock"
+    if not cache.add(lock, 1, timeout=30):
+        deadline = time.monotonic() + HERD_WAIT_SECONDS
+        delay = 0.002
+        while time.monotonic() < deadline:
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+            hit = cache.get(key)
+            if hit is not None:
+                return hit
+        return produce()
+    try:
+        result = produce()
+        if len(result[0]) <= settings.TILES_CACHE_MAX_BYTES:
+            cache.set(key, result)
+    finally:
+        cache.delete(lock)
+    return result

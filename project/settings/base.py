@@ -14,6 +14,9 @@ the embedded setup (SQLite, media on the local disk, eager Celery tasks).
 | DJANGO_CELERY_BROKER_URL | url | ``memory://`` |
 | DJANGO_CELERY_TASK_ALWAYS_EAGER | bool | true (tasks run in the web process) |
 | DJANGO_CACHE_URL | url | ``locmemcache://`` |
+| DJANGO_TILES_CACHE_URL | url | ``locmemcache://depthtiles-tiles`` (2,000 entries) |
+| DJANGO_TILES_CACHE_SECONDS | int | 86400 |
+| DJANGO_TILES_CACHE_MAX_BYTES | int | 2097152 (larger outputs are not cached) |
 | DJANGO_TILES_MAX_OUTPUT_PIXELS | int | 67108864 (8192 x 8192) |
 """
 
@@ -81,7 +84,16 @@ DATABASES = {
 }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-CACHES = {"default": env.cache_url("DJANGO_CACHE_URL", default="locmemcache://")}
+CACHES = {
+    "default": env.cache_url("DJANGO_CACHE_URL", default="locmemcache://"),
+    # Rendered tiles, regions and thumbnails; Redis in production, shared by all workers.
+    "tiles": env.cache_url("DJANGO_TILES_CACHE_URL", default="locmemcache://depthtiles-tiles"),
+}
+CACHES["tiles"].setdefault("TIMEOUT", env.int("DJANGO_TILES_CACHE_SECONDS", default=86400))
+if CACHES["tiles"]["BACKEND"].endswith("LocMemCache"):
+    CACHES["tiles"].setdefault("OPTIONS", {}).setdefault("MAX_ENTRIES", 2000)
+TILES_CACHE_ALIAS = "tiles"
+TILES_CACHE_MAX_BYTES = env.int("DJANGO_TILES_CACHE_MAX_BYTES", default=2 * 1024 * 1024)
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"

@@ -13,6 +13,8 @@ import io
 import numpy as np
 from PIL import Image as PILImage
 
+from tiles.core.style import Style, apply_style, lookup_table
+
 #: URL format -> (PIL format, MIME type, largest side the format allows).
 FORMATS = {
     "png": ("PNG", "image/png", 2**31 - 1),
@@ -21,6 +23,7 @@ FORMATS = {
     "webp": ("WEBP", "image/webp", 16383),
     "tiff": ("TIFF", "image/tiff", 2**31 - 1),
     "tif": ("TIFF", "image/tiff", 2**31 - 1),
+    "npy": ("NPY", "application/x-npy", 2**31 - 1),
 }
 
 #: Background put under transparent pixels for formats without alpha (JPEG).
@@ -104,9 +107,92 @@ def encode(pixels: np.ndarray, fmt: str) -> tuple[bytes, str]:
         options = {"compress_level": 1}
     elif pil_format == "WEBP":
         image = image.convert("RGBA")  # WebP has no grey + alpha mode
-        options = {"lossless": True}
+        # Lossless, fastest effort: same pixels as PNG, about as small as PNG "P".
+        options = {"lossless": True, "quality": 0, "method": 0}
     elif pil_format == "TIFF":
         options = {"compression": "tiff_adobe_deflate"}
     buffer = io.BytesIO()
     image.save(buffer, format=pil_format, **options)
     return buffer.getvalue(), mime
+
+
+def encode_values(raw: np.ndarray) -> bytes:
+    """The stored values as a NumPy ``.npy`` file (no colour).
+
+    Args:
+        raw: ``(h, w, 2) uint8`` value and alpha.
+
+    Returns:
+        ``np.save`` bytes of ``(h, w) uint8`` when no pixel is nodata, else of
+        ``(h, w) float32`` with NaN for nodata. Row ``r`` is at the depth given by
+        the response headers (``X-Depth-Min + r * X-Depth-Step``).
+    """
+    value, alpha = raw[..., 0], raw[..., 1]
+    array: np.ndarray = np.ascontiguousarray(value)
+    if (alpha == 0).any():
+        array = np.where(alpha > 0, value.astype(np.float32), np.float32("nan"))
+    buffer = io.BytesIO()
+    np.save(buffer, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def _free_index(value: np.ndarray, alpha: np.ndarray) -> int | None:
+    """A byte value no valid pixel uses (to stand for nodata), or None."""
+    counts = np.bincount(value[alpha > 0], minlength=256)
+    unused = np.flatnonzero(counts == 0)
+    return int(unused[0]) if unused.size else None
+
+
+def render(raw: np.ndarray, style: Style, fmt: str) -> tuple[bytes, str]:
+    """Colour and encode a window of stored values, choosing the cheapest exact encoding.
+
+    For PNG, a styled uint8 band is an indexed image: the stored value is the
+    palette index and the style's lookup table is the palette (PLTE + tRNS), so
+    colouring costs nothing and the file holds one byte per pixel. Nodata takes
+    a byte value no valid pixel uses, made transparent; if every value is used,
+    the output falls back to RGBA. Grey without nodata is plain 8-bit grey (the
+    stored values); grey with nodata is indexed with an identity grey palette,
+    so the indices are the stored values. Other formats go through RGBA (or
+    grey + alpha) and :func:`encode`.
+
+    Args:
+        raw: ``(h, w, 2) uint8`` value and alpha (0 = nodata).
+        style: the colour mapping.
+        fmt: a key of :data:`FORMATS`.
+
+    Returns:
+        (encoded bytes, MIME type). Decoded to RGBA (or grey + alpha), every
+        encoding gives the same pixels as :func:`tiles.core.style.apply_style`.
+    """
+    if fmt == "npy":
+        return encode_values(raw), FORMATS["npy"][1]
+    if FORMATS[fmt][0] != "PNG":
+        return encode(apply_style(raw, style), fmt)
+    value, alpha = raw[..., 0], raw[..., 1]
+    has_nodata = bool((alpha == 0).any())
+    if style.is_grey and not has_nodata:
+        return _save(PILImage.fromarray(np.ascontiguousarray(value)), {}), "image/png"
+    table = lookup_table(style)
+    if table.shape[1] == 1:
+        table = np.concatenate([np.repeat(table, 3, axis=1), np.full((256, 1), 255, np.uint8)], 1)
+    transparency = table[:, 3].copy()
+    indices = np.ascontiguousarray(value)
+    if has_nodata:
+        free = _free_index(value, alpha)
+        if free is None:
+            return encode(apply_style(raw, style), fmt)
+        indices = np.where(alpha == 0, np.uint8(free), value)
+        transparency[free] = 0
+    height, width = indices.shape
+    image = PILImage.frombuffer("P", (width, height), indices.tobytes(), "raw", "P", 0, 1)
+    image.putpalette(table[:, :3].tobytes(), "RGB")
+    options = {}
+    if (transparency < 255).any():
+        options["transparency"] = transparency.tobytes()
+    return _save(image, options), "image/png"
+
+
+def _save(image: PILImage.Image, options: dict) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=1, **options)
+    return buffer.getvalue()

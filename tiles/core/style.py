@@ -18,9 +18,29 @@ from dataclasses import dataclass
 import numpy as np
 from large_image.tilesource.utilities import getPaletteColors
 
-#: Named colormaps offered by the viewer, first is the default colour choice.
+#: Borehole-image colour scales (dark = low value, e.g. conductive; light =
+#: high, resistive), as resistivity image logs are conventionally shown: black
+#: through browns, orange and yellow to near white.
+BOREHOLE_PALETTES: dict[str, tuple[str, ...]] = {
+    "resistivity": (
+        "#000000",
+        "#3d1c02",
+        "#7a3b05",
+        "#b0620f",
+        "#d98c1f",
+        "#f0b941",
+        "#fadf7f",
+        "#fff8e1",
+    ),
+}
+BOREHOLE_PALETTES["resistivity_r"] = tuple(reversed(BOREHOLE_PALETTES["resistivity"]))
+
+#: Named colormaps offered first (the viewer's list); any matplotlib name works too.
 COLORMAPS = (
     "gray",
+    "resistivity",
+    "resistivity_r",
+    "gray_r",
     "viridis",
     "magma",
     "inferno",
@@ -30,10 +50,17 @@ COLORMAPS = (
     "YlOrBr_r",
     "copper",
     "afmhot",
-    "Greys",
     "RdYlBu",
     "Spectral",
 )
+
+
+def colormap_names() -> list[str]:
+    """Every named colormap: ours and the featured first, then matplotlib's, sorted."""
+    import matplotlib
+
+    rest = sorted(set(matplotlib.colormaps) - set(COLORMAPS), key=str.lower)
+    return list(COLORMAPS) + rest
 
 
 class PaletteError(ValueError):
@@ -65,9 +92,9 @@ def parse_palette(text: str) -> tuple[tuple[int, int, int, int], ...]:
     """Read a palette parameter.
 
     Args:
-        text: a colormap name (matplotlib's, or palettable's as large_image
-            reads them), a JSON list of colours (``["#000", "#f80"]``), or a
-            comma-separated list of colours (``#000,#f80,#fff``).
+        text: a colormap name (ours in :data:`BOREHOLE_PALETTES`, matplotlib's,
+            or palettable's as large_image reads them), a JSON list of colours
+            (``["#000", "#f80"]``), or a comma-separated list (``#000,#f80,#fff``).
 
     Returns:
         RGBA stops, each channel 0..255.
@@ -77,7 +104,9 @@ def parse_palette(text: str) -> tuple[tuple[int, int, int, int], ...]:
     """
     text = text.strip()
     value: str | list[str] = text
-    if text.startswith("["):
+    if text in BOREHOLE_PALETTES:
+        value = list(BOREHOLE_PALETTES[text])
+    elif text.startswith("["):
         try:
             value = json.loads(text)
         except json.JSONDecodeError as exc:

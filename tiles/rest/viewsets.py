@@ -20,7 +20,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import large_image_source_tiff
-from django.http import HttpResponse
+from django.http import HttpResponse, HttpResponseNotModified
+from django.utils.http import parse_etags
 from django_large_image.rest import LargeImageFileDetailMixin
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
@@ -40,15 +41,19 @@ from tiles.rest import params
 from tiles.services import (
     ImageNotReadyError,
     TileOutOfRangeError,
+    cached_render,
+    etag_for,
     output_size,
     pixel_value,
     region_render,
+    render_key,
+    style_key,
     tile_render,
     window_for,
 )
 
 TILE_FORMATS = r"(?P<fmt>png|jpeg|jpg|webp)"
-DATA_FORMATS = r"(?P<fmt>png|jpeg|jpg|webp|tiff|tif)"
+DATA_FORMATS = r"(?P<fmt>png|jpeg|jpg|webp|tiff|tif|npy)"
 
 
 class AnyMediaRenderer(BaseRenderer):
@@ -63,8 +68,26 @@ class AnyMediaRenderer(BaseRenderer):
         return data
 
 
-def _image_response(content: bytes, mime: str) -> HttpResponse:
-    return HttpResponse(content, content_type=mime)
+#: An image's content never changes for its id: browsers and proxies may keep it.
+IMMUTABLE = "public, max-age=31536000, immutable"
+
+
+def _cached_image_response(request: Request, key: str, produce) -> HttpResponse:
+    """Answer 304 for a matching ``If-None-Match``, else the cached or rendered bytes.
+
+    Every image response carries a strong ``ETag`` (from the render key) and
+    ``Cache-Control: public, max-age=31536000, immutable``.
+    """
+    etag = etag_for(key)
+    matches = parse_etags(request.headers.get("If-None-Match", ""))
+    if etag in matches or "*" in matches:
+        response = HttpResponseNotModified()
+    else:
+        content, mime = cached_render(key, produce)
+        response = HttpResponse(content, content_type=mime)
+    response["ETag"] = etag
+    response["Cache-Control"] = IMMUTABLE
+    return response
 
 
 class ImageViewSet(
@@ -159,16 +182,29 @@ class ImageViewSet(
         """A 256 x 256 tile; z = 0 is the coarsest level. Outside the pyramid: 404."""
         style = self._params(params.StyleParams, request)
         image = self._ready_image()
-        content, mime = tile_render(
-            image=image,
-            z=int(z),
-            x=int(x),
-            y=int(y),
-            style=style["style_obj"],
+        z, x, y = int(z), int(x), int(y)
+        key = render_key(
+            image,
+            "tile",
+            z=z,
+            x=x,
+            y=y,
             fmt=fmt,
-            style_json=style["style_json"],
+            style=style_key(style["style_obj"], style["style_json"]),
         )
-        return _image_response(content, mime)
+        return _cached_image_response(
+            request,
+            key,
+            lambda: tile_render(
+                image=image,
+                z=z,
+                x=x,
+                y=y,
+                style=style["style_obj"],
+                fmt=fmt,
+                style_json=style["style_json"],
+            ),
+        )
 
     @action(detail=True, url_path=r"tiles/(?P<z>\d+)/(?P<x>\d+)/(?P<y>\d+)/corners")
     def tile_corners(self, request: Request, x: str, y: str, z: str, pk=None, **kwargs):
@@ -217,18 +253,36 @@ class ImageViewSet(
             max_width=query.get("max_width"),
             max_height=query.get("max_height"),
         )
-        content, mime = region_render(
-            image=image,
-            window=window,
-            width=width,
-            height=height,
-            style=query["style_obj"],
+        key = render_key(
+            image,
+            "window",
+            rows=f"{window.top}-{window.bottom}",
+            columns=f"{window.left}-{window.right}",
+            size=f"{width}x{height}",
             fmt=fmt,
-            style_json=query["style_json"],
+            style=style_key(query["style_obj"], query["style_json"]),
         )
-        response = _image_response(content, mime)
-        response["X-Depth-Min"] = repr(image.depth_min + window.top * image.depth_step)
-        response["X-Depth-Max"] = repr(image.depth_min + (window.bottom - 1) * image.depth_step)
+        response = _cached_image_response(
+            request,
+            key,
+            lambda: region_render(
+                image=image,
+                window=window,
+                width=width,
+                height=height,
+                style=query["style_obj"],
+                fmt=fmt,
+                style_json=query["style_json"],
+            ),
+        )
+        # Output row r stands for the depth X-Depth-Min + r * X-Depth-Step (the centre of
+        # the scanlines it averages; at native size, exactly the scanline's depth).
+        rows_per_output_row = window.height / height
+        step = image.depth_step * rows_per_output_row
+        first = image.depth_min + (window.top + (rows_per_output_row - 1) / 2) * image.depth_step
+        response["X-Depth-Min"] = repr(round(first, 9))
+        response["X-Depth-Max"] = repr(round(first + (height - 1) * step, 9))
+        response["X-Depth-Step"] = repr(round(step, 12))
         response["X-Depth-Unit"] = image.depth_unit
         response["X-Rows"] = f"{window.top}-{window.bottom - 1}"
         return response

@@ -1,0 +1,83 @@
+"""HTTP caching of image responses: ETag, 304, Cache-Control, one render per cold key."""
+
+import threading
+import time
+
+import pytest
+
+from tiles.services import cached_render
+
+pytestmark = pytest.mark.django_db
+
+URLS = [
+    "tiles/3/0/1.png?palette=viridis",
+    "tiles/3/0/1.png",
+    "data/region.png?depth_min=9100&depth_max=9110",
+    "data/thumbnail.png?width=40&height=300&palette=magma",
+]
+
+
+@pytest.mark.parametrize("suffix", URLS)
+def test_image_response_has_strong_etag_and_immutable_cache_control(client, sample_image, suffix):
+    url = f"/api/v1/images/{sample_image.pk}/{suffix}"
+    first = client.get(url)
+    assert first.status_code == 200
+    etag = first["ETag"]
+    assert etag.startswith('"') and not etag.startswith("W/")
+    assert first["Cache-Control"] == "public, max-age=31536000, immutable"
+    again = client.get(url)
+    assert again["ETag"] == etag and again.content == first.content
+    not_modified = client.get(url, HTTP_IF_NONE_MATCH=etag)
+    assert not_modified.status_code == 304
+    assert not_modified.content == b""
+    assert not_modified["ETag"] == etag
+
+
+def test_etag_differs_by_style_tile_and_image(client, sample_image, sample_csv):
+    from ingest.services import image_create_from_path, image_ingest
+
+    base = f"/api/v1/images/{sample_image.pk}"
+    etags = {
+        client.get(f"{base}/tiles/3/0/1.png")["ETag"],
+        client.get(f"{base}/tiles/3/0/1.png?palette=viridis")["ETag"],
+        client.get(f"{base}/tiles/3/0/1.png?palette=viridis&min=10")["ETag"],
+        client.get(f"{base}/tiles/3/0/2.png")["ETag"],
+        client.get(f"{base}/tiles/3/0/1.webp")["ETag"],
+    }
+    other, _ = image_create_from_path(path=sample_csv, force=True, queue=False)
+    image_ingest(image_id=other.pk)
+    etags.add(client.get(f"/api/v1/images/{other.pk}/tiles/3/0/1.png")["ETag"])
+    assert len(etags) == 6
+
+
+def test_stale_etag_gets_full_response(client, sample_image):
+    url = f"/api/v1/images/{sample_image.pk}/tiles/3/0/1.png"
+    response = client.get(url, HTTP_IF_NONE_MATCH='"not-the-etag"')
+    assert response.status_code == 200 and response.content
+
+
+def test_errors_are_not_marked_cacheable(client, sample_image):
+    response = client.get(f"/api/v1/images/{sample_image.pk}/tiles/9/0/0.png")
+    assert response.status_code == 404
+    assert "immutable" not in response.get("Cache-Control", "")
+
+
+def test_thundering_herd_renders_a_cold_key_once():
+    calls = []
+
+    def produce():
+        calls.append(1)
+        time.sleep(0.3)
+        return b"tile-bytes", "image/png"
+
+    results = []
+    threads = [
+        threading.Thread(target=lambda: results.append(cached_render("herd-test-key", produce)))
+        for _ in range(8)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(calls) == 1
+    assert results == [(b"tile-bytes", "image/png")] * 8
