@@ -308,7 +308,7 @@ def test_unknown_image_is_404_json(client, db):
 
 def test_region_npy_is_raw_values_with_depth_headers(client, sample_image, sample_reference):
     depth, values = sample_reference
-    url = f"/api/v1/images/{sample_image.pk}/data/region.npy?depth_min=9100&depth_max=9110&palette=viridis"
+    url = f"/api/v1/images/{sample_image.pk}/data/region.npy?depth_min=9100&depth_max=9110"
     response = client.get(url)
     assert response.status_code == 200
     assert response["Content-Type"] == "application/x-npy"
