@@ -79,9 +79,13 @@ def isolated_media(settings, tmp_path):
 
 @pytest.fixture(autouse=True)
 def empty_tiles_cache():
-    """Rendered outputs do not leak from one test to the next."""
+    """Rendered outputs and cached image rows do not leak from one test to the next."""
     from django.core.cache import caches
 
+    from ingest.selectors import image_forget_ready
+
     caches["tiles"].clear()
+    image_forget_ready()
     yield
     caches["tiles"].clear()
+    image_forget_ready()

@@ -9,6 +9,7 @@ apply it instead.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -329,6 +330,7 @@ def style_json_check(text: str) -> str:
     return json.dumps(value, sort_keys=True)
 
 
+@functools.lru_cache(maxsize=1024)
 def style_key(style: Style, style_json: str | None = None) -> str:
     """A short, stable name for a style (part of cache keys and ETags)."""
     text = style_json if style_json else repr(style)

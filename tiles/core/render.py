@@ -13,6 +13,7 @@ import io
 import numpy as np
 from PIL import Image as PILImage
 
+from tiles.core.png import encode_png
 from tiles.core.style import Style, apply_style, lookup_table
 
 #: URL format -> (PIL format, MIME type, largest side the format allows).
@@ -136,9 +137,15 @@ def encode_values(raw: np.ndarray) -> bytes:
     return buffer.getvalue()
 
 
-def _free_index(value: np.ndarray, alpha: np.ndarray) -> int | None:
-    """A byte value no valid pixel uses (to stand for nodata), or None."""
-    counts = np.bincount(value[alpha > 0], minlength=256)
+def _free_index(value: np.ndarray, nodata: int) -> int | None:
+    """A byte value no valid pixel uses (to stand for nodata), or None.
+
+    Relies on the raw-window convention that nodata pixels hold the value 0, so
+    one ``bincount`` over all pixels, less the nodata count at 0, counts the
+    valid values.
+    """
+    counts = np.bincount(value.ravel(), minlength=256)
+    counts[0] -= nodata
     unused = np.flatnonzero(counts == 0)
     return int(unused[0]) if unused.size else None
 
@@ -156,7 +163,7 @@ def render(raw: np.ndarray, style: Style, fmt: str) -> tuple[bytes, str]:
     grey + alpha) and :func:`encode`.
 
     Args:
-        raw: ``(h, w, 2) uint8`` value and alpha (0 = nodata).
+        raw: ``(h, w, 2) uint8`` value and alpha (0 = nodata, whose value is 0).
         style: the colour mapping.
         fmt: a key of :data:`FORMATS`.
 
@@ -169,30 +176,18 @@ def render(raw: np.ndarray, style: Style, fmt: str) -> tuple[bytes, str]:
     if FORMATS[fmt][0] != "PNG":
         return encode(apply_style(raw, style), fmt)
     value, alpha = raw[..., 0], raw[..., 1]
-    has_nodata = bool((alpha == 0).any())
-    if style.is_grey and not has_nodata:
-        return _save(PILImage.fromarray(np.ascontiguousarray(value)), {}), "image/png"
+    nodata = int(np.count_nonzero(alpha == 0))
+    if style.is_grey and not nodata:
+        return encode_png(np.ascontiguousarray(value)), "image/png"
     table = lookup_table(style)
     if table.shape[1] == 1:
         table = np.concatenate([np.repeat(table, 3, axis=1), np.full((256, 1), 255, np.uint8)], 1)
     transparency = table[:, 3].copy()
-    indices = np.ascontiguousarray(value)
-    if has_nodata:
-        free = _free_index(value, alpha)
+    indices = value
+    if nodata:
+        free = _free_index(value, nodata)
         if free is None:
             return encode(apply_style(raw, style), fmt)
         indices = np.where(alpha == 0, np.uint8(free), value)
         transparency[free] = 0
-    height, width = indices.shape
-    image = PILImage.frombuffer("P", (width, height), indices.tobytes(), "raw", "P", 0, 1)
-    image.putpalette(table[:, :3].tobytes(), "RGB")
-    options = {}
-    if (transparency < 255).any():
-        options["transparency"] = transparency.tobytes()
-    return _save(image, options), "image/png"
-
-
-def _save(image: PILImage.Image, options: dict) -> bytes:
-    buffer = io.BytesIO()
-    image.save(buffer, format="PNG", compress_level=1, **options)
-    return buffer.getvalue()
+    return encode_png(indices, palette=table[:, :3], transparency=transparency), "image/png"

@@ -88,6 +88,7 @@ class Style:
         return self.palette is None and self.vmin == 0 and self.vmax == 255
 
 
+@functools.lru_cache(maxsize=1024)
 def parse_palette(text: str) -> tuple[tuple[int, int, int, int], ...]:
     """Read a palette parameter.
 
@@ -101,6 +102,8 @@ def parse_palette(text: str) -> tuple[tuple[int, int, int, int], ...]:
 
     Raises:
         PaletteError: unknown name or unreadable colour.
+
+    Cached: large_image rebuilds a named palette on every call (about 20 ms).
     """
     text = text.strip()
     value: str | list[str] = text

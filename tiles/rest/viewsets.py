@@ -17,10 +17,11 @@ The viewset is django-large-image's ``LargeImageFileDetailMixin`` on a DRF
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 
 import large_image_source_tiff
-from django.http import HttpResponse, HttpResponseNotModified
+from django.http import HttpResponse, HttpResponseNotModified, QueryDict
 from django.utils.http import parse_etags
 from django_large_image.rest import LargeImageFileDetailMixin
 from drf_spectacular.utils import extend_schema
@@ -34,7 +35,7 @@ from rest_framework.viewsets import GenericViewSet
 
 from ingest.models import Image
 from ingest.rest.serializers import ImageSerializer, ImageUploadSerializer
-from ingest.selectors import image_list
+from ingest.selectors import image_get_ready_cached, image_list, image_remember_ready
 from ingest.services import image_create
 from tiles.core.depth import rows_for_depth_range
 from tiles.rest import params
@@ -88,6 +89,16 @@ def _cached_image_response(request: Request, key: str, produce) -> HttpResponse:
     response["ETag"] = etag
     response["Cache-Control"] = IMMUTABLE
     return response
+
+
+@functools.lru_cache(maxsize=4096)
+def _validated(serializer_class, query: tuple[tuple[str, tuple[str, ...]], ...]) -> dict:
+    data = QueryDict(mutable=True)
+    for key, values in query:
+        data.setlist(key, list(values))
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data
 
 
 class ImageViewSet(
@@ -159,16 +170,23 @@ class ImageViewSet(
         return large_image_source_tiff.open(str(path), **kwargs)
 
     def _ready_image(self) -> Image:
-        image = self.get_object()
-        if not image.is_ready:
-            raise ImageNotReadyError(image)
+        try:
+            image_id = int(self.kwargs[self.lookup_field])
+        except (KeyError, ValueError):
+            image_id = None
+        image = image_get_ready_cached(image_id=image_id) if image_id is not None else None
+        if image is None:
+            image = self.get_object()
+            if not image.is_ready:
+                raise ImageNotReadyError(image)
+            image_remember_ready(image)
         return image
 
     @staticmethod
     def _params(serializer_class, request: Request) -> dict:
-        serializer = serializer_class(data=request.query_params)
-        serializer.is_valid(raise_exception=True)
-        return serializer.validated_data
+        """Validated query parameters (memoised: validation is pure and costs ~0.5 ms)."""
+        query = tuple(sorted((key, tuple(values)) for key, values in request.query_params.lists()))
+        return dict(_validated(serializer_class, query))
 
     # -- tiles --------------------------------------------------------------------
 

@@ -1,0 +1,232 @@
+"""Serving benchmark: our viewset against stock django-large-image, in one run.
+
+``make bench-serve`` (or ``python -m benchmarks.serve``) ingests the real log
+into a scratch data directory, then for each side starts gunicorn with the same
+settings (2 sync workers, one per core) on 127.0.0.1, drives it with a bounded
+load (4 client processes, a fixed list of requests each) and prints one line per
+figure: ours, the baseline, and the ratio. Cold figures use requests no cache has
+seen (distinct tiles and styles); warm figures repeat requests already answered.
+The floor is a Django view returning a fixed 30 kB body on the same server.
+
+This is a benchmark, not a test: it prints ratios measured in one run and exits
+0 whatever they are.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import multiprocessing
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+SAMPLE = REPO.parent / "shared" / "data" / "img.csv"
+PYTHON = sys.executable
+
+
+@dataclass
+class Figure:
+    """Throughput and latency of one batch of requests."""
+
+    requests: int
+    seconds: float
+    latencies: list[float]
+    errors: int
+
+    @property
+    def rate(self) -> float:
+        return self.requests / self.seconds
+
+    def percentile(self, q: float) -> float:
+        ordered = sorted(self.latencies)
+        return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def _client(port: int, paths: list[str], start: float, out) -> None:
+    while time.time() < start:
+        time.sleep(0.001)
+    latencies, errors = [], 0
+    for path in paths:
+        began = time.perf_counter()
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        connection.request("GET", path)
+        response = connection.getresponse()
+        response.read()
+        connection.close()
+        latencies.append(time.perf_counter() - began)
+        if response.status != 200:
+            errors += 1
+    out.put((latencies, errors))
+
+
+def drive(port: int, paths: list[str], clients: int) -> Figure:
+    """Send ``paths`` with ``clients`` concurrent processes; each takes every n-th path."""
+    context = multiprocessing.get_context("fork")
+    out = context.Queue()
+    start = time.time() + 0.2
+    procs = [
+        context.Process(target=_client, args=(port, paths[i::clients], start, out))
+        for i in range(clients)
+    ]
+    for proc in procs:
+        proc.start()
+    results = [out.get() for _ in procs]
+    ended = time.time()
+    for proc in procs:
+        proc.join()
+    latencies = [value for part, _ in results for value in part]
+    return Figure(len(paths), ended - start, latencies, sum(errors for _, errors in results))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """gunicorn on 127.0.0.1 with the benchmark settings."""
+
+    def __init__(self, env: dict[str, str], workers: int):
+        self.port = _free_port()
+        self.proc = subprocess.Popen(
+            [
+                PYTHON,
+                "-m",
+                "gunicorn",
+                "project.wsgi",
+                f"--bind=127.0.0.1:{self.port}",
+                f"--workers={workers}",
+                "--worker-class=sync",
+                "--log-level=warning",
+            ],
+            cwd=REPO,
+            env=env,
+        )
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            try:
+                connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                connection.request("GET", "/bench/floor")
+                if connection.getresponse().status == 200:
+                    return
+            except OSError:
+                time.sleep(0.2)
+        raise RuntimeError("gunicorn did not start")
+
+    def stop(self) -> None:
+        self.proc.send_signal(signal.SIGTERM)
+        self.proc.wait(timeout=30)
+
+
+def request_sets(image_id: int, side: str, cold_tiles: int) -> dict[str, list[str]]:
+    """The requests of each figure for one side; both sides ask for the same pixels."""
+    ours = side == "ours"
+    base = f"/api/v1/images/{image_id}" if ours else f"/baseline/images/{image_id}"
+    colour = "palette=viridis" if ours else "band=1&palette=viridis"
+    # Distinct (level, tile, min) triples: the tiles of the pyramid, many styles.
+    tiles = [(5, y) for y in range(22)] + [(4, y) for y in range(11)] + [(3, y) for y in range(6)]
+    cold = []
+    for vmin in range(cold_tiles):
+        z, y = tiles[vmin % len(tiles)]
+        cold.append(f"{base}/tiles/{z}/0/{y}.png?{colour}&min={vmin % 100}&max={155 + vmin // 100}")
+    warm = cold[:100] * 4
+    regions = []
+    for k in range(60):
+        top = k * 70
+        if ours:
+            low = 9000.1 + top * 0.1
+            regions.append(f"{base}/data/region.png?depth_min={low:.1f}&depth_max={low + 99.9:.1f}&{colour}&min={k}")
+        else:
+            regions.append(
+                f"{base}/data/region.png?left=0&right=200&top={top}&bottom={top + 1000}"
+                f"&units=pixels&{colour}&min={k}"
+            )
+    if ours:
+        strips = [f"{base}/data/thumbnail.png?width=48&height=600&{colour}&min={k}" for k in range(80)]
+    else:
+        strips = [f"{base}/data/thumbnail.png?max_width=48&max_height=600&{colour}&min={k}" for k in range(80)]
+    return {"cold": cold, "warm": warm, "region": regions, "strip": strips}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--cold-tiles", type=int, default=400)
+    args = parser.parse_args()
+
+    scratch = Path(tempfile.mkdtemp(prefix="depthtiles-bench-"))
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "benchmarks.settings",
+        "DJANGO_DATA_DIR": str(scratch),
+        "DJANGO_SECRET_KEY": "benchmark-only",
+        "TMPDIR": str(scratch / "tmp"),
+    }
+    (scratch / "tmp").mkdir()
+    try:
+        for command in (["migrate", "-v0"], ["ingest", str(SAMPLE), "--name", "bench"]):
+            subprocess.run([PYTHON, "manage.py", *command], cwd=REPO, env=env, check=True,
+                           stdout=subprocess.DEVNULL)
+        image_id = 1
+        figures: dict[str, dict[str, Figure]] = {}
+        for side in ("baseline", "ours"):
+            server = Server(env, args.workers)
+            try:
+                sets = request_sets(image_id, side, args.cold_tiles)
+                figures[side] = {}
+                drive(server.port, sets["cold"][:8], args.clients)  # import and open the source
+                figures[side]["cold"] = drive(server.port, sets["cold"][8:], args.clients)
+                drive(server.port, sets["warm"][:100], args.clients)  # make sure they are cached
+                figures[side]["warm"] = drive(server.port, sets["warm"], args.clients)
+                figures[side]["region"] = drive(server.port, sets["region"], args.clients)
+                figures[side]["strip"] = drive(server.port, sets["strip"], args.clients)
+                if side == "ours":
+                    figures["floor"] = {"floor": drive(server.port, ["/bench/floor"] * 1000, args.clients)}
+            finally:
+                server.stop()
+        report(figures)
+        leaked = sum(1 for p in (scratch / "tmp").rglob("*") if p.is_file())
+        print(f"temporary files left by the run (stock region leaks one per request): {leaked}")
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+def report(figures: dict[str, dict[str, Figure]]) -> None:
+    names = {
+        "cold": ("cold colormapped tile", 10),
+        "warm": ("warm tile", 4),
+        "region": ("1,000-row depth region", 10),
+        "strip": ("strip thumbnail", None),
+    }
+    for key, (label, target) in names.items():
+        ours, base = figures["ours"][key], figures["baseline"][key]
+        ratio = ours.rate / base.rate
+        goal = f" (target >= {target}x)" if target else ""
+        print(
+            f"{label}: ours {ours.rate:.1f} req/s, baseline {base.rate:.1f} req/s, ratio {ratio:.1f}x{goal}; "
+            f"p50 {ours.percentile(0.5):.1f} vs {base.percentile(0.5):.1f} ms, "
+            f"p99 {ours.percentile(0.99):.1f} vs {base.percentile(0.99):.1f} ms; "
+            f"errors {ours.errors} vs {base.errors}"
+        )
+    floor = figures["floor"]["floor"]
+    warm = figures["ours"]["warm"]
+    print(
+        f"floor (30 kB Django view): {floor.rate:.1f} req/s, p50 {floor.percentile(0.5):.1f} ms, "
+        f"p99 {floor.percentile(0.99):.1f} ms; warm tile / floor = {floor.rate / warm.rate:.2f}x slower "
+        f"(target <= 2x)"
+    )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,127 @@
+"""The pure serving core: depth arithmetic, lookup tables, resampling, encoders."""
+
+import io
+import json
+
+import large_image_source_tiff
+import numpy as np
+import pytest
+from PIL import Image as PILImage
+
+from ingest.pyramid import write_pyramid
+from tiles.core.depth import DepthRangeError, rows_for_depth_range
+from tiles.core.png import encode_png
+from tiles.core.render import OutputTooLargeError, check_output_size, render, resample
+from tiles.core.style import Style, apply_style, lookup_table, parse_palette
+
+AXIS = {"depth_min": 9000.1, "depth_step": 0.1, "rows": 5460}
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "rows"),
+    [
+        (9100.0, 9110.0, (999, 1100)),
+        (9000.1, 9000.1, (0, 1)),
+        (9546.0, 9546.0, (5459, 5460)),
+        (8000.0, 9000.15, (0, 1)),
+        (9545.95, 10000.0, (5459, 5460)),
+        (9100.05, 9100.15, (1000, 1001)),
+    ],
+)
+def test_depth_range_rows_are_closed_and_clipped(low, high, rows):
+    assert rows_for_depth_range(**AXIS, range_min=low, range_max=high) == rows
+
+
+@pytest.mark.parametrize(
+    ("low", "high"), [(9100.0, 9099.0), (9600, 9700), (9100.01, 9100.09), (float("nan"), 1)]
+)
+def test_depth_range_errors(low, high):
+    with pytest.raises(DepthRangeError):
+        rows_for_depth_range(**AXIS, range_min=low, range_max=high)
+
+
+def test_lookup_table_matches_large_image_style(tmp_path):
+    """Our table equals large_image's own rendering of the same style, value for value."""
+    values = np.tile(np.arange(256, dtype=np.uint8), (256, 1))
+    raw = np.dstack([values, np.full_like(values, 255)])
+    write_pyramid(tmp_path / "ramp.tiff", rows=256, columns=256, read_band=lambda a, b: raw[a:b])
+    for palette, vmin, vmax in (
+        ("viridis", 0, 255),
+        ("magma", 30, 200),
+        ("#000,#f80,#fff", 10, 90),
+    ):
+        style = json.dumps(
+            {
+                "bands": [
+                    {
+                        "band": 1,
+                        "palette": palette.split(",") if "," in palette else palette,
+                        "min": vmin,
+                        "max": vmax,
+                    },
+                    {"band": "alpha", "min": 0, "max": 255},
+                ]
+            }
+        )
+        source = large_image_source_tiff.open(str(tmp_path / "ramp.tiff"), style=style)
+        theirs = np.clip(source.getTile(0, 0, 0, numpyAllowed="always"), 0, 255).astype(np.uint8)
+        ours = lookup_table(Style(palette=parse_palette(palette), vmin=vmin, vmax=vmax))
+        np.testing.assert_allclose(ours[values].astype(int), theirs.astype(int), atol=1)
+
+
+def test_png_writer_round_trips_grey_and_indexed():
+    rng = np.random.default_rng(3)
+    pixels = rng.integers(0, 256, (37, 300), dtype=np.uint8)
+    grey = PILImage.open(io.BytesIO(encode_png(pixels)))
+    assert grey.mode == "L"
+    np.testing.assert_array_equal(np.asarray(grey), pixels)
+    palette = rng.integers(0, 256, (256, 3), dtype=np.uint8)
+    alpha = np.full(256, 255, np.uint8)
+    alpha[7] = 0
+    indexed = PILImage.open(io.BytesIO(encode_png(pixels, palette=palette, transparency=alpha)))
+    assert indexed.mode == "P"
+    rgba = np.asarray(indexed.convert("RGBA"))
+    np.testing.assert_array_equal(rgba[..., :3], palette[pixels])
+    np.testing.assert_array_equal(rgba[..., 3], alpha[pixels])
+
+
+@pytest.mark.parametrize(
+    "style", [Style(), Style(vmin=20, vmax=100), Style(palette=parse_palette("viridis"))]
+)
+@pytest.mark.parametrize("all_values_used", [False, True])
+def test_render_png_equals_apply_style(style, all_values_used):
+    values = np.arange(256 * 256, dtype=np.int64).reshape(256, 256) % 256
+    if not all_values_used:
+        values = values % 200
+    raw = np.dstack([values.astype(np.uint8), np.full((256, 256), 255, np.uint8)])
+    raw[:, 250:] = 0  # nodata: value 0, alpha 0
+    content, mime = render(raw, style, "png")
+    assert mime == "image/png"
+    decoded = PILImage.open(io.BytesIO(content))
+    expected = apply_style(raw, style)
+    mode = "LA" if expected.shape[2] == 2 else "RGBA"
+    got = np.asarray(decoded.convert(mode))
+    np.testing.assert_array_equal(got[..., -1], expected[..., -1])
+    visible = expected[..., -1] > 0
+    np.testing.assert_array_equal(got[visible], expected[visible])
+
+
+def test_resample_averages_valid_values_only():
+    raw = np.zeros((4, 4, 2), np.uint8)
+    raw[:2, :2] = (100, 255)
+    raw[:2, 2:] = (50, 255)
+    raw[2:, :2] = (200, 255)
+    raw[0, 0] = (0, 0)  # nodata does not pull the mean down
+    out = resample(raw, 2, 2)
+    assert out[..., 0].tolist() == [[100, 50], [200, 0]]
+    assert out[..., 1].tolist() == [[255, 255], [255, 0]]
+
+
+def test_output_size_guard():
+    check_output_size(100, 100, "png", 10_000)
+    with pytest.raises(OutputTooLargeError, match="limit"):
+        check_output_size(101, 100, "png", 10_000)
+    with pytest.raises(OutputTooLargeError, match="16383"):
+        check_output_size(16384, 1, "webp", 10**9)
+    with pytest.raises(OutputTooLargeError, match="65535"):
+        check_output_size(1, 65536, "jpeg", 10**9)
