@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8000
 SAMPLE ?= ../shared/data/img.csv
 
-.PHONY: demo test install system-deps lint
+.PHONY: demo test install lint bench-serve
 
 $(VENV)/.installed: pyproject.toml
 	scripts/system-deps.sh build
@@ -27,6 +27,10 @@ test: install
 	scripts/system-deps.sh test
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest
+
+## Serving benchmark: ours vs stock django-large-image, ratios printed (not a test).
+bench-serve: install
+	$(PY) -m benchmarks.serve
 
 lint: install
 	$(VENV)/bin/ruff check .
