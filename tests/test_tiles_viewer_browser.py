@@ -1,0 +1,384 @@
+"""The viewer and the list page in a real browser (Playwright driving Debian's Chromium).
+
+Each test serves the real sample log (9000.1..9546.0 m, 5,460 x 200 pixels) from
+``live_server`` and looks at what a user would see: tiles that arrive and are
+drawn, a depth axis that matches the log, a colormap that recolours the map, a
+thumbnail on the list page. Screenshots go to ``test-artifacts/`` at the
+repository root (gitignored) for a person to look at.
+
+The database is written before the browser starts: Playwright's sync API runs
+an event loop in the test thread, where Django refuses ORM calls.
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+from django.db import connections
+from PIL import Image as PILImage
+from playwright.sync_api import sync_playwright
+
+from ingest.models import Image
+
+ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
+CHROMIUM = "/usr/bin/chromium"
+# Without the background-networking flags Chromium floods a closed network with
+# refused connections (shared/STACK-NOTES.md, Browser tests).
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+VIEWPORT = {"width": 1280, "height": 900}
+TIMEOUT_MS = 20_000
+
+SAMPLE_DEPTH_TOP = 9000.1
+SAMPLE_DEPTH_BOTTOM = 9546.0
+
+TILE_URL = re.compile(r"/api/v1/images/\d+/tiles/\d+/\d+/\d+\.png(\?|$)")
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def is_tile(url: str) -> bool:
+    return TILE_URL.search(url) is not None
+
+
+class Browser:
+    """One page in a fresh Chromium profile, with every console error and failed request."""
+
+    def __init__(self, context, base_url: str):
+        self.context = context
+        self.base_url = base_url
+        self.page = context.new_page()
+        self.page.set_default_timeout(TIMEOUT_MS)
+        self.errors: list[str] = []
+        self.responses = []
+        self.page.on(
+            "console",
+            lambda m: self.errors.append(f"console: {m.text}") if m.type == "error" else None,
+        )
+        self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
+        self.page.on("requestfailed", lambda r: self.errors.append(f"requestfailed: {r.url}"))
+        self.page.on("response", lambda r: self.responses.append(r))
+
+    def goto(self, path: str) -> None:
+        self.page.goto(self.base_url + path)
+
+    def tile_responses(self) -> list:
+        return [r for r in self.responses if is_tile(r.url)]
+
+    def screenshot(self, name: str, selector: str | None = None) -> np.ndarray:
+        """Save a screenshot under test-artifacts/ and return it as ``(h, w, 3) uint8`` RGB."""
+        ARTIFACTS.mkdir(exist_ok=True)
+        target = self.page.locator(selector) if selector else self.page
+        png = target.screenshot(path=str(ARTIFACTS / name))
+        return np.asarray(PILImage.open(io.BytesIO(png)).convert("RGB"))
+
+
+@pytest.fixture
+def browser(live_server, tmp_path):
+    """A page in Chromium, pointed at ``live_server``. Request it after any database fixture."""
+    with sync_playwright() as p:
+        # A fresh profile in tmp_path (Playwright refuses --user-data-dir among the args).
+        context = p.chromium.launch_persistent_context(
+            str(tmp_path / "profile"),
+            executable_path=CHROMIUM,
+            headless=True,
+            args=CHROMIUM_ARGS,
+            viewport=VIEWPORT,
+        )
+        try:
+            yield Browser(context, live_server.url)
+        finally:
+            context.close()
+
+
+def open_viewer(browser: Browser, image: Image) -> None:
+    """Open the viewer and wait until the tiles in view have been drawn."""
+    with browser.page.expect_response(lambda r: is_tile(r.url) and r.status == 200):
+        browser.goto(f"/images/{image.pk}")
+    browser.page.wait_for_selector("#map[data-state=ready]", state="attached")
+    # GeoJS draws on the next animation frame after the last tile arrives.
+    browser.page.wait_for_timeout(300)
+
+
+def view_range(browser: Browser) -> dict[str, float]:
+    data = browser.page.eval_on_selector("#view-range", "e => ({...e.dataset})")
+    return {key: float(value) for key, value in data.items()}
+
+
+def log_column(shot: np.ndarray) -> np.ndarray:
+    """The screenshot's middle column ``(h - 2, 3)``: the log is centred in the map.
+
+    The first and last screen rows are left out: they blend the log's edge with the
+    background.
+    """
+    return shot[1:-1, shot.shape[1] // 2, :].astype(int)
+
+
+def test_tiles_viewer_loads_the_log_without_errors(sample_image, browser):
+    open_viewer(browser, sample_image)
+
+    tiles = browser.tile_responses()
+    assert tiles, "no tile was requested"
+    assert all(r.status == 200 for r in tiles), [(r.url, r.status) for r in tiles]
+    assert {r.headers.get("content-type") for r in tiles} == {"image/png"}, [
+        r.headers for r in tiles
+    ]
+    browser.screenshot("viewer-whole-log.png")
+    shot = browser.screenshot("viewer-whole-log-map.png", "#map")
+    # The whole log fits the height: its pixels run from the top to the bottom of the map.
+    column = log_column(shot)
+    assert column.std() > 10, "the map shows no image"
+    assert np.ptp(column[: len(column) // 10]) > 20, "no log at the top of the map"
+    assert np.ptp(column[-len(column) // 10 :]) > 20, "no log at the bottom of the map"
+    # Grey tiles draw grey pixels.
+    assert np.abs(column[:, 0] - column[:, 1]).max() <= 2
+    assert browser.errors == []
+
+
+def test_tiles_viewer_depth_axis_matches_the_log_range(sample_image, browser):
+    open_viewer(browser, sample_image)
+
+    view = view_range(browser)
+    step = view["tickStep"]
+    assert 0 < step <= 100
+    assert abs(view["depthTop"] - SAMPLE_DEPTH_TOP) <= step
+    assert abs(view["depthBottom"] - SAMPLE_DEPTH_BOTTOM) <= step
+    text = browser.page.inner_text("#view-range")
+    assert text == "9000.1 – 9546.0 m"
+    assert browser.page.inner_text(".track-head").replace("\n", " ") == "Depth (m)"
+    browser.screenshot("viewer-depth-axis.png", ".viewer-body")
+    assert browser.errors == []
+
+
+def test_tiles_viewer_depth_axis_follows_zoom_and_pan(sample_image, browser):
+    open_viewer(browser, sample_image)
+    whole = view_range(browser)
+    box = browser.page.locator("#map").bounding_box()
+    middle = (box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+
+    browser.page.mouse.move(*middle)
+    for _ in range(6):
+        browser.page.mouse.wheel(0, -240)
+        browser.page.wait_for_timeout(150)
+    browser.page.wait_for_timeout(800)
+    zoomed = view_range(browser)
+    assert zoomed["zoom"] > whole["zoom"] + 1
+    assert zoomed["tickStep"] < whole["tickStep"]
+    assert whole["depthTop"] < zoomed["depthTop"] < zoomed["depthBottom"] < whole["depthBottom"]
+    # Zoomed about the mouse in the middle of the map: the middle depth stays put.
+    middle_depth = (SAMPLE_DEPTH_TOP + SAMPLE_DEPTH_BOTTOM) / 2
+    assert abs((zoomed["depthTop"] + zoomed["depthBottom"]) / 2 - middle_depth) < 10
+
+    # Drag the log up by a third of the map: the view moves deeper.
+    span = zoomed["depthBottom"] - zoomed["depthTop"]
+    browser.page.mouse.move(*middle)
+    browser.page.mouse.down()
+    browser.page.mouse.move(middle[0], middle[1] - box["height"] / 3, steps=8)
+    browser.page.mouse.up()
+    browser.page.wait_for_timeout(1500)  # GeoJS pans on with momentum, then stops
+    panned = view_range(browser)
+    assert panned["depthTop"] - zoomed["depthTop"] > span / 4
+    assert panned["depthBottom"] - panned["depthTop"] == pytest.approx(span, abs=0.2)
+    browser.page.wait_for_selector("#map[data-state=ready]", state="attached")
+    browser.screenshot("viewer-zoomed.png")
+
+    # "Whole log" goes back to the whole log.
+    browser.page.click("#fit-button")
+    browser.page.wait_for_timeout(300)
+    assert view_range(browser)["depthTop"] == pytest.approx(SAMPLE_DEPTH_TOP)
+    assert view_range(browser)["depthBottom"] == pytest.approx(SAMPLE_DEPTH_BOTTOM)
+    assert browser.errors == []
+
+
+def log_width(shot: np.ndarray) -> int:
+    """Screen columns of the log in a map screenshot: those unlike the background."""
+    background = shot[shot.shape[0] // 2, 2].astype(int)
+    row = shot[shot.shape[0] // 2].astype(int)
+    return int((np.abs(row - background).max(axis=1) > 12).sum())
+
+
+def test_tiles_viewer_stretch_widens_the_log_and_keeps_the_depth_scale(sample_image, browser):
+    open_viewer(browser, sample_image)
+    # The whole log is about 27 px wide at square pixels: it opens stretched 8 times.
+    opened = view_range(browser)
+    assert opened["stretch"] == 8
+    wide = log_width(browser.screenshot("viewer-stretch-8.png", "#map"))
+
+    browser.page.select_option("#stretch", "1")
+    browser.page.wait_for_selector("#map[data-state=ready]", state="attached")
+    browser.page.wait_for_timeout(300)
+    square = view_range(browser)
+    narrow = log_width(browser.screenshot("viewer-stretch-1.png", "#map"))
+
+    # Whole log in the map's height: 200 columns at height / 5,460 px each, then 8 times that.
+    height = browser.page.locator("#map").bounding_box()["height"]
+    assert square["stretch"] == 1
+    assert narrow == pytest.approx(200 * height / 5460, abs=2)
+    assert wide == pytest.approx(8 * 200 * height / 5460, abs=4)
+    # Same depths in view, same depth scale.
+    for key in ("depthTop", "depthBottom", "zoom"):
+        assert square[key] == opened[key], key
+    assert "stretch=1" in browser.page.url
+    assert browser.errors == []
+
+
+def test_tiles_viewer_colormap_recolours_the_map(sample_image, browser):
+    open_viewer(browser, sample_image)
+    before = browser.screenshot("viewer-colormap-gray.png", "#map")
+    assert browser.page.input_value("#colormap") == "gray"
+    assert all("palette=" not in r.url for r in browser.tile_responses())
+
+    with browser.page.expect_response(
+        lambda r: is_tile(r.url) and "palette=viridis" in r.url and r.status == 200
+    ):
+        browser.page.select_option("#colormap", "viridis")
+    browser.page.wait_for_selector("#map[data-state=ready]", state="attached")
+    browser.page.wait_for_timeout(300)
+    after = browser.screenshot("viewer-colormap-viridis.png", "#map")
+    browser.screenshot("viewer-colormap-viridis-page.png")
+
+    assert before.shape == after.shape
+    changed = np.abs(before.astype(int) - after.astype(int)).max(axis=2) > 30
+    assert changed.mean() > 0.01, "the map did not change"
+    # Grey before, coloured after, where the log is.
+    before_log, after_log = log_column(before), log_column(after)
+    assert np.abs(before_log[:, 0] - before_log[:, 2]).max() <= 2
+    assert np.abs(after_log[:, 0] - after_log[:, 2]).mean() > 30
+    # The choice is kept in the page address, and the region link follows it.
+    assert "colormap=viridis" in browser.page.url
+    assert "palette=viridis" in browser.page.get_attribute("#region-link", "href")
+    assert browser.errors == []
+
+
+def test_tiles_viewer_hover_reads_depth_and_value(sample_image, sample_reference, browser):
+    open_viewer(browser, sample_image)
+    box = browser.page.locator("#map").bounding_box()
+
+    with browser.page.expect_response(lambda r: "/data/pixel" in r.url and r.status == 200):
+        browser.page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 40)
+    browser.page.wait_for_function(
+        "document.getElementById('readout').textContent.includes('value')"
+    )
+    text = browser.page.inner_text("#readout")
+    match = re.fullmatch(r"Depth (\d+\.\d) m · row (\d+) · column (\d+) · value (\d+)", text)
+    assert match, text
+    depth, row, column, value = float(match[1]), int(match[2]), int(match[3]), int(match[4])
+    depths, values = sample_reference
+    assert 0 < row < 1000
+    assert depth == pytest.approx(depths[row])
+    assert value == values[row, column]
+    assert browser.errors == []
+
+
+@pytest.fixture
+def not_ready_images(db):
+    """Two images without a pyramid: one ingesting, one that failed."""
+    running = Image.objects.create(name="running", status=Image.Status.RUNNING, progress=0.4)
+    failed = Image.objects.create(
+        name="broken", status=Image.Status.FAILED, error="line 7: not a number in column col3"
+    )
+    return running, failed
+
+
+def test_tiles_viewer_not_ready_shows_status_instead_of_map(not_ready_images, browser):
+    running, failed = not_ready_images
+
+    # Polls the image every second, and shows its progress.
+    with browser.page.expect_response(lambda r: r.url.endswith(f"/api/v1/images/{running.pk}")):
+        browser.goto(f"/images/{running.pk}")
+    browser.page.wait_for_function(
+        "document.getElementById('status-text').textContent.includes('%')"
+    )
+    assert browser.page.inner_text("#status-text") == "Ingestion running… 40 %"
+    assert browser.page.eval_on_selector("#status-progress", "e => e.value") == pytest.approx(0.4)
+    assert browser.page.locator("#map").count() == 0
+    # ... and keeps polling.
+    browser.page.wait_for_event(
+        "response", lambda r: r.url.endswith(f"/api/v1/images/{running.pk}"), timeout=3000
+    )
+    browser.screenshot("viewer-running.png")
+
+    browser.goto(f"/images/{failed.pk}")
+    assert browser.page.locator("#map").count() == 0
+    assert "line 7: not a number in column col3" in browser.page.inner_text("#status")
+    browser.screenshot("viewer-failed.png")
+    assert not any("geo.min.js" in r.url for r in browser.responses), "GeoJS loaded for no map"
+    assert browser.errors == []
+
+
+@pytest.fixture
+def pending_image(db, sample_csv):
+    """The sample log uploaded but not ingested yet (status pending)."""
+    from ingest.services import image_create_from_path
+
+    image, _ = image_create_from_path(path=sample_csv, name="pending", queue=False)
+    assert image.status == Image.Status.PENDING
+    return image
+
+
+def outside_event_loop(function) -> None:
+    """Call ``function`` in a thread of its own: the test thread runs Playwright's event
+    loop, where Django refuses ORM calls."""
+    errors = []
+
+    def run():
+        try:
+            function()
+        except Exception as exc:  # re-raised in the test thread
+            errors.append(exc)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+
+
+def test_tiles_viewer_opens_the_map_once_ingestion_succeeds(pending_image, browser):
+    from ingest.services import image_ingest
+
+    browser.goto(f"/images/{pending_image.pk}")
+    assert browser.page.inner_text("#status-text") == "Ingestion pending… 0 %"
+    assert browser.page.locator("#map").count() == 0
+
+    # The job runs while the page is open: the next poll sees it done and reloads.
+    with browser.page.expect_navigation(timeout=5000):
+        outside_event_loop(lambda: image_ingest(image_id=pending_image.pk))
+    browser.page.wait_for_selector("#map[data-state=ready]", state="attached")
+    browser.page.wait_for_timeout(300)
+    assert browser.tile_responses() and all(r.status == 200 for r in browser.tile_responses())
+    assert browser.page.is_hidden("#status")
+    assert browser.page.inner_text("#view-range") == "9000.1 – 9546.0 m"
+    browser.screenshot("viewer-after-ingestion.png")
+    assert browser.errors == []
+
+
+def test_tiles_list_shows_the_image_with_its_thumbnail(sample_image, browser):
+    with browser.page.expect_response(lambda r: "/data/thumbnail.png" in r.url and r.status == 200):
+        browser.goto("/")
+    row = browser.page.locator(f"tr[data-image-id='{sample_image.pk}']")
+    assert "sample" in row.inner_text()
+    assert "9000.10 – 9546.00 m" in row.inner_text()
+    assert "5460 × 200" in row.inner_text()
+    thumb = row.locator("img.thumb")
+    thumb.evaluate("img => img.decode()")
+    size = thumb.evaluate("img => [img.naturalWidth, img.naturalHeight]")
+    assert size == [48, 240]
+    assert row.locator(f"a[href='/images/{sample_image.pk}']").count() >= 1
+    assert row.locator(f"a[href='/api/v1/images/{sample_image.pk}']").count() == 1
+    browser.screenshot("list.png")
+    assert browser.errors == []
