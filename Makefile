@@ -20,6 +20,7 @@ install: $(VENV)/.installed
 demo: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py ingest "$(SAMPLE)" --name img.csv --base-url http://127.0.0.1:$(PORT)
+	@echo "API write token of the demo user: $$($(PY) manage.py createtoken demo)"
 	$(PY) manage.py runserver 127.0.0.1:$(PORT) --noreload
 
 ## Run the whole test suite (unit, API and browser tests).

@@ -74,8 +74,7 @@ def drive(port: int, paths: list[str], clients: int) -> Figure:
     out = context.Queue()
     start = time.time() + 0.2
     procs = [
-        context.Process(target=_client, args=(port, paths[i::clients], start, out))
-        for i in range(clients)
+        context.Process(target=_client, args=(port, paths[i::clients], start, out)) for i in range(clients)
     ]
     for proc in procs:
         proc.start()
@@ -145,7 +144,9 @@ def request_sets(image_id: int, side: str, cold_tiles: int) -> dict[str, list[st
         top = k * 70
         if ours:
             low = 9000.1 + top * 0.1
-            regions.append(f"{base}/data/region.png?depth_min={low:.1f}&depth_max={low + 99.9:.1f}&{colour}&min={k}")
+            regions.append(
+                f"{base}/data/region.png?depth_min={low:.1f}&depth_max={low + 99.9:.1f}&{colour}&min={k}"
+            )
         else:
             regions.append(
                 f"{base}/data/region.png?left=0&right=200&top={top}&bottom={top + 1000}"
@@ -154,7 +155,9 @@ def request_sets(image_id: int, side: str, cold_tiles: int) -> dict[str, list[st
     if ours:
         strips = [f"{base}/data/thumbnail.png?width=48&height=600&{colour}&min={k}" for k in range(80)]
     else:
-        strips = [f"{base}/data/thumbnail.png?max_width=48&max_height=600&{colour}&min={k}" for k in range(80)]
+        strips = [
+            f"{base}/data/thumbnail.png?max_width=48&max_height=600&{colour}&min={k}" for k in range(80)
+        ]
     return {"cold": cold, "warm": warm, "region": regions, "strip": strips}
 
 
@@ -176,8 +179,9 @@ def main() -> None:
     (scratch / "tmp").mkdir()
     try:
         for command in (["migrate", "-v0"], ["ingest", str(SAMPLE), "--name", "bench"]):
-            subprocess.run([PYTHON, "manage.py", *command], cwd=REPO, env=env, check=True,
-                           stdout=subprocess.DEVNULL)
+            subprocess.run(
+                [PYTHON, "manage.py", *command], cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL
+            )
         image_id = 1
         figures: dict[str, dict[str, Figure]] = {}
         for side in ("baseline", "ours"):

@@ -63,8 +63,8 @@ class DepthAxis:
 
     @property
     def depth_max(self) -> float:
-        """Depth of the last row."""
-        return self.depth_min + (self.rows - 1) * self.depth_step
+        """Depth of the last row (rounded to 9 decimals against float noise)."""
+        return round(self.depth_min + (self.rows - 1) * self.depth_step, 9)
 
     def source_rows(self) -> np.ndarray:
         """``(rows,) int64``: for each image row, the scanline (file order) or -1 (gap)."""
@@ -98,16 +98,15 @@ def depth_axis_from_depths(depth: np.ndarray) -> DepthAxis:
     same = np.flatnonzero(spacing == 0)
     if same.size:
         i = same[0]
-        raise DuplicateDepthError(
-            f"depth {ordered[i]:g} appears twice", (int(order[i]), int(order[i + 1]))
-        )
+        raise DuplicateDepthError(f"depth {ordered[i]:g} appears twice", (int(order[i]), int(order[i + 1])))
     step = float(np.median(spacing))
     # Whole steps between neighbours, then the step refined over the whole span so
     # that rounding errors do not add up along a long log.
     steps = np.rint(spacing / step).astype(np.int64)
     rows_after_first = np.concatenate([[0], np.cumsum(steps)])
     if rows_after_first[-1] > 0:
-        step = float((ordered[-1] - ordered[0]) / rows_after_first[-1])
+        # Rounded to 12 decimals: 0.09999999999999994 is the 0.1 of the file.
+        step = round(float((ordered[-1] - ordered[0]) / rows_after_first[-1]), 12)
     offset = (ordered - ordered[0]) / step - rows_after_first
     bad = np.flatnonzero((np.abs(offset) > STEP_TOLERANCE) | (np.concatenate([[1], steps]) == 0))
     if bad.size:

@@ -48,6 +48,8 @@ class Image(models.Model):
     rows_dropped = models.PositiveIntegerField(default=0)
     bytes_read = models.BigIntegerField(default=0)
 
+    webhook_url = models.URLField(max_length=1000, blank=True)
+
     created = models.DateTimeField(auto_now_add=True)
     started = models.DateTimeField(null=True, blank=True)
     finished = models.DateTimeField(null=True, blank=True)
@@ -69,3 +71,23 @@ class Image(models.Model):
         if self.started and self.finished:
             return (self.finished - self.started).total_seconds()
         return None
+
+
+class WebhookDelivery(models.Model):
+    """One attempt to tell ``image.webhook_url`` that the job ended, and its answer."""
+
+    image = models.ForeignKey(Image, on_delete=models.CASCADE, related_name="webhook_deliveries")
+    attempt = models.PositiveSmallIntegerField()
+    url = models.URLField(max_length=1000)
+    event_status = models.CharField(max_length=16, help_text="the image status announced")
+    status_code = models.PositiveSmallIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    duration = models.FloatField(help_text="seconds")
+    delivered = models.BooleanField(default=False, help_text="answered 2xx")
+    created = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["image", "attempt"]
+
+    def __str__(self) -> str:
+        return f"webhook of image {self.image_id}, attempt {self.attempt}"

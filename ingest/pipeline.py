@@ -114,9 +114,7 @@ def csv_to_pyramid(
                 depths.append(block.depth)
                 dropped += block.dropped
                 if on_progress:
-                    on_progress(
-                        READ_SHARE * block.bytes_read / max(total_bytes, 1), block.bytes_read
-                    )
+                    on_progress(READ_SHARE * block.bytes_read / max(total_bytes, 1), block.bytes_read)
         depth = np.concatenate(depths) if depths else np.empty(0)
         try:
             axis = depth_axis_from_depths(depth)
@@ -130,9 +128,7 @@ def csv_to_pyramid(
             ) from None
 
         scanlines = (
-            np.memmap(spool_path, np.uint8, "r", shape=(depth.size, columns, SAMPLES))
-            if depth.size
-            else None
+            np.memmap(spool_path, np.uint8, "r", shape=(depth.size, columns, SAMPLES)) if depth.size else None
         )
         source_rows = axis.source_rows()
 

@@ -155,9 +155,7 @@ def read_header(path: str | Path) -> CsvHeader:
             f"pixel columns must be numbered col1..col{len(numbered)}; col{missing[0]} is missing",
             line=1,
         )
-    return CsvHeader(
-        names=names, depth_index=depth_index, pixel_order=tuple(numbered[n] for n in expected)
-    )
+    return CsvHeader(names=names, depth_index=depth_index, pixel_order=tuple(numbered[n] for n in expected))
 
 
 def iter_scanline_blocks(
@@ -191,9 +189,7 @@ def iter_scanline_blocks(
     )
     try:
         with pa.OSFile(str(path), "rb") as source:
-            reader = pa_csv.open_csv(
-                source, read_options=read_options, convert_options=convert_options
-            )
+            reader = pa_csv.open_csv(source, read_options=read_options, convert_options=convert_options)
             for batch in reader:
                 block = _block_from_batch(batch, depth_name, pixel_names)
                 if block is None:
@@ -233,9 +229,7 @@ def _block_from_batch(
             column = column[keep]
         ok = ~np.isnan(column)
         cells = column[ok]
-        if cells.size and (
-            cells.min() < 0 or cells.max() > 255 or not np.array_equal(cells, np.rint(cells))
-        ):
+        if cells.size and (cells.min() < 0 or cells.max() > 255 or not np.array_equal(cells, np.rint(cells))):
             return None
         values[ok, j] = cells.astype(np.uint8)
         valid[:, j] = ok

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import os
-import tempfile
+import shutil
+import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
@@ -15,9 +17,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from ingest.models import Image
+from ingest.models import Image, WebhookDelivery
 from ingest.pipeline import csv_to_pyramid
 from ingest.reader import CsvFormatError, read_header
+from ingest.webhooks import post_json
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +63,7 @@ def image_create(
     depth_unit: str = Image.DepthUnit.METRE,
     force: bool = False,
     queue: bool = True,
+    webhook_url: str = "",
 ) -> tuple[Image, bool]:
     """Store an uploaded CSV and queue its ingestion.
 
@@ -74,6 +78,7 @@ def image_create(
         force: ingest again even if the same bytes were already ingested.
         queue: queue the ingestion task once the row is committed; False leaves
             it to the caller (the ``ingest`` command runs it in-process).
+        webhook_url: POSTed (signed) when the job ends.
 
     Returns:
         (image, created): ``created`` is False when an existing image was returned.
@@ -105,6 +110,7 @@ def image_create(
             source_size=size,
             sha256=sha256,
             depth_unit=depth_unit,
+            webhook_url=webhook_url,
         )
         if queue:
             transaction.on_commit(lambda: _queue_ingest(image.pk))
@@ -120,10 +126,12 @@ def _queue_ingest(image_id: int) -> None:
 def image_ingest(*, image_id: int, on_progress: Callable[[float], None] | None = None) -> Image:
     """Run the ingestion job of one image: CSV -> pyramid, status on the row.
 
-    Idempotent: the pyramid is written under a temporary name and renamed into
-    place, then the row is updated; running it again replaces both. A CSV that
-    cannot be read ends the job ``failed`` with the line and column; no file is
-    left behind in either case.
+    Idempotent, so a job redelivered after a worker died runs again safely: the
+    pyramid is written to ``images/.<id>.tiff.partial`` and the spool files to
+    ``scratch/image-<id>/``, both cleared first (a killed run's leftovers go),
+    and the pyramid is renamed into place only when whole. A CSV that cannot be
+    read ends the job ``failed`` with the line and column, leaving no file. When
+    the job ends, its webhook (if any) is queued.
 
     Args:
         image_id: primary key of the image.
@@ -145,11 +153,11 @@ def image_ingest(*, image_id: int, on_progress: Callable[[float], None] | None =
     final_name = f"images/{image.pk}-{image.sha256[:16]}.tiff"
     final_path = _media_path(final_name)
     final_path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{image.pk}-", suffix=".tiff.partial", dir=final_path.parent
-    )
-    os.close(fd)
-    tmp_path = Path(tmp_name)
+    tmp_path = final_path.parent / f".{image.pk}.tiff.partial"
+    scratch = _scratch_dir() / f"image-{image.pk}"
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    tmp_path.unlink(missing_ok=True)
     last_saved = [-1.0]
 
     def progress(fraction: float, bytes_read: int) -> None:
@@ -159,52 +167,135 @@ def image_ingest(*, image_id: int, on_progress: Callable[[float], None] | None =
             last_saved[0] = fraction
             Image.objects.filter(pk=image_id).update(progress=fraction, bytes_read=bytes_read)
 
+    failure: dict = {}
     try:
         result = csv_to_pyramid(
             image.source.path,
             tmp_path,
             depth_unit=image.depth_unit,
-            scratch_dir=_scratch_dir(),
+            scratch_dir=scratch,
             on_progress=progress,
         )
         os.chmod(tmp_path, 0o644)
         os.replace(tmp_path, final_path)
     except CsvFormatError as exc:
-        tmp_path.unlink(missing_ok=True)
-        Image.objects.filter(pk=image_id).update(
-            status=Image.Status.FAILED,
-            error=str(exc),
-            error_line=exc.line,
-            error_column=exc.column or "",
-            finished=timezone.now(),
-        )
-        return Image.objects.get(pk=image_id)
+        failure = {"error": str(exc), "error_line": exc.line, "error_column": exc.column or ""}
     except Exception:
-        tmp_path.unlink(missing_ok=True)
         logger.exception("ingestion of image %s failed", image_id)
+        failure = {"error": "internal error while writing the pyramid; see the server log"}
+    finally:
+        tmp_path.unlink(missing_ok=True)
+        shutil.rmtree(scratch, ignore_errors=True)
+    if failure:
         Image.objects.filter(pk=image_id).update(
-            status=Image.Status.FAILED,
-            error="internal error while writing the pyramid; see the server log",
+            status=Image.Status.FAILED, finished=timezone.now(), **failure
+        )
+    else:
+        axis = result.axis
+        Image.objects.filter(pk=image_id).update(
+            status=Image.Status.SUCCEEDED,
+            progress=1.0,
+            file=final_name,
+            depth_min=axis.depth_min,
+            depth_max=axis.depth_max,
+            depth_step=axis.depth_step,
+            rows=axis.rows,
+            columns=result.columns,
+            levels=result.levels,
+            rows_read=result.rows_read,
+            rows_dropped=result.rows_dropped,
+            bytes_read=result.bytes_read,
             finished=timezone.now(),
         )
-        return Image.objects.get(pk=image_id)
-    axis = result.axis
-    Image.objects.filter(pk=image_id).update(
-        status=Image.Status.SUCCEEDED,
-        progress=1.0,
-        file=final_name,
-        depth_min=axis.depth_min,
-        depth_max=axis.depth_max,
-        depth_step=axis.depth_step,
-        rows=axis.rows,
-        columns=result.columns,
-        levels=result.levels,
-        rows_read=result.rows_read,
-        rows_dropped=result.rows_dropped,
-        bytes_read=result.bytes_read,
-        finished=timezone.now(),
+    image = Image.objects.get(pk=image_id)
+    if image.webhook_url:
+        transaction.on_commit(lambda: _queue_webhook(image.pk, 1))
+    return image
+
+
+def webhook_payload(image: Image) -> dict:
+    """The JSON announced when a job ends: id, status, and the depth axis or the error."""
+    payload: dict = {
+        "event": "image.ingested" if image.status == Image.Status.SUCCEEDED else "image.failed",
+        "id": image.pk,
+        "name": image.name,
+        "status": image.status,
+        "sha256": image.sha256,
+    }
+    if image.status == Image.Status.SUCCEEDED:
+        payload.update(
+            depth_min=image.depth_min,
+            depth_max=image.depth_max,
+            depth_step=image.depth_step,
+            depth_unit=image.depth_unit,
+            rows=image.rows,
+            columns=image.columns,
+            levels=image.levels,
+        )
+    else:
+        payload["error"] = {
+            "message": image.error,
+            "line": image.error_line,
+            "column": image.error_column or None,
+        }
+    return payload
+
+
+def webhook_secret() -> bytes:
+    """``DJANGO_WEBHOOK_SECRET``, or a key derived from ``SECRET_KEY`` when unset."""
+    if settings.WEBHOOK_SECRET:
+        return settings.WEBHOOK_SECRET.encode()
+    return hashlib.sha256(b"depthtiles-webhook:" + settings.SECRET_KEY.encode()).hexdigest().encode()
+
+
+def webhook_deliver(*, image_id: int, attempt: int) -> WebhookDelivery:
+    """POST the job's end to the image's webhook once, record the attempt, schedule a retry.
+
+    A failure (no answer within ``WEBHOOK_TIMEOUT_SECONDS``, or not 2xx) is
+    retried after ``WEBHOOK_BACKOFF_SECONDS * 2 ** (attempt - 1)`` seconds, up to
+    ``WEBHOOK_MAX_ATTEMPTS`` attempts in all. Every attempt is a
+    :class:`WebhookDelivery` row, shown on the image.
+
+    Args:
+        image_id: the image.
+        attempt: 1 for the first try.
+
+    Returns:
+        The recorded attempt.
+    """
+    image = Image.objects.get(pk=image_id)
+    body = json.dumps(webhook_payload(image), sort_keys=True, separators=(",", ":")).encode()
+    answer = post_json(
+        image.webhook_url,
+        body,
+        secret=webhook_secret(),
+        timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
+        headers={"X-Depthtiles-Attempt": str(attempt), "User-Agent": "depthtiles-webhook"},
     )
-    return Image.objects.get(pk=image_id)
+    delivery = WebhookDelivery.objects.create(
+        image=image,
+        attempt=attempt,
+        url=image.webhook_url,
+        event_status=image.status,
+        status_code=answer.status_code,
+        error=answer.error,
+        duration=answer.duration,
+        delivered=answer.ok,
+    )
+    if not answer.ok and attempt < settings.WEBHOOK_MAX_ATTEMPTS:
+        _queue_webhook(image_id, attempt + 1, delay=settings.WEBHOOK_BACKOFF_SECONDS * 2 ** (attempt - 1))
+    return delivery
+
+
+def _queue_webhook(image_id: int, attempt: int, delay: float = 0.0) -> None:
+    from ingest.tasks import deliver_webhook
+
+    if settings.CELERY_TASK_ALWAYS_EAGER:
+        # In-process tasks ignore countdowns: wait here so the backoff still holds.
+        time.sleep(delay)
+        deliver_webhook.delay(image_id, attempt)
+    else:
+        deliver_webhook.apply_async((image_id, attempt), countdown=delay)
 
 
 def image_create_from_path(

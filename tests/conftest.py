@@ -89,3 +89,29 @@ def empty_tiles_cache():
     yield
     caches["tiles"].clear()
     image_forget_ready()
+
+
+@pytest.fixture
+def api_token(db) -> str:
+    """A write token (``Authorization: Token <key>``) of a user made for the test."""
+    from django.contrib.auth import get_user_model
+    from rest_framework.authtoken.models import Token
+
+    user = get_user_model().objects.create(username="uploader")
+    return Token.objects.create(user=user).key
+
+
+@pytest.fixture
+def client(api_token):
+    """Django's test client carrying a write token. Anonymous requests: ``anonymous_client``."""
+    from django.test import Client
+
+    return Client(HTTP_AUTHORIZATION=f"Token {api_token}")
+
+
+@pytest.fixture
+def anonymous_client():
+    """A test client without credentials."""
+    from django.test import Client
+
+    return Client()

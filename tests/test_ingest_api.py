@@ -93,9 +93,7 @@ def test_upload_bad_rows_fail_with_line_and_column_and_leave_no_tiff(
         (b"\x00\x01\x02\x03binary", "not text"),
     ],
 )
-def test_upload_unreadable_header_is_refused_and_nothing_kept(
-    client, tmp_path, settings, content, words
-):
+def test_upload_unreadable_header_is_refused_and_nothing_kept(client, tmp_path, settings, content, words):
     path = tmp_path / "bad.csv"
     path.write_bytes(content)
     response = upload(client, path)

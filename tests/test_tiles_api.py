@@ -48,8 +48,7 @@ def test_region_by_depth_equals_csv_rows(client, sample_image, sample_reference)
 def test_region_viridis_equals_matplotlib(client, sample_image, sample_reference):
     depth, values = sample_reference
     url = (
-        f"/api/v1/images/{sample_image.pk}/data/region.png"
-        "?depth_min=9100.0&depth_max=9110.0&palette=viridis"
+        f"/api/v1/images/{sample_image.pk}/data/region.png?depth_min=9100.0&depth_max=9110.0&palette=viridis"
     )
     pixels = decode(client.get(url)).astype(int)
     expected = np.round(
@@ -71,9 +70,7 @@ def test_region_palette_list_and_min_max(client, sample_image, sample_reference)
     assert (pixels[..., 1:3] == 0).all()
 
 
-def test_tile_full_resolution_has_csv_values_and_transparent_edge(
-    client, sample_image, sample_reference
-):
+def test_tile_full_resolution_has_csv_values_and_transparent_edge(client, sample_image, sample_reference):
     _, values = sample_reference
     meta = client.get(f"/api/v1/images/{sample_image.pk}/tiles/metadata").json()
     z = meta["levels"] - 1
@@ -142,9 +139,7 @@ def test_region_bad_depth_range_is_400(client, sample_image, query):
 def test_region_range_overlapping_the_log_is_clipped(client, sample_image, sample_reference):
     _, values = sample_reference
     pixels = decode(
-        client.get(
-            f"/api/v1/images/{sample_image.pk}/data/region.png?depth_min=9540&depth_max=9999"
-        )
+        client.get(f"/api/v1/images/{sample_image.pk}/data/region.png?depth_min=9540&depth_max=9999")
     )
     np.testing.assert_array_equal(pixels[..., 0], values[-61:])
 
@@ -164,9 +159,7 @@ def test_thumbnail_exact_strip_and_aspect(client, sample_image):
 def test_thumbnail_strip_is_area_average_of_values(client, sample_image, sample_reference):
     _, values = sample_reference
     # 5,460 rows -> 10 rows: each output row averages 546 scanlines (from a coarser level).
-    strip = decode(
-        client.get(f"/api/v1/images/{sample_image.pk}/data/thumbnail.png?width=1&height=10")
-    )
+    strip = decode(client.get(f"/api/v1/images/{sample_image.pk}/data/thumbnail.png?width=1&height=10"))
     expected = values.reshape(10, 546, 200).mean(axis=(1, 2))
     assert np.abs(strip[:, 0, 0].astype(float) - expected).max() <= 3
 
@@ -189,9 +182,7 @@ def test_region_too_large_is_400_before_reading(client, sample_image, settings):
     response = client.get(f"/api/v1/images/{sample_image.pk}/data/region.png")
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "output_too_large"
-    response = client.get(
-        f"/api/v1/images/{sample_image.pk}/data/thumbnail.webp?width=20000&height=2"
-    )
+    response = client.get(f"/api/v1/images/{sample_image.pk}/data/thumbnail.webp?width=20000&height=2")
     assert response.status_code == 400
 
 
@@ -205,11 +196,7 @@ def test_region_leaves_no_temporary_file(client, sample_image, settings, tmp_pat
     before = files()
     for _ in range(5):
         decode(client.get(f"/api/v1/images/{sample_image.pk}/data/region.tiff?top=0&bottom=300"))
-        decode(
-            client.get(
-                f"/api/v1/images/{sample_image.pk}/data/region.png?depth_min=9100&depth_max=9200"
-            )
-        )
+        decode(client.get(f"/api/v1/images/{sample_image.pk}/data/region.png?depth_min=9100&depth_max=9200"))
     assert files() == before
 
 
@@ -231,17 +218,13 @@ def test_nodata_is_transparent(client, write_csv):
     ]
     grey = decode(client.get(f"/api/v1/images/{image['id']}/tiles/0/0/0.png"))
     assert grey[0, 1, 1] == 0 and grey[0, 0, 1] == 255 and grey[0, 0, 0] == 10
-    assert (
-        client.get(f"/api/v1/images/{image['id']}/data/pixel?left=1&top=0").json()["value"] is None
-    )
+    assert client.get(f"/api/v1/images/{image['id']}/data/pixel?left=1&top=0").json()["value"] is None
 
 
 def test_pixel_by_row_and_by_depth(client, sample_image, sample_reference):
     _, values = sample_reference
     by_row = client.get(f"/api/v1/images/{sample_image.pk}/data/pixel?left=17&top=1000").json()
-    by_depth = client.get(
-        f"/api/v1/images/{sample_image.pk}/data/pixel?left=17&depth=9100.1"
-    ).json()
+    by_depth = client.get(f"/api/v1/images/{sample_image.pk}/data/pixel?left=17&depth=9100.1").json()
     assert by_row["value"] == by_depth["value"] == int(values[1000, 17])
     assert by_depth["row"] == 1000
     assert by_row["depth"] == pytest.approx(9100.1)
@@ -331,9 +314,7 @@ def test_region_npy_nodata_is_nan(client, write_csv):
 
 
 def test_thumbnail_depth_headers_describe_output_rows(client, sample_image):
-    response = client.get(
-        f"/api/v1/images/{sample_image.pk}/data/thumbnail.png?width=10&height=546"
-    )
+    response = client.get(f"/api/v1/images/{sample_image.pk}/data/thumbnail.png?width=10&height=546")
     step = float(response["X-Depth-Step"])
     assert step == pytest.approx(1.0)  # 5,460 scanlines of 0.1 m in 546 rows
     assert float(response["X-Depth-Min"]) == pytest.approx(9000.1 + 0.45)
@@ -352,11 +333,7 @@ def test_colormap_list_and_legend(client):
 
 
 def test_borehole_palette_applies_to_tiles(client, sample_image):
-    plain = decode(
-        client.get(f"/api/v1/images/{sample_image.pk}/tiles/0/0/0.png?palette=resistivity")
-    )
-    reverse = decode(
-        client.get(f"/api/v1/images/{sample_image.pk}/tiles/0/0/0.png?palette=resistivity_r")
-    )
+    plain = decode(client.get(f"/api/v1/images/{sample_image.pk}/tiles/0/0/0.png?palette=resistivity"))
+    reverse = decode(client.get(f"/api/v1/images/{sample_image.pk}/tiles/0/0/0.png?palette=resistivity_r"))
     assert plain.shape == reverse.shape == (256, 256, 4)
     assert not np.array_equal(plain, reverse)

@@ -285,9 +285,7 @@ def region_render(
     check_output_size(width, height, fmt, settings.TILES_MAX_OUTPUT_PIXELS)
     if fmt == "npy":
         style_json = None  # raw values: no colour
-    pixels = window_pixels(
-        image=image, window=window, width=width, height=height, style_json=style_json
-    )
+    pixels = window_pixels(image=image, window=window, width=width, height=height, style_json=style_json)
     if not style_json:
         return render(pixels, style, fmt)
     if pixels.shape[:2] != (height, width):
@@ -308,9 +306,7 @@ def pixel_value(*, image: Image, row: int, column: int) -> int | None:
             f"pixel (row {row}, column {column}) is outside the image "
             f"({image.rows} rows x {image.columns} columns)"
         )
-    raw = window_pixels(
-        image=image, window=Window(row, row + 1, column, column + 1), width=1, height=1
-    )
+    raw = window_pixels(image=image, window=Window(row, row + 1, column, column + 1), width=1, height=1)
     value, alpha = int(raw[0, 0, 0]), int(raw[0, 0, 1])
     return value if alpha else None
 

@@ -42,9 +42,7 @@ class Migration(migrations.Migration):
                 ("error_column", models.CharField(blank=True, max_length=64)),
                 (
                     "depth_unit",
-                    models.CharField(
-                        choices=[("m", "Metre"), ("ft", "Foot")], default="m", max_length=4
-                    ),
+                    models.CharField(choices=[("m", "Metre"), ("ft", "Foot")], default="m", max_length=4),
                 ),
                 ("depth_min", models.FloatField(blank=True, null=True)),
                 ("depth_max", models.FloatField(blank=True, null=True)),

@@ -2,10 +2,29 @@
 
 from __future__ import annotations
 
+from django.core.validators import URLValidator
 from django.urls import reverse
 from rest_framework import serializers
 
-from ingest.models import Image
+from ingest.models import Image, WebhookDelivery
+
+
+class WebhookDeliverySerializer(serializers.ModelSerializer):
+    """One webhook attempt and what the receiver answered."""
+
+    class Meta:
+        model = WebhookDelivery
+        fields = [
+            "attempt",
+            "url",
+            "event_status",
+            "status_code",
+            "delivered",
+            "error",
+            "duration",
+            "created",
+        ]
+        read_only_fields = fields
 
 
 class ImageSerializer(serializers.ModelSerializer):
@@ -15,6 +34,7 @@ class ImageSerializer(serializers.ModelSerializer):
     viewer_url = serializers.SerializerMethodField()
     duration = serializers.FloatField(read_only=True, help_text="seconds the job ran")
     error = serializers.SerializerMethodField()
+    webhook_deliveries = WebhookDeliverySerializer(many=True, read_only=True)
 
     class Meta:
         model = Image
@@ -42,6 +62,8 @@ class ImageSerializer(serializers.ModelSerializer):
             "started",
             "finished",
             "duration",
+            "webhook_url",
+            "webhook_deliveries",
         ]
         read_only_fields = fields
 
@@ -70,9 +92,14 @@ class ImageUploadSerializer(serializers.Serializer):
 
     file = serializers.FileField(allow_empty_file=True, help_text="the CSV: depth, col1..colN")
     name = serializers.CharField(required=False, max_length=255, allow_blank=False)
-    depth_unit = serializers.ChoiceField(
-        choices=Image.DepthUnit.choices, default=Image.DepthUnit.METRE
-    )
+    depth_unit = serializers.ChoiceField(choices=Image.DepthUnit.choices, default=Image.DepthUnit.METRE)
     force = serializers.BooleanField(
         default=False, help_text="ingest again even if the same bytes were already ingested"
+    )
+    webhook_url = serializers.URLField(
+        required=False,
+        allow_blank=True,
+        validators=[URLValidator(schemes=["http", "https"])],
+        max_length=1000,
+        help_text="POSTed when the job ends, signed: X-Signature-256: sha256=<HMAC of the body>",
     )

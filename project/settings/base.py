@@ -18,6 +18,13 @@ the embedded setup (SQLite, media on the local disk, eager Celery tasks).
 | DJANGO_TILES_CACHE_SECONDS | int | 86400 |
 | DJANGO_TILES_CACHE_MAX_BYTES | int | 2097152 (larger outputs are not cached) |
 | DJANGO_TILES_MAX_OUTPUT_PIXELS | int | 67108864 (8192 x 8192) |
+| DJANGO_PUBLIC_READ | bool | true (reads need no token) |
+| DJANGO_MAX_UPLOAD_MB | int | 4096 (413 above) |
+| DJANGO_CELERY_QUEUE | str | celery |
+| DJANGO_WEBHOOK_SECRET | str | empty: derived from DJANGO_SECRET_KEY |
+| DJANGO_WEBHOOK_MAX_ATTEMPTS | int | 5 |
+| DJANGO_WEBHOOK_BACKOFF_SECONDS | float | 2.0 (doubles after each failure) |
+| DJANGO_WEBHOOK_TIMEOUT_SECONDS | float | 5.0 |
 """
 
 from pathlib import Path
@@ -44,6 +51,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "corsheaders",
     "rest_framework",
+    "rest_framework.authtoken",
     "drf_spectacular",
     "django_large_image",
     "ingest",
@@ -52,6 +60,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -79,9 +88,7 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {
-    "default": env.db_url("DJANGO_DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}")
-}
+DATABASES = {"default": env.db_url("DJANGO_DATABASE_URL", default=f"sqlite:///{DATA_DIR / 'db.sqlite3'}")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 CACHES = {
@@ -103,6 +110,10 @@ USE_TZ = True
 STATIC_URL = "/static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = DATA_DIR / "staticfiles"
+# WhiteNoise serves static files in every setup (gunicorn included), straight
+# from the app and project folders: no collectstatic step.
+WHITENOISE_USE_FINDERS = True
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 
 # A real path, never reached through a symlink: django-large-image answers 500 for
 # media files behind a symlink (shared/STACK-NOTES.md).
@@ -118,8 +129,18 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
 
 TILES_MAX_OUTPUT_PIXELS = env.int("DJANGO_TILES_MAX_OUTPUT_PIXELS", default=8192 * 8192)
 
+#: Reads (lists, tiles, regions...) need no token unless this is false; writes always do.
+PUBLIC_READ = env.bool("DJANGO_PUBLIC_READ", default=True)
+#: Uploads larger than this are refused with 413 before their body is read.
+MAX_UPLOAD_MB = env.int("DJANGO_MAX_UPLOAD_MB", default=4096)
+
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["project.permissions.PublicReadTokenWrite"],
     "EXCEPTION_HANDLER": "project.exceptions.api_exception_handler",
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
@@ -140,6 +161,9 @@ CORS_ALLOWED_ORIGINS = env.list("DJANGO_CORS_ALLOWED_ORIGINS", default=[])
 # Celery: no result backend (job state lives in our database), late acknowledgement,
 # one task at a time per worker process.
 CELERY_BROKER_URL = env.str("DJANGO_CELERY_BROKER_URL", default="memory://")
+CELERY_TASK_DEFAULT_QUEUE = env.str("DJANGO_CELERY_QUEUE", default="celery")
+# A worker that dies mid-job (killed, out of memory) hands the job back to the queue.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
 CELERY_TASK_ALWAYS_EAGER = env.bool("DJANGO_CELERY_TASK_ALWAYS_EAGER", default=True)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True
@@ -147,6 +171,12 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
+
+#: Webhooks: signed with HMAC-SHA256 over the raw body (X-Signature-256: sha256=...).
+WEBHOOK_SECRET = env.str("DJANGO_WEBHOOK_SECRET", default="")
+WEBHOOK_MAX_ATTEMPTS = env.int("DJANGO_WEBHOOK_MAX_ATTEMPTS", default=5)
+WEBHOOK_BACKOFF_SECONDS = env.float("DJANGO_WEBHOOK_BACKOFF_SECONDS", default=2.0)
+WEBHOOK_TIMEOUT_SECONDS = env.float("DJANGO_WEBHOOK_TIMEOUT_SECONDS", default=5.0)
 
 LOGGING = {
     "version": 1,

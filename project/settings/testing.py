@@ -10,6 +10,7 @@ DATA_DIR = _TMP
 MEDIA_ROOT = _TMP / "media"
 DATA_TEMP_DIR = str(_TMP / "tmp")
 STATIC_ROOT = _TMP / "staticfiles"
+STATIC_ROOT.mkdir()
 DATABASES = {"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": str(_TMP / "db.sqlite3")}}
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_BROKER_URL = "memory://"

@@ -39,9 +39,7 @@ def rows_for_depth_range(
     if not (math.isfinite(range_min) and math.isfinite(range_max)):
         raise DepthRangeError("depth_min and depth_max must be finite numbers")
     if range_min > range_max:
-        raise DepthRangeError(
-            f"depth_min ({range_min:g}) is greater than depth_max ({range_max:g})"
-        )
+        raise DepthRangeError(f"depth_min ({range_min:g}) is greater than depth_max ({range_max:g})")
     first = max(0, math.ceil((range_min - depth_min) / depth_step - ROW_EPSILON))
     last = min(rows - 1, math.floor((range_max - depth_min) / depth_step + ROW_EPSILON))
     if first > last:

@@ -50,8 +50,7 @@ def check_output_size(width: int, height: int, fmt: str, max_pixels: int) -> Non
     side = FORMATS[fmt][2]
     if max(width, height) > side:
         raise OutputTooLargeError(
-            f"{fmt.upper()} allows at most {side} pixels per side; "
-            f"the output would be {width} x {height}"
+            f"{fmt.upper()} allows at most {side} pixels per side; the output would be {width} x {height}"
         )
 
 

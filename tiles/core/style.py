@@ -145,9 +145,7 @@ def lookup_table(style: Style) -> np.ndarray:
     base = np.linspace(0, 1, len(stops), endpoint=True)
     table = np.empty((256, 4), np.uint8)
     for channel in range(4):
-        table[:, channel] = np.clip(np.interp(position, base, stops[:, channel]), 0, 255).astype(
-            np.uint8
-        )
+        table[:, channel] = np.clip(np.interp(position, base, stops[:, channel]), 0, 255).astype(np.uint8)
     return table
 
 

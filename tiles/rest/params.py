@@ -22,15 +22,9 @@ class StyleParams(serializers.Serializer):
         help_text="colormap name (viridis, YlOrBr, ...) or list of colours (#000,#f80,#fff)",
     )
     cmap = serializers.CharField(required=False, help_text="alias of palette")
-    min = serializers.FloatField(
-        required=False, help_text="value mapped to the first colour (default 0)"
-    )
-    max = serializers.FloatField(
-        required=False, help_text="value mapped to the last colour (default 255)"
-    )
-    band = serializers.IntegerField(
-        required=False, min_value=1, max_value=1, help_text="only band 1 exists"
-    )
+    min = serializers.FloatField(required=False, help_text="value mapped to the first colour (default 0)")
+    max = serializers.FloatField(required=False, help_text="value mapped to the last colour (default 255)")
+    band = serializers.IntegerField(required=False, min_value=1, max_value=1, help_text="only band 1 exists")
     style = serializers.CharField(
         required=False, help_text="a large_image style (JSON); large_image renders it"
     )
@@ -46,9 +40,7 @@ class StyleParams(serializers.Serializer):
         vmin = attrs.get("min", 0.0)
         vmax = attrs.get("max", 255.0)
         if vmin > vmax:
-            raise serializers.ValidationError(
-                {"min": f"min ({vmin:g}) is greater than max ({vmax:g})"}
-            )
+            raise serializers.ValidationError({"min": f"min ({vmin:g}) is greater than max ({vmax:g})"})
         attrs["style_obj"] = Style(palette=palette, vmin=vmin, vmax=vmax)
         if "style" in attrs:
             try:
@@ -63,20 +55,12 @@ class StyleParams(serializers.Serializer):
 class WindowParams(StyleParams):
     """Where: a closed depth range (image unit) or a pixel window; default the whole image."""
 
-    depth_min = serializers.FloatField(
-        required=False, help_text="shallow end, in the image's depth unit"
-    )
-    depth_max = serializers.FloatField(
-        required=False, help_text="deep end, in the image's depth unit"
-    )
+    depth_min = serializers.FloatField(required=False, help_text="shallow end, in the image's depth unit")
+    depth_max = serializers.FloatField(required=False, help_text="deep end, in the image's depth unit")
     top = serializers.IntegerField(required=False, min_value=0, help_text="first row (pixels)")
-    bottom = serializers.IntegerField(
-        required=False, min_value=1, help_text="row after the last (pixels)"
-    )
+    bottom = serializers.IntegerField(required=False, min_value=1, help_text="row after the last (pixels)")
     left = serializers.IntegerField(required=False, min_value=0, help_text="first column (pixels)")
-    right = serializers.IntegerField(
-        required=False, min_value=1, help_text="column after the last (pixels)"
-    )
+    right = serializers.IntegerField(required=False, min_value=1, help_text="column after the last (pixels)")
     units = serializers.ChoiceField(
         choices=["pixels", "base_pixels"],
         required=False,
@@ -89,11 +73,7 @@ class WindowParams(StyleParams):
 
     def validate(self, attrs):
         attrs = super().validate(attrs)
-        if (
-            "depth_min" in attrs
-            and "depth_max" in attrs
-            and attrs["depth_min"] > attrs["depth_max"]
-        ):
+        if "depth_min" in attrs and "depth_max" in attrs and attrs["depth_min"] > attrs["depth_max"]:
             low, high = attrs["depth_min"], attrs["depth_max"]
             raise serializers.ValidationError(
                 {"depth_min": f"depth_min ({low:g}) is greater than depth_max ({high:g})"}
@@ -111,12 +91,8 @@ class ThumbnailParams(WindowParams):
     ``max_width`` and ``max_height`` default to 256 and keep the aspect ratio.
     """
 
-    max_width = serializers.IntegerField(
-        required=False, min_value=1, max_value=MAX_SIDE, default=256
-    )
-    max_height = serializers.IntegerField(
-        required=False, min_value=1, max_value=MAX_SIDE, default=256
-    )
+    max_width = serializers.IntegerField(required=False, min_value=1, max_value=MAX_SIDE, default=256)
+    max_height = serializers.IntegerField(required=False, min_value=1, max_value=MAX_SIDE, default=256)
 
 
 class PixelParams(serializers.Serializer):
@@ -124,9 +100,7 @@ class PixelParams(serializers.Serializer):
 
     left = serializers.IntegerField(min_value=0, help_text="column (pixels)")
     top = serializers.IntegerField(required=False, min_value=0, help_text="row (pixels)")
-    depth = serializers.FloatField(
-        required=False, help_text="depth in the image's unit (nearest row)"
-    )
+    depth = serializers.FloatField(required=False, help_text="depth in the image's unit (nearest row)")
 
     def validate(self, attrs):
         if ("top" in attrs) == ("depth" in attrs):

@@ -21,12 +21,14 @@ import functools
 from pathlib import Path
 
 import large_image_source_tiff
+from django.conf import settings
 from django.http import HttpResponse, HttpResponseNotModified, QueryDict
 from django.utils.http import parse_etags
 from django_large_image.rest import LargeImageFileDetailMixin
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import APIException
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
@@ -55,6 +57,12 @@ from tiles.services import (
 
 TILE_FORMATS = r"(?P<fmt>png|jpeg|jpg|webp)"
 DATA_FORMATS = r"(?P<fmt>png|jpeg|jpg|webp|tiff|tif|npy)"
+
+
+class UploadTooLarge(APIException):
+    status_code = 413
+    default_code = "upload_too_large"
+    default_detail = "the upload is larger than DJANGO_MAX_UPLOAD_MB"
 
 
 class AnyMediaRenderer(BaseRenderer):
@@ -114,7 +122,7 @@ class ImageViewSet(
     FILE_FIELD_NAME = "file"
 
     def get_queryset(self):
-        return image_list()
+        return image_list().prefetch_related("webhook_deliveries")
 
     def get_parsers(self):
         if getattr(self, "action", None) == "create" or self.request.method == "POST":
@@ -131,13 +139,23 @@ class ImageViewSet(
         ``force=true``. With in-process tasks (the embedded default) the job has
         already run: a CSV that failed answers 422 with the line and column.
         """
+        length = int(request.META.get("CONTENT_LENGTH") or 0)
+        limit = settings.MAX_UPLOAD_MB * 1024 * 1024
+        if length > limit:  # refused before the body is read
+            raise UploadTooLarge(
+                f"the upload is {length / 2**20:.1f} MB; the limit is {settings.MAX_UPLOAD_MB} MB"
+            )
         upload = ImageUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         data = upload.validated_data
         stream = data["file"]
         name = data.get("name") or Path(stream.name or "upload.csv").stem
         image, created = image_create(
-            stream=stream, name=name, depth_unit=data["depth_unit"], force=data["force"]
+            stream=stream,
+            name=name,
+            depth_unit=data["depth_unit"],
+            force=data["force"],
+            webhook_url=data.get("webhook_url", ""),
         )
         image.refresh_from_db()
         body = ImageSerializer(image, context={"request": request}).data
@@ -306,9 +324,7 @@ class ImageViewSet(
         return response
 
     @extend_schema(parameters=[params.WindowParams], responses={(200, "image/png"): bytes})
-    @action(
-        detail=True, url_path=rf"data/region\.{DATA_FORMATS}", renderer_classes=[AnyMediaRenderer]
-    )
+    @action(detail=True, url_path=rf"data/region\.{DATA_FORMATS}", renderer_classes=[AnyMediaRenderer])
     def region(self, request: Request, pk=None, fmt: str = "png", **kwargs):
         """A region by closed depth range or by pixels; native size unless a size is given."""
         return self._window_render(request, fmt, params.WindowParams)

@@ -18,12 +18,8 @@ class Command(BaseCommand):
         parser.add_argument("path", type=Path)
         parser.add_argument("--name", default=None)
         parser.add_argument("--depth-unit", choices=[u.value for u in Image.DepthUnit], default="m")
-        parser.add_argument(
-            "--force", action="store_true", help="ingest again even if already ingested"
-        )
-        parser.add_argument(
-            "--base-url", default=None, help="print the viewer URL under this address"
-        )
+        parser.add_argument("--force", action="store_true", help="ingest again even if already ingested")
+        parser.add_argument("--base-url", default=None, help="print the viewer URL under this address")
 
     def handle(self, *args, path: Path, name, depth_unit, force, base_url, **options):
         if not path.is_file():
@@ -55,9 +51,5 @@ class Command(BaseCommand):
     def _print_viewer(self, image: Image, base_url: str | None) -> None:
         if base_url:
             base = base_url.rstrip("/")
-            self.stdout.write(
-                self.style.SUCCESS(f"Viewer: {base}{reverse('image-viewer', args=[image.pk])}")
-            )
-            self.stdout.write(
-                f"Images: {base}/    API: {base}{reverse('image-detail', args=[image.pk])}"
-            )
+            self.stdout.write(self.style.SUCCESS(f"Viewer: {base}{reverse('image-viewer', args=[image.pk])}"))
+            self.stdout.write(f"Images: {base}/    API: {base}{reverse('image-detail', args=[image.pk])}")
