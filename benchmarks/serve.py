@@ -127,45 +127,55 @@ class Server:
         self.proc.wait(timeout=30)
 
 
-def request_sets(image_id: int, side: str, cold_tiles: int) -> dict[str, list[str]]:
-    """The requests of each figure for one side; both sides ask for the same pixels."""
+def request_sets(image_ids: list[int], side: str) -> dict[str, list[str]]:
+    """The requests of each figure for one side; both sides ask for the same pixels.
+
+    Cold requests are distinct tiles (every tile of three levels of every copy of
+    the log) in one style, as a viewer panning new ground asks for them.
+    """
     ours = side == "ours"
-    base = f"/api/v1/images/{image_id}" if ours else f"/baseline/images/{image_id}"
+    prefix = "/api/v1/images" if ours else "/baseline/images"
     colour = "palette=viridis" if ours else "band=1&palette=viridis"
-    # Distinct (level, tile, min) triples: the tiles of the pyramid, many styles.
     tiles = [(5, y) for y in range(22)] + [(4, y) for y in range(11)] + [(3, y) for y in range(6)]
-    cold = []
-    for vmin in range(cold_tiles):
-        z, y = tiles[vmin % len(tiles)]
-        cold.append(f"{base}/tiles/{z}/0/{y}.png?{colour}&min={vmin % 100}&max={155 + vmin // 100}")
+    cold = [f"{prefix}/{i}/tiles/{z}/0/{y}.png?{colour}" for i in image_ids for z, y in tiles]
     warm = cold[:100] * 4
     regions = []
     for k in range(60):
-        top = k * 70
+        image, top = image_ids[k % len(image_ids)], (k * 70) % 4400
         if ours:
             low = 9000.1 + top * 0.1
             regions.append(
-                f"{base}/data/region.png?depth_min={low:.1f}&depth_max={low + 99.9:.1f}&{colour}&min={k}"
+                f"{prefix}/{image}/data/region.png?depth_min={low:.1f}&depth_max={low + 99.9:.1f}&{colour}"
             )
         else:
             regions.append(
-                f"{base}/data/region.png?left=0&right=200&top={top}&bottom={top + 1000}"
-                f"&units=pixels&{colour}&min={k}"
+                f"{prefix}/{image}/data/region.png?left=0&right=200&top={top}&bottom={top + 1000}"
+                f"&units=pixels&{colour}"
             )
-    if ours:
-        strips = [f"{base}/data/thumbnail.png?width=48&height=600&{colour}&min={k}" for k in range(80)]
-    else:
-        strips = [
-            f"{base}/data/thumbnail.png?max_width=48&max_height=600&{colour}&min={k}" for k in range(80)
-        ]
+    strips = []
+    for k in range(80):
+        image, height = image_ids[k % len(image_ids)], 600 + k
+        size = f"width=48&height={height}" if ours else f"max_width=48&max_height={height}"
+        strips.append(f"{prefix}/{image}/data/thumbnail.png?{size}&{colour}")
     return {"cold": cold, "warm": warm, "region": regions, "strip": strips}
+
+
+INGEST_COPIES = """
+import django
+django.setup()
+from ingest.services import image_create_from_path, image_ingest
+for number in range({copies}):
+    image, _ = image_create_from_path(path={sample!r}, name=f"bench-{{number}}", force=True, queue=False)
+    image_ingest(image_id=image.pk)
+    print(image.pk)
+"""
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--cold-tiles", type=int, default=400)
+    parser.add_argument("--copies", type=int, default=12, help="copies of the log (distinct tiles)")
     args = parser.parse_args()
 
     scratch = Path(tempfile.mkdtemp(prefix="depthtiles-bench-"))
@@ -178,19 +188,23 @@ def main() -> None:
     }
     (scratch / "tmp").mkdir()
     try:
-        for command in (["migrate", "-v0"], ["ingest", str(SAMPLE), "--name", "bench"]):
-            subprocess.run(
-                [PYTHON, "manage.py", *command], cwd=REPO, env=env, check=True, stdout=subprocess.DEVNULL
-            )
-        image_id = 1
+        subprocess.run([PYTHON, "manage.py", "migrate", "-v0"], cwd=REPO, env=env, check=True)
+        script = INGEST_COPIES.format(copies=args.copies, sample=str(SAMPLE))
+        out = subprocess.run(
+            [PYTHON, "-c", script], cwd=REPO, env=env, check=True, capture_output=True, text=True
+        )
+        image_ids = [int(line) for line in out.stdout.split()]
         figures: dict[str, dict[str, Figure]] = {}
         for side in ("baseline", "ours"):
             server = Server(env, args.workers)
             try:
-                sets = request_sets(image_id, side, args.cold_tiles)
+                sets = request_sets(image_ids, side)
                 figures[side] = {}
-                drive(server.port, sets["cold"][:8], args.clients)  # import and open the source
-                figures[side]["cold"] = drive(server.port, sets["cold"][8:], args.clients)
+                # Warm the processes up (imports, first source open) on one copy's tiles.
+                drive(
+                    server.port, [u.replace("/tiles/", "/tiles/", 1) for u in sets["cold"][:39]], args.clients
+                )
+                figures[side]["cold"] = drive(server.port, sets["cold"][39:], args.clients)
                 drive(server.port, sets["warm"][:100], args.clients)  # make sure they are cached
                 figures[side]["warm"] = drive(server.port, sets["warm"], args.clients)
                 figures[side]["region"] = drive(server.port, sets["region"], args.clients)

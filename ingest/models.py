@@ -44,6 +44,11 @@ class Image(models.Model):
     columns = models.PositiveIntegerField(null=True, blank=True)
     levels = models.PositiveSmallIntegerField(null=True, blank=True)
 
+    value_min = models.FloatField(null=True, blank=True, help_text="smallest stored value")
+    value_max = models.FloatField(null=True, blank=True, help_text="largest stored value")
+    value_p2 = models.FloatField(null=True, blank=True, help_text="2nd percentile of the values")
+    value_p98 = models.FloatField(null=True, blank=True, help_text="98th percentile of the values")
+
     rows_read = models.PositiveIntegerField(default=0)
     rows_dropped = models.PositiveIntegerField(default=0)
     bytes_read = models.BigIntegerField(default=0)

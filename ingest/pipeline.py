@@ -44,6 +44,10 @@ class IngestResult:
         rows_read: scanlines kept.
         rows_dropped: scanlines dropped (empty depth).
         bytes_read: size of the CSV in bytes.
+        value_min: smallest stored value (None when every pixel is nodata).
+        value_max: largest stored value.
+        value_p2: 2nd percentile of the stored values (a default colour stretch).
+        value_p98: 98th percentile.
     """
 
     axis: DepthAxis
@@ -52,6 +56,10 @@ class IngestResult:
     rows_read: int
     rows_dropped: int
     bytes_read: int
+    value_min: float | None = None
+    value_max: float | None = None
+    value_p2: float | None = None
+    value_p98: float | None = None
 
 
 def tiff_description(axis: DepthAxis, columns: int, depth_unit: str) -> str:
@@ -105,6 +113,7 @@ def csv_to_pyramid(
     try:
         depths: list[np.ndarray] = []
         dropped = 0
+        histogram = np.zeros(256, np.int64)  # of valid values: exact percentiles for uint8
         with os.fdopen(fd, "wb") as spool:
             for block in iter_scanline_blocks(csv_path, header):
                 pixels = np.empty((block.depth.size, columns, SAMPLES), np.uint8)
@@ -113,6 +122,7 @@ def csv_to_pyramid(
                 spool.write(pixels.tobytes())
                 depths.append(block.depth)
                 dropped += block.dropped
+                histogram += np.bincount(block.values[block.valid], minlength=256)
                 if on_progress:
                     on_progress(READ_SHARE * block.bytes_read / max(total_bytes, 1), block.bytes_read)
         depth = np.concatenate(depths) if depths else np.empty(0)
@@ -163,7 +173,27 @@ def csv_to_pyramid(
         rows_read=int(depth.size),
         rows_dropped=dropped,
         bytes_read=total_bytes,
+        **value_statistics(histogram),
     )
+
+
+def value_statistics(histogram: np.ndarray) -> dict[str, float | None]:
+    """Min, max and the 2nd/98th percentiles (nearest rank) from a 256-bin histogram of uint8 values."""
+    total = int(histogram.sum())
+    if not total:
+        return {"value_min": None, "value_max": None, "value_p2": None, "value_p98": None}
+    present = np.flatnonzero(histogram)
+    cumulative = np.cumsum(histogram)
+
+    def percentile(q: float) -> float:
+        return float(np.searchsorted(cumulative, max(1, int(np.ceil(q * total)))))
+
+    return {
+        "value_min": float(present[0]),
+        "value_max": float(present[-1]),
+        "value_p2": percentile(0.02),
+        "value_p98": percentile(0.98),
+    }
 
 
 def scanline_lines(path: str | Path, header: CsvHeader, indices: tuple[int, ...]) -> list[int]:

@@ -205,6 +205,10 @@ def image_ingest(*, image_id: int, on_progress: Callable[[float], None] | None =
             rows_read=result.rows_read,
             rows_dropped=result.rows_dropped,
             bytes_read=result.bytes_read,
+            value_min=result.value_min,
+            value_max=result.value_max,
+            value_p2=result.value_p2,
+            value_p98=result.value_p98,
             finished=timezone.now(),
         )
     image = Image.objects.get(pk=image_id)

@@ -10,6 +10,7 @@ from tiles.rest.colormaps import ColormapLegendView, ColormapListView
 from tiles.rest.viewsets import ImageViewSet
 
 router = DefaultRouter(trailing_slash=False)
+router.include_format_suffixes = False  # no ".json" twins: half the patterns to match per request
 router.register("images", ImageViewSet, basename="image")
 
 urlpatterns = [

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
@@ -123,3 +124,12 @@ def test_ingest_command_bad_file_fails_cleanly(write_csv, settings):
     with pytest.raises(CommandError, match="line 3"):
         call_command("ingest", str(write_csv(["depth,col1", "1,1", "2,x"])))
     assert [p for p in media_files(settings) if p.suffix == ".tiff"] == []
+
+
+def test_upload_records_value_statistics(client, sample_csv, sample_reference):
+    _, values = sample_reference
+    detail = upload(client, sample_csv).json()
+    assert (detail["value_min"], detail["value_max"]) == (13, 237)
+    ordered = np.sort(values.ravel())
+    assert detail["value_p2"] == ordered[int(np.ceil(0.02 * ordered.size)) - 1]
+    assert detail["value_p98"] == ordered[int(np.ceil(0.98 * ordered.size)) - 1]

@@ -326,11 +326,18 @@ def style_json_check(text: str) -> str:
     return json.dumps(value, sort_keys=True)
 
 
-@functools.lru_cache(maxsize=1024)
 def style_key(style: Style, style_json: str | None = None) -> str:
     """A short, stable name for a style (part of cache keys and ETags)."""
-    text = style_json if style_json else repr(style)
-    return hashlib.sha256(text.encode()).hexdigest()[:16]
+    if style_json:
+        return hashlib.sha256(style_json.encode()).hexdigest()[:16]
+    return f"{_palette_key(style.palette)}:{style.vmin!r}:{style.vmax!r}"
+
+
+@functools.lru_cache(maxsize=1024)
+def _palette_key(palette: tuple | None) -> str:
+    if palette is None:
+        return "grey"
+    return hashlib.sha256(np.asarray(palette, np.uint8).tobytes()).hexdigest()[:16]
 
 
 def render_key(image: Image, kind: str, **parts) -> str:

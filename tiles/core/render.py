@@ -8,6 +8,7 @@ nodata), and a pixel whose footprint holds no valid value is nodata.
 
 from __future__ import annotations
 
+import functools
 import io
 
 import numpy as np
@@ -174,19 +175,26 @@ def render(raw: np.ndarray, style: Style, fmt: str) -> tuple[bytes, str]:
         return encode_values(raw), FORMATS["npy"][1]
     if FORMATS[fmt][0] != "PNG":
         return encode(apply_style(raw, style), fmt)
-    value, alpha = raw[..., 0], raw[..., 1]
-    nodata = int(np.count_nonzero(alpha == 0))
+    value = raw[..., 0].copy()  # contiguous, and ours to change (raw may be a cached tile)
+    missing = raw[..., 1] == 0
+    nodata = int(np.count_nonzero(missing))
     if style.is_grey and not nodata:
-        return encode_png(np.ascontiguousarray(value)), "image/png"
-    table = lookup_table(style)
-    if table.shape[1] == 1:
-        table = np.concatenate([np.repeat(table, 3, axis=1), np.full((256, 1), 255, np.uint8)], 1)
-    transparency = table[:, 3].copy()
-    indices = value
+        return encode_png(value), "image/png"
+    palette, transparency = _palette_of(style)
     if nodata:
         free = _free_index(value, nodata)
         if free is None:
             return encode(apply_style(raw, style), fmt)
-        indices = np.where(alpha == 0, np.uint8(free), value)
+        value[missing] = free
+        transparency = transparency.copy()
         transparency[free] = 0
-    return encode_png(indices, palette=table[:, :3], transparency=transparency), "image/png"
+    return encode_png(value, palette=palette, transparency=transparency), "image/png"
+
+
+@functools.lru_cache(maxsize=256)
+def _palette_of(style: Style) -> tuple[np.ndarray, np.ndarray]:
+    """PLTE and tRNS of a style: ``(256, 3) uint8`` RGB and ``(256,) uint8`` alpha."""
+    table = lookup_table(style)
+    if table.shape[1] == 1:  # grey with min/max
+        return np.repeat(table, 3, axis=1), np.full(256, 255, np.uint8)
+    return np.ascontiguousarray(table[:, :3]), np.ascontiguousarray(table[:, 3])
