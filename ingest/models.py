@@ -43,6 +43,9 @@ class Image(models.Model):
     rows = models.PositiveIntegerField(null=True, blank=True)
     columns = models.PositiveIntegerField(null=True, blank=True)
     levels = models.PositiveSmallIntegerField(null=True, blank=True)
+    dtype = models.CharField(
+        max_length=8, blank=True, help_text="uint8 (integers 0..255, with alpha) or float32 (NaN nodata)"
+    )
 
     value_min = models.FloatField(null=True, blank=True, help_text="smallest stored value")
     value_max = models.FloatField(null=True, blank=True, help_text="largest stored value")
@@ -54,6 +57,9 @@ class Image(models.Model):
     bytes_read = models.BigIntegerField(default=0)
 
     webhook_url = models.URLField(max_length=1000, blank=True)
+    options = models.JSONField(
+        default=dict, blank=True, help_text="input policy: on_duplicate, resample, target_width"
+    )
 
     created = models.DateTimeField(auto_now_add=True)
     started = models.DateTimeField(null=True, blank=True)

@@ -2,12 +2,15 @@
 
 Two passes with bounded memory:
 
-1. stream the CSV in blocks (:mod:`ingest.reader`), spooling the scanlines as
-   raw ``(value, alpha)`` uint8 to a scratch file in file order and keeping only
-   their depths (8 bytes per scanline);
+1. stream the CSV in blocks (:mod:`ingest.reader`), spooling the scanlines to a
+   scratch file in file order and keeping only their depths (8 bytes per
+   scanline). While every value is an integer 0..255 the spool holds
+   ``(value, alpha)`` uint8; the first block with any other value converts the
+   spool, once, to float32 with NaN for nodata, and the image is stored so;
 2. place the scanlines on a regular depth axis (:mod:`ingest.axis`) and write the
    pyramid (:mod:`ingest.pyramid`) by reading the spool in depth order, with
-   nodata rows for gaps.
+   nodata rows for gaps. The value statistics (min, max, 2nd and 98th
+   percentiles) are taken from the stored full-resolution level as it is written.
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from ingest.axis import DepthAxis, DepthAxisError, depth_axis_from_depths
-from ingest.pyramid import SAMPLES, write_pyramid
+from ingest.pyramid import FLOAT32, SAMPLES, UINT8, write_pyramid
 from ingest.reader import NULL_TOKENS, CsvFormatError, CsvHeader, iter_scanline_blocks, read_header
 
 #: ``on_progress(fraction, bytes_read)``, fraction in 0..1.
@@ -41,18 +44,21 @@ class IngestResult:
         axis: the depth axis (unit-free; the caller knows the unit).
         columns: image width in pixels.
         levels: pyramid levels written.
+        dtype: ``uint8`` or ``float32`` (the stored layout).
         rows_read: scanlines kept.
         rows_dropped: scanlines dropped (empty depth).
         bytes_read: size of the CSV in bytes.
         value_min: smallest stored value (None when every pixel is nodata).
         value_max: largest stored value.
-        value_p2: 2nd percentile of the stored values (a default colour stretch).
+        value_p2: 2nd percentile of the stored values (the default colour stretch
+            of float images); exact for uint8, within 1/4096 of the range for float32.
         value_p98: 98th percentile.
     """
 
     axis: DepthAxis
     columns: int
     levels: int
+    dtype: str
     rows_read: int
     rows_dropped: int
     bytes_read: int
@@ -81,12 +87,172 @@ def tiff_description(axis: DepthAxis, columns: int, depth_unit: str) -> str:
     )
 
 
+@dataclass(frozen=True)
+class IngestOptions:
+    """How to read a CSV (README, "Input policy").
+
+    Attributes:
+        on_duplicate: scanlines landing on one row: ``error`` (refuse, naming
+            both lines), ``first``, ``last`` (in file order) or ``mean``.
+        resample: snap irregularly spaced scanlines to the nearest row of a
+            regular grid (step = median spacing) instead of refusing them.
+        target_width: resample every scanline to this many columns with an
+            area-averaging filter (nodata-aware), e.g. 150; None keeps the width.
+    """
+
+    on_duplicate: str = "error"
+    resample: bool = False
+    target_width: int | None = None
+
+
+#: The default input policy: refuse duplicates and irregular spacing, keep the width.
+DEFAULT_OPTIONS = IngestOptions()
+
+
+def resample_scanlines(values: np.ndarray, width: int) -> np.ndarray:
+    """Area-average scanlines to ``width`` columns, ignoring nodata.
+
+    Output column ``i`` covers input columns ``[i * w / width, (i + 1) * w / width)``;
+    each input column contributes in proportion to its overlap (a box filter, as
+    PIL's ``BOX`` resize), valid cells only.
+
+    Args:
+        values: ``(n, w) float32``, NaN = nodata.
+        width: output columns, >= 1.
+
+    Returns:
+        ``(n, width) float32``, NaN where no valid cell contributes. (The caller
+        rounds for uint8 storage.)
+    """
+    w = values.shape[1]
+    edges_in = np.arange(w + 1) * (width / w)  # input column edges in output units
+    lo = np.maximum(edges_in[:-1, None], np.arange(width)[None, :])
+    hi = np.minimum(edges_in[1:, None], np.arange(1, width + 1)[None, :])
+    weights = np.clip(hi - lo, 0, None).astype(np.float32)  # (w, width) overlaps
+    valid = ~np.isnan(values)
+    total = np.where(valid, values, 0).astype(np.float32) @ weights
+    coverage = valid.astype(np.float32) @ weights
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(coverage > 1e-6, total / coverage, np.nan).astype(np.float32)
+
+
+class _ScanlineSpool:
+    """Scanlines in file order on disk, uint8 ``(value, alpha)`` until a value needs float32."""
+
+    def __init__(self, directory: str | Path, columns: int):
+        self.columns = columns
+        self.layout = UINT8
+        self.rows = 0
+        self.low, self.high = np.inf, -np.inf  # value range, tracked once float32
+        self.directory = Path(directory)
+        fd, name = tempfile.mkstemp(prefix="scanlines-", suffix=".raw", dir=self.directory)
+        self.path = Path(name)
+        self.file = os.fdopen(fd, "wb")
+
+    def append(self, values: np.ndarray, integral: bool) -> None:
+        """Add ``(n, columns) float32`` scanlines (NaN nodata)."""
+        if self.layout is UINT8 and not integral:
+            self._to_float()
+        if self.layout is UINT8:
+            valid = ~np.isnan(values)
+            pixels = np.empty((values.shape[0], self.columns, SAMPLES), np.uint8)
+            pixels[..., 0] = np.where(valid, np.rint(values), 0)
+            pixels[..., 1] = np.where(valid, 255, 0)
+            self.file.write(pixels.tobytes())
+        else:
+            self._widen(values)
+            self.file.write(np.ascontiguousarray(values, np.float32).tobytes())
+        self.rows += values.shape[0]
+
+    def _widen(self, values: np.ndarray) -> None:
+        if values.size and not np.isnan(values).all():
+            self.low = min(self.low, float(np.nanmin(values)))
+            self.high = max(self.high, float(np.nanmax(values)))
+
+    @property
+    def value_range(self) -> tuple[float | None, float | None]:
+        """(min, max) of the float32 spool, or (None, None) when it is all nodata."""
+        return (self.low, self.high) if self.low <= self.high else (None, None)
+
+    def _to_float(self) -> None:
+        """Rewrite the uint8 spool as float32 (NaN where alpha is 0), once."""
+        self.file.close()
+        old = self.path
+        fd, name = tempfile.mkstemp(prefix="scanlines-", suffix=".raw", dir=self.directory)
+        self.path, self.file = Path(name), os.fdopen(fd, "wb")
+        chunk = 65536
+        with open(old, "rb") as source:
+            while data := source.read(chunk * self.columns * SAMPLES):
+                pixels = np.frombuffer(data, np.uint8).reshape(-1, self.columns, SAMPLES)
+                floats = np.where(pixels[..., 1] > 0, pixels[..., 0].astype(np.float32), np.float32("nan"))
+                self._widen(floats)
+                self.file.write(floats.tobytes())
+        old.unlink()
+        self.layout = FLOAT32
+
+    def open(self) -> np.ndarray:
+        """The spool as a read-only ``(rows, columns, samples)`` memory map."""
+        self.file.close()
+        return np.memmap(
+            self.path, self.layout.dtype, "r", shape=(self.rows, self.columns, self.layout.samples)
+        )
+
+    def remove(self) -> None:
+        self.file.close()
+        self.path.unlink(missing_ok=True)
+
+
+class _Statistics:
+    """Min, max and 2nd/98th percentiles of the stored values, from level-0 bands."""
+
+    BINS = 4096
+
+    def __init__(self, layout, low: float | None, high: float | None):
+        self.layout = layout
+        self.low, self.high = low, high
+        self.histogram = np.zeros(256 if layout is UINT8 else self.BINS, np.int64)
+
+    def add(self, band: np.ndarray) -> None:
+        if self.layout is UINT8:
+            self.histogram += np.bincount(band[..., 0][band[..., 1] > 0], minlength=256)
+        elif self.low is not None:
+            cells = band[~np.isnan(band)]
+            self.histogram += np.histogram(cells, bins=self.BINS, range=(self.low, self.high or self.low))[0]
+
+    def result(self) -> dict[str, float | None]:
+        total = int(self.histogram.sum())
+        if not total:
+            return {"value_min": None, "value_max": None, "value_p2": None, "value_p98": None}
+        cumulative = np.cumsum(self.histogram)
+
+        def percentile(q: float) -> float:
+            """Nearest rank: the value (uint8) or bin upper edge (float) holding rank ceil(q * n)."""
+            index = int(np.searchsorted(cumulative, max(1, int(np.ceil(q * total)))))
+            if self.layout is UINT8:
+                return float(index)
+            width = (self.high - self.low) / self.BINS
+            return float(min(self.high, self.low + (index + 1) * width))
+
+        if self.layout is UINT8:
+            present = np.flatnonzero(self.histogram)
+            low, high = float(present[0]), float(present[-1])
+        else:
+            low, high = float(self.low), float(self.high)
+        return {
+            "value_min": low,
+            "value_max": high,
+            "value_p2": percentile(0.02),
+            "value_p98": percentile(0.98),
+        }
+
+
 def csv_to_pyramid(
     csv_path: str | Path,
     tiff_path: str | Path,
     *,
     depth_unit: str,
     scratch_dir: str | Path,
+    options: IngestOptions = DEFAULT_OPTIONS,
     on_progress: ProgressCallback | None = None,
 ) -> IngestResult:
     """Read ``csv_path`` and write its pyramid to ``tiff_path``.
@@ -96,6 +262,7 @@ def csv_to_pyramid(
         tiff_path: where to write the TIFF (the caller moves it into place).
         depth_unit: unit of the depth column ("m" or "ft"), recorded in the TIFF.
         scratch_dir: directory for spool files; they are removed before returning.
+        options: input policy.
         on_progress: progress callback.
 
     Returns:
@@ -107,27 +274,22 @@ def csv_to_pyramid(
     """
     header = read_header(csv_path)
     total_bytes = os.path.getsize(csv_path)
-    columns = header.columns
-    fd, spool_name = tempfile.mkstemp(prefix="scanlines-", suffix=".raw", dir=scratch_dir)
-    spool_path = Path(spool_name)
+    resize = options.target_width and options.target_width != header.columns
+    columns = options.target_width or header.columns
+    spool = _ScanlineSpool(scratch_dir, columns)
     try:
         depths: list[np.ndarray] = []
         dropped = 0
-        histogram = np.zeros(256, np.int64)  # of valid values: exact percentiles for uint8
-        with os.fdopen(fd, "wb") as spool:
-            for block in iter_scanline_blocks(csv_path, header):
-                pixels = np.empty((block.depth.size, columns, SAMPLES), np.uint8)
-                pixels[..., 0] = block.values
-                pixels[..., 1] = np.where(block.valid, 255, 0)
-                spool.write(pixels.tobytes())
-                depths.append(block.depth)
-                dropped += block.dropped
-                histogram += np.bincount(block.values[block.valid], minlength=256)
-                if on_progress:
-                    on_progress(READ_SHARE * block.bytes_read / max(total_bytes, 1), block.bytes_read)
+        for block in iter_scanline_blocks(csv_path, header):
+            values = resample_scanlines(block.values, columns) if resize else block.values
+            spool.append(values, block.integral)
+            depths.append(block.depth)
+            dropped += block.dropped
+            if on_progress:
+                on_progress(READ_SHARE * block.bytes_read / max(total_bytes, 1), block.bytes_read)
         depth = np.concatenate(depths) if depths else np.empty(0)
         try:
-            axis = depth_axis_from_depths(depth)
+            axis = depth_axis_from_depths(depth, on_duplicate=options.on_duplicate, resample=options.resample)
         except DepthAxisError as exc:
             lines = scanline_lines(csv_path, header, exc.indices)
             where = " and ".join(f"line {line}" for line in lines)
@@ -137,18 +299,14 @@ def csv_to_pyramid(
                 column=header.names[header.depth_index],
             ) from None
 
-        scanlines = (
-            np.memmap(spool_path, np.uint8, "r", shape=(depth.size, columns, SAMPLES)) if depth.size else None
-        )
-        source_rows = axis.source_rows()
+        layout = spool.layout
+        scanlines = spool.open()
+        statistics = _Statistics(layout, *spool.value_range)
+        band_reader = _band_reader(axis, scanlines, layout)
 
         def read_band(first: int, stop: int) -> np.ndarray:
-            source = source_rows[first:stop]
-            present = source >= 0
-            if present.all() and source[-1] - source[0] == stop - first - 1:
-                return np.array(scanlines[source[0] : source[-1] + 1])
-            band = np.zeros((stop - first, columns, SAMPLES), np.uint8)
-            band[present] = scanlines[source[present]]
+            band = band_reader(first, stop)
+            statistics.add(band)
             return band
 
         def rows_written(rows: int) -> None:
@@ -160,40 +318,77 @@ def csv_to_pyramid(
             rows=axis.rows,
             columns=columns,
             read_band=read_band,
+            layout=layout,
             description=tiff_description(axis, columns, depth_unit),
             scratch_dir=scratch_dir,
             on_rows=rows_written,
         )
     finally:
-        spool_path.unlink(missing_ok=True)
+        spool.remove()
     return IngestResult(
         axis=axis,
         columns=columns,
         levels=levels,
+        dtype=layout.name,
         rows_read=int(depth.size),
         rows_dropped=dropped,
         bytes_read=total_bytes,
-        **value_statistics(histogram),
+        **statistics.result(),
     )
 
 
-def value_statistics(histogram: np.ndarray) -> dict[str, float | None]:
-    """Min, max and the 2nd/98th percentiles (nearest rank) from a 256-bin histogram of uint8 values."""
-    total = int(histogram.sum())
-    if not total:
-        return {"value_min": None, "value_max": None, "value_p2": None, "value_p98": None}
-    present = np.flatnonzero(histogram)
-    cumulative = np.cumsum(histogram)
+def _band_reader(axis: DepthAxis, scanlines: np.ndarray, layout):
+    """``read_band(first, stop)`` over the spooled scanlines, in row order.
 
-    def percentile(q: float) -> float:
-        return float(np.searchsorted(cumulative, max(1, int(np.ceil(q * total)))))
+    Rows without a scanline are nodata. With ``axis.merged``, a row holding
+    several scanlines gets the mean of their valid values.
+    """
+    columns = scanlines.shape[1]
 
-    return {
-        "value_min": float(present[0]),
-        "value_max": float(present[-1]),
-        "value_p2": percentile(0.02),
-        "value_p98": percentile(0.98),
-    }
+    def empty(rows: int) -> np.ndarray:
+        return np.full((rows, columns, layout.samples), layout.fill, layout.dtype)
+
+    if not axis.merged:
+        source_rows = axis.source_rows()
+
+        def read_band(first: int, stop: int) -> np.ndarray:
+            source = source_rows[first:stop]
+            present = source >= 0
+            if present.all() and (np.diff(source) == 1).all():
+                return np.array(scanlines[source[0] : source[-1] + 1])
+            band = empty(stop - first)
+            band[present] = scanlines[source[present]]
+            return band
+
+        return read_band
+
+    by_row = np.argsort(axis.row_of_scanline, kind="stable")
+    sorted_rows = axis.row_of_scanline[by_row]
+
+    def read_merged_band(first: int, stop: int) -> np.ndarray:
+        lo, hi = np.searchsorted(sorted_rows, [first, stop])
+        members = np.sort(by_row[lo:hi])  # file order: sequential reads of the spool
+        picked = np.array(scanlines[members])
+        rows = axis.row_of_scanline[members] - first
+        if layout is UINT8:
+            value, valid = picked[..., 0].astype(np.float64), picked[..., 1] > 0
+        else:
+            value, valid = picked[..., 0].astype(np.float64), ~np.isnan(picked[..., 0])
+        total = np.zeros((stop - first, columns), np.float64)
+        count = np.zeros((stop - first, columns), np.int64)
+        np.add.at(total, rows, np.where(valid, value, 0))
+        np.add.at(count, rows, valid)
+        band = empty(stop - first)
+        has = count > 0
+        mean = total[has] / count[has]
+        if layout is UINT8:
+            band[..., 0][has] = np.rint(mean).astype(np.uint8)
+            band[..., 1][has] = 255
+        else:
+            band[..., 0][has] = mean.astype(np.float32)
+        return band
+
+    return read_merged_band
 
 
 def scanline_lines(path: str | Path, header: CsvHeader, indices: tuple[int, ...]) -> list[int]:

@@ -6,8 +6,10 @@ shared/STACK-NOTES.md, read back by large_image's ``tiff`` source):
 * every level is a top-level page, 256 x 256 tiles, zstd with the horizontal
   predictor; level 0 is full resolution, each next page halves both sides
   (``subfiletype=1``, "reduced resolution");
-* two samples per pixel, uint8: the value, then an unassociated alpha that is 0
-  for nodata and 255 elsewhere, so nodata never reads as a value;
+* integer data 0..255: two samples per pixel, uint8: the value, then an
+  unassociated alpha that is 0 for nodata and 255 elsewhere, so nodata never
+  reads as a value (:data:`UINT8`);
+* any other data: one float32 sample, NaN for nodata (:data:`FLOAT32`);
 * levels stop before the narrow side would reach one pixel, or once the image
   fits in one tile (``while max(h, w) > 256 and min(ceil(h/2), ceil(w/2)) >= 2``);
   large_image builds any coarser zoom on the fly;
@@ -24,16 +26,33 @@ import math
 import os
 import tempfile
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import tifffile
 
 TILE = 256
-SAMPLES = 2  # value, alpha
+SAMPLES = 2  # value, alpha (the uint8 layout)
 
-#: ``read_band(first_row, stop_row) -> (stop_row - first_row, columns, 2) uint8``
+#: ``read_band(first_row, stop_row) -> (stop_row - first_row, columns, samples)``
 BandReader = Callable[[int, int], np.ndarray]
+
+
+@dataclass(frozen=True)
+class Layout:
+    """How pixels are stored: dtype, samples per pixel and the TIFF tags for them."""
+
+    name: str
+    dtype: type
+    samples: int
+    fill: float  # beyond the image and in nodata pixels
+    extrasamples: tuple[str, ...]
+
+
+UINT8 = Layout("uint8", np.uint8, 2, 0, ("unassalpha",))
+FLOAT32 = Layout("float32", np.float32, 1, float("nan"), ())
+LAYOUTS = {layout.name: layout for layout in (UINT8, FLOAT32)}
 
 
 def level_shapes(rows: int, columns: int) -> list[tuple[int, int]]:
@@ -49,6 +68,29 @@ def level_shapes(rows: int, columns: int) -> list[tuple[int, int]]:
         h, w = math.ceil(h / 2), math.ceil(w / 2)
         shapes.append((h, w))
     return shapes
+
+
+def downsample_float(band: np.ndarray) -> np.ndarray:
+    """Halve a float band with a NaN-aware 2 x 2 mean.
+
+    Args:
+        band: ``(h, w, 1) float32``, NaN = nodata.
+
+    Returns:
+        ``(ceil(h/2), ceil(w/2), 1) float32``: the mean of the non-NaN values
+        below each pixel, NaN where there is none.
+    """
+    h, w, _ = band.shape
+    ph, pw = h + h % 2, w + w % 2
+    padded = np.full((ph, pw), np.nan, np.float32)
+    padded[:h, :w] = band[..., 0]
+    blocks = padded.reshape(ph // 2, 2, pw // 2, 2)
+    valid = ~np.isnan(blocks)
+    count = valid.sum(axis=(1, 3))
+    total = np.where(valid, blocks, 0).sum(axis=(1, 3), dtype=np.float64)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = np.where(count > 0, total / count, np.nan).astype(np.float32)
+    return out[..., np.newaxis]
 
 
 def downsample(band: np.ndarray) -> np.ndarray:
@@ -76,10 +118,10 @@ def downsample(band: np.ndarray) -> np.ndarray:
     return out
 
 
-def _tiles_of_band(band: np.ndarray, columns: int) -> Iterator[np.ndarray]:
-    """Cut one band (at most one tile high) into zero-padded 256 x 256 tiles."""
+def _tiles_of_band(band: np.ndarray, columns: int, layout: Layout) -> Iterator[np.ndarray]:
+    """Cut one band (at most one tile high) into padded 256 x 256 tiles."""
     for x in range(0, columns, TILE):
-        tile = np.zeros((TILE, TILE, SAMPLES), np.uint8)
+        tile = np.full((TILE, TILE, layout.samples), layout.fill, layout.dtype)
         part = band[:, x : x + TILE]
         tile[: part.shape[0], : part.shape[1]] = part
         yield tile
@@ -88,9 +130,9 @@ def _tiles_of_band(band: np.ndarray, columns: int) -> Iterator[np.ndarray]:
 class _Spool:
     """A scratch file holding one level as raw ``(rows, columns, 2) uint8``."""
 
-    def __init__(self, directory: Path, rows: int, columns: int):
-        self.rows, self.columns = rows, columns
-        self.row_bytes = columns * SAMPLES
+    def __init__(self, directory: Path, rows: int, columns: int, layout: Layout):
+        self.rows, self.columns, self.layout = rows, columns, layout
+        self.row_bytes = columns * layout.samples * np.dtype(layout.dtype).itemsize
         fd, name = tempfile.mkstemp(prefix="level-", suffix=".raw", dir=directory)
         self.path = Path(name)
         self.file = os.fdopen(fd, "w+b")
@@ -101,7 +143,7 @@ class _Spool:
     def read(self, first: int, stop: int) -> np.ndarray:
         self.file.seek(first * self.row_bytes)
         data = self.file.read((stop - first) * self.row_bytes)
-        return np.frombuffer(data, np.uint8).reshape(stop - first, self.columns, SAMPLES)
+        return np.frombuffer(data, self.layout.dtype).reshape(stop - first, self.columns, self.layout.samples)
 
     def close(self) -> None:
         self.file.close()
@@ -114,6 +156,7 @@ def write_pyramid(
     rows: int,
     columns: int,
     read_band: BandReader,
+    layout: Layout = UINT8,
     description: str = "",
     scratch_dir: str | Path | None = None,
     on_rows: Callable[[int], None] | None = None,
@@ -128,8 +171,9 @@ def write_pyramid(
         rows: full-resolution height in pixels.
         columns: full-resolution width in pixels.
         read_band: returns full-resolution rows ``[first, stop)`` as
-            ``(stop - first, columns, 2) uint8`` (value, alpha); called with
-            increasing, non-overlapping ranges of at most 256 rows.
+            ``(stop - first, columns, samples)`` of the layout's dtype; called
+            with increasing, non-overlapping ranges of at most 256 rows.
+        layout: :data:`UINT8` (value, alpha) or :data:`FLOAT32` (NaN nodata).
         description: ImageDescription of the first page (our depth axis JSON).
         scratch_dir: where coarser levels are spooled (default: beside ``path``).
         on_rows: called with the number of full-resolution rows written so far.
@@ -139,7 +183,7 @@ def write_pyramid(
     """
     shapes = level_shapes(rows, columns)
     scratch = Path(scratch_dir) if scratch_dir else Path(path).parent
-    bigtiff = rows * columns * SAMPLES >= 2**31
+    bigtiff = rows * columns * layout.samples * np.dtype(layout.dtype).itemsize >= 2**31
     spools: list[_Spool] = []
     try:
         with tifffile.TiffWriter(path, bigtiff=bigtiff) as tif:
@@ -147,16 +191,16 @@ def write_pyramid(
             for level, (h, w) in enumerate(shapes):
                 following = None
                 if level + 1 < len(shapes):
-                    following = _Spool(scratch, *shapes[level + 1])
+                    following = _Spool(scratch, *shapes[level + 1], layout)
                     spools.append(following)
                 tif.write(
-                    _level_tiles(h, w, reader, following, on_rows if level == 0 else None),
-                    shape=(h, w, SAMPLES),
-                    dtype=np.uint8,
+                    _level_tiles(h, w, reader, following, layout, on_rows if level == 0 else None),
+                    shape=(h, w, layout.samples) if layout.samples > 1 else (h, w),
+                    dtype=layout.dtype,
                     tile=(TILE, TILE),
                     photometric="minisblack",
-                    planarconfig="contig",
-                    extrasamples=("unassalpha",),
+                    planarconfig="contig" if layout.samples > 1 else None,
+                    extrasamples=layout.extrasamples or None,
                     compression="zstd",
                     predictor=True,
                     subfiletype=1 if level else 0,
@@ -178,15 +222,18 @@ def _level_tiles(
     columns: int,
     read_band: BandReader,
     following: _Spool | None,
+    layout: Layout,
     on_rows: Callable[[int], None] | None,
 ) -> Iterator[np.ndarray]:
+    reduce = downsample if layout is UINT8 else downsample_float
     for first in range(0, rows, TILE):
         stop = min(rows, first + TILE)
         band = read_band(first, stop)
-        if band.shape != (stop - first, columns, SAMPLES):
+        if band.shape != (stop - first, columns, layout.samples):
             raise ValueError(f"band {first}:{stop} has shape {band.shape}")
         if following is not None:
-            following.append(downsample(band))
-        yield from _tiles_of_band(band, columns)
+            following.append(reduce(band))
+        for tile in _tiles_of_band(band, columns, layout):
+            yield tile if layout.samples > 1 else tile[..., 0]
         if on_rows is not None:
             on_rows(stop)

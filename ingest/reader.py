@@ -7,7 +7,8 @@ Pure module: no Django. The accepted format (written down in README.md):
 * every later line is one scanline: a depth, then one value per pixel column;
 * a scanline whose depth is empty is dropped and counted (the sample log ends
   with such a line); an empty pixel cell is nodata;
-* pixel values are integers 0..255 (stored as uint8).
+* pixel values are finite numbers; each block says whether all of its values
+  are integers 0..255 (then the image is stored as uint8, else as float32).
 
 The fast path parses with pyarrow's streaming CSV reader in blocks, so memory
 does not grow with the file. pyarrow's own errors do not say where a problem is,
@@ -33,6 +34,9 @@ import pyarrow.csv as pa_csv
 #: Cell texts read as "no value" (nodata in a pixel cell, a dropped scanline in
 #: the depth cell). Shared by the fast reader and :func:`locate_error`.
 NULL_TOKENS = ("", "NA", "NaN", "nan", "null", "NULL")
+
+#: CSV bytes parsed per block (memory per block is a small multiple of this).
+BLOCK_BYTES = 16 << 20
 
 _PIXEL_COLUMN = re.compile(r"^col(\d+)$")
 _HEADER_PROBE_BYTES = 1 << 20
@@ -86,15 +90,15 @@ class ScanlineBlock:
 
     Attributes:
         depth: ``(n,) float64`` depth of each scanline, in the file's depth unit.
-        values: ``(n, columns) uint8`` pixel values; 0 where ``valid`` is False.
-        valid: ``(n, columns) bool``; False marks a nodata cell.
+        values: ``(n, columns) float32`` pixel values; NaN marks a nodata cell.
+        integral: True when every value of the block is an integer 0..255.
         dropped: scanlines of this block dropped because their depth was empty.
         bytes_read: bytes of the file consumed so far (for progress).
     """
 
     depth: np.ndarray
     values: np.ndarray
-    valid: np.ndarray
+    integral: bool
     dropped: int
     bytes_read: int
 
@@ -159,22 +163,21 @@ def read_header(path: str | Path) -> CsvHeader:
 
 
 def iter_scanline_blocks(
-    path: str | Path, header: CsvHeader, *, block_bytes: int = 16 << 20
+    path: str | Path, header: CsvHeader, *, block_bytes: int | None = None
 ) -> Iterator[ScanlineBlock]:
     """Stream the scanlines of ``path`` in blocks of about ``block_bytes`` of CSV.
 
     Args:
         path: the CSV file; its header must be ``header`` (see :func:`read_header`).
         header: the parsed header.
-        block_bytes: CSV bytes parsed per block; peak memory is a small multiple.
+        block_bytes: CSV bytes parsed per block (default :data:`BLOCK_BYTES`).
 
     Yields:
         Blocks in file order.
 
     Raises:
         CsvFormatError: the first bad line, with its line number and column: a
-            wrong number of cells, a value that is not a number, not an integer
-            or outside 0..255.
+            wrong number of cells, or a value that is not a finite number.
     """
     names = [f"c{i}" for i in range(len(header.names))]
     depth_name = names[header.depth_index]
@@ -182,7 +185,7 @@ def iter_scanline_blocks(
     column_types = {name: pa.float32() for name in names}
     column_types[depth_name] = pa.float64()
     read_options = pa_csv.ReadOptions(
-        column_names=names, skip_rows=1, block_size=block_bytes, use_threads=True
+        column_names=names, skip_rows=1, block_size=block_bytes or BLOCK_BYTES, use_threads=True
     )
     convert_options = pa_csv.ConvertOptions(
         column_types=column_types, null_values=list(NULL_TOKENS), strings_can_be_null=True
@@ -194,12 +197,12 @@ def iter_scanline_blocks(
                 block = _block_from_batch(batch, depth_name, pixel_names)
                 if block is None:
                     raise _BadValue
-                depth, values, valid, dropped = block
+                depth, values, integral, dropped = block
                 # tell() runs ahead of parsing by at most one block: good enough for progress.
                 yield ScanlineBlock(
                     depth=depth,
                     values=values,
-                    valid=valid,
+                    integral=integral,
                     dropped=dropped,
                     bytes_read=source.tell(),
                 )
@@ -213,27 +216,23 @@ class _BadValue(Exception):
 
 def _block_from_batch(
     batch: pa.RecordBatch, depth_name: str, pixel_names: list[str]
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, int] | None:
-    """Convert one arrow batch; None when a value is not an integer 0..255."""
+) -> tuple[np.ndarray, np.ndarray, bool, int] | None:
+    """Convert one arrow batch; None when a value is infinite."""
     depth = batch.column(depth_name).to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
     keep = ~np.isnan(depth)
     dropped = int(keep.size - np.count_nonzero(keep))
-    if not np.all(np.isfinite(depth[keep])):
-        return None
-    n = int(np.count_nonzero(keep))
-    values = np.zeros((n, len(pixel_names)), np.uint8)
-    valid = np.zeros((n, len(pixel_names)), bool)
+    values = np.empty((batch.num_rows, len(pixel_names)), np.float32)
     for j, name in enumerate(pixel_names):
-        column = batch.column(name).to_numpy(zero_copy_only=False)
-        if dropped:
-            column = column[keep]
-        ok = ~np.isnan(column)
-        cells = column[ok]
-        if cells.size and (cells.min() < 0 or cells.max() > 255 or not np.array_equal(cells, np.rint(cells))):
-            return None
-        values[ok, j] = cells.astype(np.uint8)
-        valid[:, j] = ok
-    return depth[keep], values, valid, dropped
+        values[:, j] = batch.column(name).to_numpy(zero_copy_only=False)
+    if dropped:
+        depth, values = depth[keep], values[keep]
+    if np.isinf(depth).any() or np.isinf(values).any():
+        return None
+    cells = values[~np.isnan(values)]
+    integral = not cells.size or bool(
+        cells.min() >= 0 and cells.max() <= 255 and np.array_equal(cells, np.rint(cells))
+    )
+    return depth, values, integral, dropped
 
 
 def locate_error(path: str | Path, header: CsvHeader) -> CsvFormatError:
@@ -248,7 +247,6 @@ def locate_error(path: str | Path, header: CsvHeader) -> CsvFormatError:
         and what is wrong. When nothing is found, an error without a line.
     """
     width = len(header.names)
-    pixel_positions = set(header.pixel_order)
     with open(path, "rb") as f:
         lines = _decoded_lines(f)
         rows = csv.reader(lines)
@@ -265,7 +263,7 @@ def locate_error(path: str | Path, header: CsvHeader) -> CsvFormatError:
                         line=line,
                     )
                 for index, cell in enumerate(row):
-                    problem = _cell_problem(cell, is_pixel=index in pixel_positions)
+                    problem = _cell_problem(cell)
                     if problem:
                         return CsvFormatError(problem, line=line, column=header.names[index])
         except _NotText as exc:
@@ -287,7 +285,7 @@ def _decoded_lines(f: io.BufferedReader) -> Iterator[str]:
             raise _NotText(exc.reason) from None
 
 
-def _cell_problem(cell: str, *, is_pixel: bool) -> str | None:
+def _cell_problem(cell: str) -> str | None:
     """What is wrong with one cell, in words, or None when it is acceptable."""
     text = cell.strip()
     if text in NULL_TOKENS:
@@ -298,6 +296,4 @@ def _cell_problem(cell: str, *, is_pixel: bool) -> str | None:
         return f"{cell!r} is not a number"
     if not math.isfinite(value):
         return f"{cell!r} is not a finite number"
-    if is_pixel and (value != int(value) or not 0 <= value <= 255):
-        return f"{cell!r} is not an integer pixel value 0..255"
     return None

@@ -10,6 +10,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import asdict
 from pathlib import Path
 from typing import BinaryIO
 
@@ -18,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from ingest.models import Image, WebhookDelivery
-from ingest.pipeline import csv_to_pyramid
+from ingest.pipeline import DEFAULT_OPTIONS, IngestOptions, csv_to_pyramid
 from ingest.reader import CsvFormatError, read_header
 from ingest.webhooks import post_json
 
@@ -64,6 +65,7 @@ def image_create(
     force: bool = False,
     queue: bool = True,
     webhook_url: str = "",
+    options: IngestOptions = DEFAULT_OPTIONS,
 ) -> tuple[Image, bool]:
     """Store an uploaded CSV and queue its ingestion.
 
@@ -79,6 +81,7 @@ def image_create(
         queue: queue the ingestion task once the row is committed; False leaves
             it to the caller (the ``ingest`` command runs it in-process).
         webhook_url: POSTed (signed) when the job ends.
+        options: the input policy (same bytes with other options is another image).
 
     Returns:
         (image, created): ``created`` is False when an existing image was returned.
@@ -95,7 +98,7 @@ def image_create(
         raise
     if not force:
         existing = (
-            Image.objects.filter(sha256=sha256)
+            Image.objects.filter(sha256=sha256, options=asdict(options))
             .exclude(status=Image.Status.FAILED)
             .order_by("-created")
             .first()
@@ -111,6 +114,7 @@ def image_create(
             sha256=sha256,
             depth_unit=depth_unit,
             webhook_url=webhook_url,
+            options=asdict(options),
         )
         if queue:
             transaction.on_commit(lambda: _queue_ingest(image.pk))
@@ -174,6 +178,7 @@ def image_ingest(*, image_id: int, on_progress: Callable[[float], None] | None =
             tmp_path,
             depth_unit=image.depth_unit,
             scratch_dir=scratch,
+            options=IngestOptions(**image.options),
             on_progress=progress,
         )
         os.chmod(tmp_path, 0o644)
@@ -202,6 +207,7 @@ def image_ingest(*, image_id: int, on_progress: Callable[[float], None] | None =
             rows=axis.rows,
             columns=result.columns,
             levels=result.levels,
+            dtype=result.dtype,
             rows_read=result.rows_read,
             rows_dropped=result.rows_dropped,
             bytes_read=result.bytes_read,
@@ -309,12 +315,18 @@ def image_create_from_path(
     depth_unit: str = Image.DepthUnit.METRE,
     force: bool = False,
     queue: bool = True,
+    options: IngestOptions = DEFAULT_OPTIONS,
 ) -> tuple[Image, bool]:
     """:func:`image_create` for a file on the local disk (the ``ingest`` command)."""
     path = Path(path)
     with open(path, "rb") as stream:
         return image_create(
-            stream=stream, name=name or path.stem, depth_unit=depth_unit, force=force, queue=queue
+            stream=stream,
+            name=name or path.stem,
+            depth_unit=depth_unit,
+            force=force,
+            queue=queue,
+            options=options,
         )
 
 

@@ -61,7 +61,7 @@ def test_list_is_newest_first(client, sample_image, write_csv):
     [
         (["depth,col1,col2", "1.0,1,2", "1.1,abc,3"], 3, "col1"),
         (["depth,col1,col2", "1.0,1,2", "1.1,1,2,3"], 3, None),
-        (["depth,col1,col2", "1.0,1,2", "1.1,7,300"], 3, "col2"),
+        (["depth,col1,col2", "1.0,1,2", "1.1,7,inf"], 3, "col2"),
         (["depth,col1,col2", "1.0,1,2", "1.1,1,2", "1.0,5,5"], 4, "depth"),
     ],
 )

@@ -10,8 +10,9 @@ def read_all(path):
     header = read_header(path)
     blocks = list(iter_scanline_blocks(path, header))
     depth = np.concatenate([b.depth for b in blocks])
-    values = np.concatenate([b.values for b in blocks])
-    valid = np.concatenate([b.valid for b in blocks])
+    floats = np.concatenate([b.values for b in blocks])
+    valid = ~np.isnan(floats)
+    values = np.where(valid, floats, 0).astype(np.uint8)
     dropped = sum(b.dropped for b in blocks)
     return header, depth, values, valid, dropped
 
@@ -51,9 +52,7 @@ def test_reader_empty_cells_are_nodata_not_zero(write_csv):
         (["depth,col1,col2", "1.0,1,2", "1.1,abc,3"], 3, "col1", "not a number"),
         (["depth,col1,col2", "1.0,1,2", "1.1,1,2,3"], 3, None, "expected 3 cells"),
         (["depth,col1,col2", "1.0,1", "1.1,1,2"], 2, None, "expected 3 cells"),
-        (["depth,col1,col2", "1.0,1,2", "1.1,2.5,3"], 3, "col1", "not an integer pixel value"),
-        (["depth,col1,col2", "1.0,1,2", "1.1,2,256"], 3, "col2", "not an integer pixel value"),
-        (["depth,col1,col2", "1.0,1,-1"], 2, "col2", "not an integer pixel value"),
+        (["depth,col1,col2", "1.0,1,2", "1.1,2,inf"], 3, "col2", "not a finite number"),
         (["depth,col1,col2", "x1.0,1,2"], 2, "depth", "not a number"),
     ],
 )
@@ -64,6 +63,16 @@ def test_reader_bad_cell_names_line_and_column(write_csv, lines, line, column, w
     assert info.value.line == line
     assert info.value.column == column
     assert words in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("cells", "integral"), [("1,2", True), ("2.5,3", False), ("2,256", False), ("1,-1", False), (",", True)]
+)
+def test_reader_flags_blocks_that_need_float_storage(write_csv, cells, integral):
+    header = read_header(path := write_csv(["depth,col1,col2", "1.0,0,255", f"1.1,{cells}"]))
+    (block,) = iter_scanline_blocks(path, header)
+    assert block.integral is integral
+    assert block.values.dtype == np.float32
 
 
 def test_reader_error_line_counts_crlf_lines(write_csv):

@@ -27,7 +27,15 @@ from PIL import Image as PILImage
 
 from ingest.models import Image
 from tiles.core.depth import DepthRangeError, rows_for_depth_range
-from tiles.core.render import check_output_size, encode, render, resample
+from tiles.core.render import (
+    FORMATS,
+    check_output_size,
+    encode,
+    encode_floats,
+    render,
+    resample,
+    resample_float,
+)
 from tiles.core.style import Style
 
 #: Part of every cache key and ETag: bump it when rendered bytes change for the
@@ -56,6 +64,56 @@ class TileOutOfRangeError(Exception):
 
 class StyleError(ValueError):
     """A large_image ``style`` JSON that large_image refuses."""
+
+
+@dataclass(frozen=True)
+class Rendering:
+    """A style resolved for one image.
+
+    Attributes:
+        style: applied to uint8 values (uint8 images) or to stretch indices.
+        stretch: float32 images only: ``(low, high)``, the values mapped linearly
+            to indices 0..255 (clamped) before ``style`` applies; colours are
+            thus quantised to 256 steps of the stretch, like a uint8 image's.
+    """
+
+    style: Style
+    stretch: tuple[float, float] | None = None
+
+
+def resolve_style(
+    *, image: Image, palette: tuple | None, vmin: float | None = None, vmax: float | None = None
+) -> Rendering:
+    """The rendering of ``palette`` with optional ``min``/``max`` on ``image``.
+
+    uint8 images: ``min``/``max`` default to 0 and 255 (the stored values, as
+    large_image's default). float32 images: they default to the 2nd and 98th
+    percentiles recorded at ingest.
+    """
+    if image.dtype != "float32":
+        return Rendering(
+            Style(palette=palette, vmin=0.0 if vmin is None else vmin, vmax=255.0 if vmax is None else vmax)
+        )
+    low = image.value_p2 if vmin is None else vmin
+    high = image.value_p98 if vmax is None else vmax
+    low = 0.0 if low is None else low
+    high = low + 1.0 if high is None or high <= low else high
+    return Rendering(Style(palette=palette), (float(low), float(high)))
+
+
+def stretch_values(values: np.ndarray, stretch: tuple[float, float]) -> np.ndarray:
+    """float32 values (NaN nodata) -> ``(h, w, 2) uint8`` stretch index and alpha.
+
+    Index ``round((v - low) / (high - low) * 255)``, clamped to 0..255.
+    """
+    low, high = stretch
+    valid = ~np.isnan(values)
+    with np.errstate(invalid="ignore"):
+        index = np.clip(np.rint((values - low) * (255.0 / (high - low))), 0, 255)
+    raw = np.zeros(values.shape + (2,), np.uint8)
+    raw[..., 0][valid] = index[valid].astype(np.uint8)
+    raw[..., 1][valid] = 255
+    return raw
 
 
 @dataclass(frozen=True)
@@ -108,7 +166,7 @@ def _large_image_pixels(array: np.ndarray) -> np.ndarray:
 
 
 def tile_render(
-    *, image: Image, z: int, x: int, y: int, style: Style, fmt: str, style_json: str | None = None
+    *, image: Image, z: int, x: int, y: int, rendering: Rendering, fmt: str, style_json: str | None = None
 ) -> tuple[bytes, str]:
     """One 256 x 256 tile, encoded.
 
@@ -117,7 +175,7 @@ def tile_render(
         z: large_image level, 0 = the coarsest (whole image in one tile).
         x: tile column at that level.
         y: tile row at that level (0 = shallowest).
-        style: colour mapping.
+        rendering: colour mapping (:func:`resolve_style`).
         fmt: output format (png, jpeg, webp).
         style_json: a large_image style; when given, large_image renders.
 
@@ -139,7 +197,9 @@ def tile_render(
         tile = tile[..., np.newaxis]
     if style_json:
         return encode(_large_image_pixels(tile), fmt)
-    return render(np.ascontiguousarray(tile), style, fmt)
+    if rendering.stretch:
+        tile = stretch_values(tile[..., 0], rendering.stretch)
+    return render(tile, rendering.style, fmt)
 
 
 def window_for(
@@ -235,8 +295,9 @@ def window_pixels(
         style_json: a large_image style applied by large_image.
 
     Returns:
-        ``(height, width, 2) uint8`` value + alpha when ``style_json`` is None,
-        else large_image's styled pixels at a power-of-two reduction of the
+        Without ``style_json``: ``(height, width, 2) uint8`` value + alpha for a
+        uint8 image, ``(height, width) float32`` (NaN nodata) for a float32 one.
+        With it: large_image's styled pixels at a power-of-two reduction of the
         window (the caller resizes).
     """
     source = _source(image, style_json)
@@ -262,6 +323,8 @@ def window_pixels(
         array = array[..., np.newaxis]
     if style_json:
         return _large_image_pixels(array)
+    if image.dtype == "float32":
+        return resample_float(np.ascontiguousarray(array[..., 0], np.float32), width, height)
     return resample(np.ascontiguousarray(array[..., :2]), width, height)
 
 
@@ -271,11 +334,14 @@ def region_render(
     window: Window,
     width: int,
     height: int,
-    style: Style,
+    rendering: Rendering,
     fmt: str,
     style_json: str | None = None,
 ) -> tuple[bytes, str]:
     """A window of the image at ``width`` x ``height``, coloured and encoded.
+
+    ``npy`` answers the stored values themselves (uint8, or float32 with NaN for
+    nodata), without colour.
 
     Raises:
         OutputTooLargeError: the output exceeds ``TILES_MAX_OUTPUT_PIXELS`` or
@@ -287,15 +353,19 @@ def region_render(
         style_json = None  # raw values: no colour
     pixels = window_pixels(image=image, window=window, width=width, height=height, style_json=style_json)
     if not style_json:
-        return render(pixels, style, fmt)
+        if image.dtype == "float32":
+            if fmt == "npy":
+                return encode_floats(pixels), FORMATS["npy"][1]
+            pixels = stretch_values(pixels, rendering.stretch)
+        return render(pixels, rendering.style, fmt)
     if pixels.shape[:2] != (height, width):
         resized = PILImage.fromarray(pixels).resize((width, height), PILImage.Resampling.BOX)
         pixels = np.asarray(resized)
     return encode(pixels, fmt)
 
 
-def pixel_value(*, image: Image, row: int, column: int) -> int | None:
-    """The stored value at (row, column), or None for nodata.
+def pixel_value(*, image: Image, row: int, column: int) -> float | int | None:
+    """The stored value at (row, column) (int for uint8 images, float for float32), or None for nodata.
 
     Raises:
         ImageNotReadyError: no pyramid.
@@ -307,6 +377,9 @@ def pixel_value(*, image: Image, row: int, column: int) -> int | None:
             f"({image.rows} rows x {image.columns} columns)"
         )
     raw = window_pixels(image=image, window=Window(row, row + 1, column, column + 1), width=1, height=1)
+    if image.dtype == "float32":
+        value = float(raw[0, 0])
+        return None if math.isnan(value) else value
     value, alpha = int(raw[0, 0, 0]), int(raw[0, 0, 1])
     return value if alpha else None
 
@@ -326,11 +399,13 @@ def style_json_check(text: str) -> str:
     return json.dumps(value, sort_keys=True)
 
 
-def style_key(style: Style, style_json: str | None = None) -> str:
-    """A short, stable name for a style (part of cache keys and ETags)."""
+def style_key(rendering: Rendering, style_json: str | None = None) -> str:
+    """A short, stable name for a rendering (part of cache keys and ETags)."""
     if style_json:
         return hashlib.sha256(style_json.encode()).hexdigest()[:16]
-    return f"{_palette_key(style.palette)}:{style.vmin!r}:{style.vmax!r}"
+    style = rendering.style
+    key = f"{_palette_key(style.palette)}:{style.vmin!r}:{style.vmax!r}"
+    return f"{key}:{rendering.stretch[0]!r}:{rendering.stretch[1]!r}" if rendering.stretch else key
 
 
 @functools.lru_cache(maxsize=1024)

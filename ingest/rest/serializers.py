@@ -6,6 +6,7 @@ from django.core.validators import URLValidator
 from django.urls import reverse
 from rest_framework import serializers
 
+from ingest.axis import ON_DUPLICATE
 from ingest.models import Image, WebhookDelivery
 
 
@@ -53,6 +54,7 @@ class ImageSerializer(serializers.ModelSerializer):
             "rows",
             "columns",
             "levels",
+            "dtype",
             "value_min",
             "value_max",
             "value_p2",
@@ -66,6 +68,7 @@ class ImageSerializer(serializers.ModelSerializer):
             "started",
             "finished",
             "duration",
+            "options",
             "webhook_url",
             "webhook_deliveries",
         ]
@@ -99,6 +102,20 @@ class ImageUploadSerializer(serializers.Serializer):
     depth_unit = serializers.ChoiceField(choices=Image.DepthUnit.choices, default=Image.DepthUnit.METRE)
     force = serializers.BooleanField(
         default=False, help_text="ingest again even if the same bytes were already ingested"
+    )
+    on_duplicate = serializers.ChoiceField(
+        choices=ON_DUPLICATE,
+        default="error",
+        help_text="scanlines on one row: error (422 naming both lines), first, last or mean",
+    )
+    resample = serializers.BooleanField(
+        default=False, help_text="snap irregular depths to the nearest row of a regular grid"
+    )
+    target_width = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=65535,
+        help_text="resample each scanline to this many columns (area average), e.g. 150",
     )
     webhook_url = serializers.URLField(
         required=False,

@@ -84,6 +84,34 @@ def resample(raw: np.ndarray, width: int, height: int) -> np.ndarray:
     return out
 
 
+def resample_float(values: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Resize float values to exactly ``width`` x ``height``, ignoring NaN (nodata).
+
+    Args:
+        values: ``(h, w) float32``, NaN = nodata.
+
+    Returns:
+        ``(height, width) float32``: area-weighted mean of the non-NaN values
+        under each output pixel (PIL's BOX filter), NaN where there is none.
+    """
+    if values.shape == (height, width):
+        return values
+    valid = ~np.isnan(values)
+    box = PILImage.Resampling.BOX
+    total = PILImage.fromarray(np.where(valid, values, 0).astype(np.float32)).resize((width, height), box)
+    coverage = PILImage.fromarray(valid.astype(np.float32)).resize((width, height), box)
+    total, coverage = np.asarray(total), np.asarray(coverage)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(coverage > 1e-6, total / coverage, np.nan).astype(np.float32)
+
+
+def encode_floats(values: np.ndarray) -> bytes:
+    """``np.save`` bytes of ``(h, w) float32`` values (NaN = nodata)."""
+    buffer = io.BytesIO()
+    np.save(buffer, np.ascontiguousarray(values, np.float32), allow_pickle=False)
+    return buffer.getvalue()
+
+
 def encode(pixels: np.ndarray, fmt: str) -> tuple[bytes, str]:
     """Encode grey + alpha or RGBA pixels.
 

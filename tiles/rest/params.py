@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from tiles.core.style import PaletteError, Style, parse_palette
+from tiles.core.style import PaletteError, parse_palette
 from tiles.services import StyleError, style_json_check
 
 MAX_SIDE = 65535
@@ -22,8 +22,14 @@ class StyleParams(serializers.Serializer):
         help_text="colormap name (viridis, YlOrBr, ...) or list of colours (#000,#f80,#fff)",
     )
     cmap = serializers.CharField(required=False, help_text="alias of palette")
-    min = serializers.FloatField(required=False, help_text="value mapped to the first colour (default 0)")
-    max = serializers.FloatField(required=False, help_text="value mapped to the last colour (default 255)")
+    min = serializers.FloatField(
+        required=False,
+        help_text="value mapped to the first colour (default 0; float images: the 2nd percentile)",
+    )
+    max = serializers.FloatField(
+        required=False,
+        help_text="value mapped to the last colour (default 255; float images: the 98th percentile)",
+    )
     band = serializers.IntegerField(required=False, min_value=1, max_value=1, help_text="only band 1 exists")
     style = serializers.CharField(
         required=False, help_text="a large_image style (JSON); large_image renders it"
@@ -37,11 +43,10 @@ class StyleParams(serializers.Serializer):
                 palette = parse_palette(palette_text)
             except PaletteError as exc:
                 raise serializers.ValidationError({"palette": str(exc)}) from None
-        vmin = attrs.get("min", 0.0)
-        vmax = attrs.get("max", 255.0)
-        if vmin > vmax:
+        vmin, vmax = attrs.get("min"), attrs.get("max")
+        if vmin is not None and vmax is not None and vmin > vmax:
             raise serializers.ValidationError({"min": f"min ({vmin:g}) is greater than max ({vmax:g})"})
-        attrs["style_obj"] = Style(palette=palette, vmin=vmin, vmax=vmax)
+        attrs["palette_obj"] = palette
         if "style" in attrs:
             try:
                 attrs["style_json"] = style_json_check(attrs["style"])

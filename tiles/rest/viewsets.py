@@ -36,6 +36,7 @@ from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
 from ingest.models import Image
+from ingest.pipeline import IngestOptions
 from ingest.rest.serializers import ImageSerializer, ImageUploadSerializer
 from ingest.selectors import image_get_ready_cached, image_list, image_remember_ready
 from ingest.services import image_create
@@ -43,6 +44,7 @@ from tiles.core.depth import rows_for_depth_range
 from tiles.rest import params
 from tiles.services import (
     ImageNotReadyError,
+    Rendering,
     TileOutOfRangeError,
     cached_render,
     etag_for,
@@ -50,6 +52,7 @@ from tiles.services import (
     pixel_value,
     region_render,
     render_key,
+    resolve_style,
     style_key,
     tile_render,
     window_for,
@@ -97,6 +100,12 @@ def _cached_image_response(request: Request, key: str, produce) -> HttpResponse:
     response["ETag"] = etag
     response["Cache-Control"] = IMMUTABLE
     return response
+
+
+def _rendering(image: Image, query: dict) -> Rendering:
+    return resolve_style(
+        image=image, palette=query["palette_obj"], vmin=query.get("min"), vmax=query.get("max")
+    )
 
 
 @functools.lru_cache(maxsize=4096)
@@ -156,6 +165,11 @@ class ImageViewSet(
             depth_unit=data["depth_unit"],
             force=data["force"],
             webhook_url=data.get("webhook_url", ""),
+            options=IngestOptions(
+                on_duplicate=data["on_duplicate"],
+                resample=data["resample"],
+                target_width=data.get("target_width"),
+            ),
         )
         image.refresh_from_db()
         body = ImageSerializer(image, context={"request": request}).data
@@ -218,15 +232,10 @@ class ImageViewSet(
         """A 256 x 256 tile; z = 0 is the coarsest level. Outside the pyramid: 404."""
         style = self._params(params.StyleParams, request)
         image = self._ready_image()
+        rendering = _rendering(image, style)
         z, x, y = int(z), int(x), int(y)
         key = render_key(
-            image,
-            "tile",
-            z=z,
-            x=x,
-            y=y,
-            fmt=fmt,
-            style=style_key(style["style_obj"], style["style_json"]),
+            image, "tile", z=z, x=x, y=y, fmt=fmt, style=style_key(rendering, style["style_json"])
         )
         return _cached_image_response(
             request,
@@ -236,7 +245,7 @@ class ImageViewSet(
                 z=z,
                 x=x,
                 y=y,
-                style=style["style_obj"],
+                rendering=rendering,
                 fmt=fmt,
                 style_json=style["style_json"],
             ),
@@ -273,6 +282,7 @@ class ImageViewSet(
     def _window_render(self, request: Request, fmt: str, serializer_class):
         query = self._params(serializer_class, request)
         image = self._ready_image()
+        rendering = _rendering(image, query)
         window = window_for(
             image=image,
             depth_min=query.get("depth_min"),
@@ -296,7 +306,7 @@ class ImageViewSet(
             columns=f"{window.left}-{window.right}",
             size=f"{width}x{height}",
             fmt=fmt,
-            style=style_key(query["style_obj"], query["style_json"]),
+            style=style_key(rendering, query["style_json"]),
         )
         response = _cached_image_response(
             request,
@@ -306,7 +316,7 @@ class ImageViewSet(
                 window=window,
                 width=width,
                 height=height,
-                style=query["style_obj"],
+                rendering=rendering,
                 fmt=fmt,
                 style_json=query["style_json"],
             ),

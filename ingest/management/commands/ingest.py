@@ -6,7 +6,9 @@ from django.core.management.base import BaseCommand, CommandError
 from django.urls import reverse
 from tqdm import tqdm
 
+from ingest.axis import ON_DUPLICATE
 from ingest.models import Image
+from ingest.pipeline import IngestOptions
 from ingest.reader import CsvFormatError
 from ingest.services import image_create_from_path, image_ingest
 
@@ -20,13 +22,25 @@ class Command(BaseCommand):
         parser.add_argument("--depth-unit", choices=[u.value for u in Image.DepthUnit], default="m")
         parser.add_argument("--force", action="store_true", help="ingest again even if already ingested")
         parser.add_argument("--base-url", default=None, help="print the viewer URL under this address")
+        parser.add_argument("--on-duplicate", choices=ON_DUPLICATE, default="error")
+        parser.add_argument("--resample", action="store_true", help="snap irregular depths to a grid")
+        parser.add_argument("--target-width", type=int, default=None, help="columns after resampling")
 
-    def handle(self, *args, path: Path, name, depth_unit, force, base_url, **options):
+    def handle(
+        self, *args, path: Path, name, depth_unit, force, base_url, on_duplicate, resample, target_width, **_
+    ):
         if not path.is_file():
             raise CommandError(f"{path}: no such file")
         try:
             image, created = image_create_from_path(
-                path=path, name=name, depth_unit=depth_unit, force=force, queue=False
+                path=path,
+                name=name,
+                depth_unit=depth_unit,
+                force=force,
+                queue=False,
+                options=IngestOptions(
+                    on_duplicate=on_duplicate, resample=resample, target_width=target_width
+                ),
             )
         except CsvFormatError as exc:
             raise CommandError(f"{path}: {exc}") from None
