@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
+from project.health import healthz, readyz
 from tiles import views
 from tiles.rest.colormaps import ColormapLegendView, ColormapListView
 from tiles.rest.viewsets import ImageViewSet
@@ -21,4 +22,6 @@ urlpatterns = [
     path("api/v1/", include(router.urls)),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
     path("admin/", admin.site.urls),
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
 ]

@@ -156,7 +156,11 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "0.1.0",
 }
 
+# Other origins (dashboards) may read: GET and HEAD only, with the caching and depth headers.
 CORS_ALLOWED_ORIGINS = env.list("DJANGO_CORS_ALLOWED_ORIGINS", default=[])
+CORS_ALLOW_METHODS = ["GET", "HEAD", "OPTIONS"]
+CORS_EXPOSE_HEADERS = ["ETag", "X-Depth-Min", "X-Depth-Max", "X-Depth-Step", "X-Depth-Unit", "X-Rows"]
+CORS_URLS_REGEX = r"^/api/.*$"
 
 # Celery: no result backend (job state lives in our database), late acknowledgement,
 # one task at a time per worker process.
