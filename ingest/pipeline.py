@@ -149,8 +149,20 @@ class _ScanlineSpool:
         self.path = Path(name)
         self.file = os.fdopen(fd, "wb")
 
+    def append_uint8(self, values: np.ndarray, valid: np.ndarray) -> None:
+        """Add ``(n, columns) uint8`` scanlines with their validity."""
+        if self.layout is not UINT8:
+            self.append(np.where(valid, values.astype(np.float32), np.float32("nan")), True)
+            return
+        pixels = np.empty((values.shape[0], self.columns, SAMPLES), np.uint8)
+        pixels[..., 0] = values
+        pixels[..., 1] = valid
+        pixels[..., 1] *= 255
+        self.file.write(pixels.tobytes())
+        self.rows += values.shape[0]
+
     def append(self, values: np.ndarray, integral: bool) -> None:
-        """Add ``(n, columns) float32`` scanlines (NaN nodata)."""
+        """Add ``(n, columns) float32`` scanlines (NaN nodata); ``integral``: all integers 0..255."""
         if self.layout is UINT8 and not integral:
             self._to_float()
         if self.layout is UINT8:
@@ -190,16 +202,50 @@ class _ScanlineSpool:
         old.unlink()
         self.layout = FLOAT32
 
-    def open(self) -> np.ndarray:
-        """The spool as a read-only ``(rows, columns, samples)`` memory map."""
+    def open(self) -> _SpoolReader:
+        """Close for writing; a reader of the rows."""
         self.file.close()
-        return np.memmap(
-            self.path, self.layout.dtype, "r", shape=(self.rows, self.columns, self.layout.samples)
-        )
+        return _SpoolReader(self.path, self.rows, self.columns, self.layout)
 
     def remove(self) -> None:
         self.file.close()
         self.path.unlink(missing_ok=True)
+
+
+class _SpoolReader:
+    """Rows of a spool file read with ``os.pread`` into fresh arrays.
+
+    Not a memory map on purpose: mapped pages of a 1.4 GB spool would count in
+    the process's resident memory as they are read.
+    """
+
+    def __init__(self, path: Path, rows: int, columns: int, layout):
+        self.rows, self.columns, self.layout = rows, columns, layout
+        self.shape = (rows, columns, layout.samples)
+        self.row_bytes = columns * layout.samples * np.dtype(layout.dtype).itemsize
+        self.fd = os.open(path, os.O_RDONLY)
+
+    def read(self, first: int, stop: int) -> np.ndarray:
+        """Rows ``[first, stop)`` as ``(stop - first, columns, samples)``."""
+        data = os.pread(self.fd, (stop - first) * self.row_bytes, first * self.row_bytes)
+        return np.frombuffer(data, self.layout.dtype).reshape(stop - first, self.columns, self.layout.samples)
+
+    def take(self, indices: np.ndarray) -> np.ndarray:
+        """Rows at ``indices`` (any order), one read per run of consecutive rows."""
+        out = np.empty((indices.size, self.columns, self.layout.samples), self.layout.dtype)
+        if not indices.size:
+            return out
+        order = np.argsort(indices, kind="stable")
+        ordered = indices[order]
+        breaks = np.flatnonzero(np.diff(ordered) != 1) + 1
+        start = 0
+        for end in [*breaks.tolist(), ordered.size]:
+            out[order[start:end]] = self.read(int(ordered[start]), int(ordered[end - 1]) + 1)
+            start = end
+        return out
+
+    def close(self) -> None:
+        os.close(self.fd)
 
 
 class _Statistics:
@@ -214,7 +260,9 @@ class _Statistics:
 
     def add(self, band: np.ndarray) -> None:
         if self.layout is UINT8:
-            self.histogram += np.bincount(band[..., 0][band[..., 1] > 0], minlength=256)
+            alpha = band[..., 1]
+            values = band[..., 0].ravel() if alpha.all() else band[..., 0][alpha > 0]
+            self.histogram += np.bincount(values, minlength=256)
         elif self.low is not None:
             cells = band[~np.isnan(band)]
             self.histogram += np.histogram(cells, bins=self.BINS, range=(self.low, self.high or self.low))[0]
@@ -277,12 +325,17 @@ def csv_to_pyramid(
     resize = options.target_width and options.target_width != header.columns
     columns = options.target_width or header.columns
     spool = _ScanlineSpool(scratch_dir, columns)
+    scanlines = None
     try:
         depths: list[np.ndarray] = []
         dropped = 0
         for block in iter_scanline_blocks(csv_path, header):
-            values = resample_scanlines(block.values, columns) if resize else block.values
-            spool.append(values, block.integral)
+            if resize:
+                spool.append(resample_scanlines(block.floats(), columns), block.integral)
+            elif block.valid is not None:
+                spool.append_uint8(block.values, block.valid)
+            else:
+                spool.append(block.values, block.integral)
             depths.append(block.depth)
             dropped += block.dropped
             if on_progress:
@@ -324,6 +377,8 @@ def csv_to_pyramid(
             on_rows=rows_written,
         )
     finally:
+        if scanlines is not None:
+            scanlines.close()
         spool.remove()
     return IngestResult(
         axis=axis,
@@ -337,7 +392,7 @@ def csv_to_pyramid(
     )
 
 
-def _band_reader(axis: DepthAxis, scanlines: np.ndarray, layout):
+def _band_reader(axis: DepthAxis, scanlines: _SpoolReader, layout):
     """``read_band(first, stop)`` over the spooled scanlines, in row order.
 
     Rows without a scanline are nodata. With ``axis.merged``, a row holding
@@ -354,10 +409,10 @@ def _band_reader(axis: DepthAxis, scanlines: np.ndarray, layout):
         def read_band(first: int, stop: int) -> np.ndarray:
             source = source_rows[first:stop]
             present = source >= 0
-            if present.all() and (np.diff(source) == 1).all():
-                return np.array(scanlines[source[0] : source[-1] + 1])
+            if present.all() and (np.diff(source) == 1).all():  # sorted, no gap: one read
+                return scanlines.read(int(source[0]), int(source[-1]) + 1)
             band = empty(stop - first)
-            band[present] = scanlines[source[present]]
+            band[present] = scanlines.take(source[present])
             return band
 
         return read_band
@@ -368,7 +423,7 @@ def _band_reader(axis: DepthAxis, scanlines: np.ndarray, layout):
     def read_merged_band(first: int, stop: int) -> np.ndarray:
         lo, hi = np.searchsorted(sorted_rows, [first, stop])
         members = np.sort(by_row[lo:hi])  # file order: sequential reads of the spool
-        picked = np.array(scanlines[members])
+        picked = scanlines.take(members)
         rows = axis.row_of_scanline[members] - first
         if layout is UINT8:
             value, valid = picked[..., 0].astype(np.float64), picked[..., 1] > 0

@@ -97,7 +97,7 @@ def downsample(band: np.ndarray) -> np.ndarray:
     """Halve a band with a nodata-aware 2 x 2 mean.
 
     Args:
-        band: ``(h, w, 2) uint8``, value and alpha (0 = nodata).
+        band: ``(h, w, 2) uint8``, value and alpha (0 = nodata, whose value is 0).
 
     Returns:
         ``(ceil(h/2), ceil(w/2), 2) uint8``: each value is the rounded mean of the
@@ -105,14 +105,22 @@ def downsample(band: np.ndarray) -> np.ndarray:
     """
     h, w, _ = band.shape
     ph, pw = h + h % 2, w + w % 2
-    padded = np.zeros((ph, pw, SAMPLES), np.uint8)
-    padded[:h, :w] = band
-    valid = (padded[..., 1] > 0).astype(np.uint16)
-    weighted = padded[..., 0].astype(np.uint16) * valid
-    count = valid.reshape(ph // 2, 2, pw // 2, 2).sum(axis=(1, 3))
-    total = weighted.reshape(ph // 2, 2, pw // 2, 2).sum(axis=(1, 3))
+    if (ph, pw) != (h, w):
+        padded = np.zeros((ph, pw, SAMPLES), np.uint8)
+        padded[:h, :w] = band
+        band = padded
+    value = band[..., 0].astype(np.uint16)
+    valid = (band[..., 1] > 0).astype(np.uint16)
+    # Sums of the four children by strided slices (much faster than reshape + sum).
+    total = value[0::2, 0::2] + value[1::2, 0::2] + value[0::2, 1::2] + value[1::2, 1::2]
     out = np.zeros((ph // 2, pw // 2, SAMPLES), np.uint8)
+    if valid.all():
+        out[..., 0] = (total + 2) >> 2
+        out[..., 1] = 255
+        return out
+    count = valid[0::2, 0::2] + valid[1::2, 0::2] + valid[0::2, 1::2] + valid[1::2, 1::2]
     has = count > 0
+    # value is 0 under nodata, so total already sums the valid children only.
     out[..., 0][has] = ((total[has] * 2 + count[has]) // (2 * count[has])).astype(np.uint8)
     out[..., 1][has] = 255
     return out
@@ -202,6 +210,7 @@ def write_pyramid(
                     planarconfig="contig" if layout.samples > 1 else None,
                     extrasamples=layout.extrasamples or None,
                     compression="zstd",
+                    compressionargs={"level": 1},  # as small as the default level here, and faster
                     predictor=True,
                     subfiletype=1 if level else 0,
                     description=description if level == 0 else None,

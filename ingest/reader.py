@@ -35,8 +35,9 @@ import pyarrow.csv as pa_csv
 #: the depth cell). Shared by the fast reader and :func:`locate_error`.
 NULL_TOKENS = ("", "NA", "NaN", "nan", "null", "NULL")
 
-#: CSV bytes parsed per block (memory per block is a small multiple of this).
-BLOCK_BYTES = 16 << 20
+#: CSV bytes parsed per block (memory per block is a small multiple of this;
+#: 4 MB parses faster than 16 MB here and keeps pyarrow's read-ahead small).
+BLOCK_BYTES = 4 << 20
 
 _PIXEL_COLUMN = re.compile(r"^col(\d+)$")
 _HEADER_PROBE_BYTES = 1 << 20
@@ -90,7 +91,9 @@ class ScanlineBlock:
 
     Attributes:
         depth: ``(n,) float64`` depth of each scanline, in the file's depth unit.
-        values: ``(n, columns) float32`` pixel values; NaN marks a nodata cell.
+        values: ``(n, columns)`` pixel values: uint8 (with ``valid``), or float32
+            with NaN marking nodata (``valid`` is None).
+        valid: ``(n, columns) bool`` for a uint8 block: False marks nodata (value 0).
         integral: True when every value of the block is an integer 0..255.
         dropped: scanlines of this block dropped because their depth was empty.
         bytes_read: bytes of the file consumed so far (for progress).
@@ -98,9 +101,16 @@ class ScanlineBlock:
 
     depth: np.ndarray
     values: np.ndarray
+    valid: np.ndarray | None
     integral: bool
     dropped: int
     bytes_read: int
+
+    def floats(self) -> np.ndarray:
+        """The values as ``(n, columns) float32``, NaN for nodata."""
+        if self.valid is None:
+            return self.values
+        return np.where(self.valid, self.values.astype(np.float32), np.float32("nan"))
 
 
 def read_header(path: str | Path) -> CsvHeader:
@@ -167,13 +177,20 @@ def iter_scanline_blocks(
 ) -> Iterator[ScanlineBlock]:
     """Stream the scanlines of ``path`` in blocks of about ``block_bytes`` of CSV.
 
+    The file is first parsed with pixel columns typed uint8, pyarrow's fastest
+    conversion and the common case. If a cell does not convert (a fraction, a
+    value outside 0..255, or no number at all), the file is parsed again with
+    float32 pixel columns, skipping the scanlines already yielded; a cell that
+    is no number fails that pass too and is located by :func:`locate_error`.
+
     Args:
         path: the CSV file; its header must be ``header`` (see :func:`read_header`).
         header: the parsed header.
         block_bytes: CSV bytes parsed per block (default :data:`BLOCK_BYTES`).
 
     Yields:
-        Blocks in file order.
+        Blocks in file order: uint8 blocks (``valid`` set) while the uint8 pass
+        holds, float32 blocks (NaN nodata) after a switch.
 
     Raises:
         CsvFormatError: the first bad line, with its line number and column: a
@@ -182,7 +199,38 @@ def iter_scanline_blocks(
     names = [f"c{i}" for i in range(len(header.names))]
     depth_name = names[header.depth_index]
     pixel_names = [names[i] for i in header.pixel_order]
-    column_types = {name: pa.float32() for name in names}
+    rows_yielded = 0
+    try:
+        for batch, position in _batches(path, names, depth_name, pa.uint8(), block_bytes):
+            block = _uint8_block(batch, depth_name, pixel_names, position)
+            if block is None:
+                raise locate_error(path, header)
+            rows_yielded += batch.num_rows
+            yield block
+        return
+    except pa.ArrowInvalid:
+        pass  # some cell is not an integer 0..255: parse again as float32
+    try:
+        skip = rows_yielded
+        for batch, position in _batches(path, names, depth_name, pa.float32(), block_bytes):
+            if skip >= batch.num_rows:
+                skip -= batch.num_rows
+                continue
+            if skip:
+                batch, skip = batch.slice(skip), 0
+            block = _float_block(batch, depth_name, pixel_names, position)
+            if block is None:
+                raise _BadValue
+            yield block
+    except (pa.ArrowException, _BadValue):
+        raise locate_error(path, header) from None
+
+
+def _batches(
+    path: str | Path, names: list[str], depth_name: str, pixel_type: pa.DataType, block_bytes: int | None
+) -> Iterator[tuple[pa.RecordBatch, int]]:
+    """Arrow batches of the data lines, with the file position reached (for progress)."""
+    column_types = {name: pixel_type for name in names}
     column_types[depth_name] = pa.float64()
     read_options = pa_csv.ReadOptions(
         column_names=names, skip_rows=1, block_size=block_bytes or BLOCK_BYTES, use_threads=True
@@ -190,49 +238,91 @@ def iter_scanline_blocks(
     convert_options = pa_csv.ConvertOptions(
         column_types=column_types, null_values=list(NULL_TOKENS), strings_can_be_null=True
     )
-    try:
-        with pa.OSFile(str(path), "rb") as source:
-            reader = pa_csv.open_csv(source, read_options=read_options, convert_options=convert_options)
-            for batch in reader:
-                block = _block_from_batch(batch, depth_name, pixel_names)
-                if block is None:
-                    raise _BadValue
-                depth, values, integral, dropped = block
-                # tell() runs ahead of parsing by at most one block: good enough for progress.
-                yield ScanlineBlock(
-                    depth=depth,
-                    values=values,
-                    integral=integral,
-                    dropped=dropped,
-                    bytes_read=source.tell(),
-                )
-    except (pa.ArrowException, _BadValue):
-        raise locate_error(path, header) from None
+    with pa.OSFile(str(path), "rb") as source:
+        reader = pa_csv.open_csv(source, read_options=read_options, convert_options=convert_options)
+        for batch in reader:
+            # tell() runs ahead of parsing by at most one block: good enough for progress.
+            yield batch, source.tell()
 
 
 class _BadValue(Exception):
     """Internal: the fast path found a bad value; :func:`locate_error` names it."""
 
 
-def _block_from_batch(
-    batch: pa.RecordBatch, depth_name: str, pixel_names: list[str]
-) -> tuple[np.ndarray, np.ndarray, bool, int] | None:
-    """Convert one arrow batch; None when a value is infinite."""
-    depth = batch.column(depth_name).to_numpy(zero_copy_only=False).astype(np.float64, copy=False)
+def _column(column: pa.Array, dtype: type) -> tuple[np.ndarray, np.ndarray | None]:
+    """An arrow column's values and validity, read from its buffers without a copy.
+
+    Returns:
+        ``(n,)`` values of ``dtype`` (undefined under nulls) and ``(n,) bool``
+        validity, or None when the column has no null.
+    """
+    n, offset = len(column), column.offset
+    validity, data = column.buffers()[:2]
+    values = np.frombuffer(data, dtype, count=n, offset=offset * np.dtype(dtype).itemsize)
+    if not column.null_count:
+        return values, None
+    bits = np.unpackbits(np.frombuffer(validity, np.uint8), count=offset + n, bitorder="little")
+    return values, bits[offset:].view(bool)
+
+
+def _depths(batch: pa.RecordBatch, depth_name: str) -> tuple[np.ndarray, np.ndarray, int] | None:
+    """Depths of the kept scanlines, the keep mask, the dropped count; None for an infinite depth."""
+    depth, valid = _column(batch.column(depth_name), np.float64)
+    if valid is not None:
+        depth = np.where(valid, depth, np.nan)
+    if np.isinf(depth).any():
+        return None
     keep = ~np.isnan(depth)
-    dropped = int(keep.size - np.count_nonzero(keep))
+    return depth[keep], keep, int(keep.size - np.count_nonzero(keep))
+
+
+def _uint8_block(
+    batch: pa.RecordBatch, depth_name: str, pixel_names: list[str], position: int
+) -> ScanlineBlock | None:
+    """A block from a batch whose pixel columns are uint8; None for an infinite depth."""
+    depths = _depths(batch, depth_name)
+    if depths is None:
+        return None
+    depth, keep, dropped = depths
+    values = np.empty((batch.num_rows, len(pixel_names)), np.uint8)
+    valid = np.ones((batch.num_rows, len(pixel_names)), bool)
+    for j, name in enumerate(pixel_names):
+        column, column_valid = _column(batch.column(name), np.uint8)
+        if column_valid is None:
+            values[:, j] = column
+        else:
+            values[:, j] = np.where(column_valid, column, 0)  # the buffer is undefined under nulls
+            valid[:, j] = column_valid
+    if dropped:
+        values, valid = values[keep], valid[keep]
+    return ScanlineBlock(
+        depth=depth, values=values, valid=valid, integral=True, dropped=dropped, bytes_read=position
+    )
+
+
+def _float_block(
+    batch: pa.RecordBatch, depth_name: str, pixel_names: list[str], position: int
+) -> ScanlineBlock | None:
+    """A block from a batch whose pixel columns are float32; None when a value is infinite."""
+    depths = _depths(batch, depth_name)
+    if depths is None:
+        return None
+    depth, keep, dropped = depths
     values = np.empty((batch.num_rows, len(pixel_names)), np.float32)
     for j, name in enumerate(pixel_names):
-        values[:, j] = batch.column(name).to_numpy(zero_copy_only=False)
+        column, column_valid = _column(batch.column(name), np.float32)
+        values[:, j] = column if column_valid is None else np.where(column_valid, column, np.float32("nan"))
     if dropped:
-        depth, values = depth[keep], values[keep]
-    if np.isinf(depth).any() or np.isinf(values).any():
+        values = values[keep]
+    if np.isinf(values).any():
         return None
     cells = values[~np.isnan(values)]
     integral = not cells.size or bool(
         cells.min() >= 0 and cells.max() <= 255 and np.array_equal(cells, np.rint(cells))
     )
-    return depth, values, integral, dropped
+    return ScanlineBlock(
+        depth=depth, values=values, valid=None, integral=integral, dropped=dropped, bytes_read=position
+    )
 
 
 def locate_error(path: str | Path, header: CsvHeader) -> CsvFormatError:

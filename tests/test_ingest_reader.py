@@ -10,7 +10,7 @@ def read_all(path):
     header = read_header(path)
     blocks = list(iter_scanline_blocks(path, header))
     depth = np.concatenate([b.depth for b in blocks])
-    floats = np.concatenate([b.values for b in blocks])
+    floats = np.concatenate([b.floats() for b in blocks])
     valid = ~np.isnan(floats)
     values = np.where(valid, floats, 0).astype(np.uint8)
     dropped = sum(b.dropped for b in blocks)
@@ -72,7 +72,9 @@ def test_reader_flags_blocks_that_need_float_storage(write_csv, cells, integral)
     header = read_header(path := write_csv(["depth,col1,col2", "1.0,0,255", f"1.1,{cells}"]))
     (block,) = iter_scanline_blocks(path, header)
     assert block.integral is integral
-    assert block.values.dtype == np.float32
+    # integers 0..255 come from the uint8 parse; anything else from the float32 one
+    assert block.values.dtype == (np.uint8 if integral else np.float32)
+    assert block.floats().dtype == np.float32
 
 
 def test_reader_error_line_counts_crlf_lines(write_csv):
