@@ -202,7 +202,7 @@ def iter_scanline_blocks(
     rows_yielded = 0
     try:
         for batch, position in _batches(path, names, depth_name, pa.uint8(), block_bytes):
-            block = _uint8_block(batch, depth_name, pixel_names, position)
+            block = _block(batch, depth_name, pixel_names, position, np.uint8)
             if block is None:
                 raise locate_error(path, header)
             rows_yielded += batch.num_rows
@@ -218,7 +218,7 @@ def iter_scanline_blocks(
                 continue
             if skip:
                 batch, skip = batch.slice(skip), 0
-            block = _float_block(batch, depth_name, pixel_names, position)
+            block = _block(batch, depth_name, pixel_names, position, np.float32)
             if block is None:
                 raise _BadValue
             yield block
@@ -276,52 +276,42 @@ def _depths(batch: pa.RecordBatch, depth_name: str) -> tuple[np.ndarray, np.ndar
     return depth[keep], keep, int(keep.size - np.count_nonzero(keep))
 
 
-def _uint8_block(
-    batch: pa.RecordBatch, depth_name: str, pixel_names: list[str], position: int
+def _block(
+    batch: pa.RecordBatch, depth_name: str, pixel_names: list[str], position: int, dtype: type
 ) -> ScanlineBlock | None:
-    """A block from a batch whose pixel columns are uint8; None for an infinite depth."""
+    """A block from a batch whose pixel columns are ``dtype`` (uint8 or float32).
+
+    Returns None for an infinite depth or value (then :func:`locate_error` names it).
+    """
     depths = _depths(batch, depth_name)
     if depths is None:
         return None
     depth, keep, dropped = depths
-    values = np.empty((batch.num_rows, len(pixel_names)), np.uint8)
-    valid = np.ones((batch.num_rows, len(pixel_names)), bool)
+    uint8 = dtype is np.uint8
+    values = np.empty((batch.num_rows, len(pixel_names)), dtype)
+    valid = np.ones(values.shape, bool) if uint8 else None
+    fill = 0 if uint8 else np.float32("nan")
     for j, name in enumerate(pixel_names):
-        column, column_valid = _column(batch.column(name), np.uint8)
+        column, column_valid = _column(batch.column(name), dtype)
         if column_valid is None:
             values[:, j] = column
         else:
-            values[:, j] = np.where(column_valid, column, 0)  # the buffer is undefined under nulls
-            valid[:, j] = column_valid
-    if dropped:
-        values, valid = values[keep], valid[keep]
-    return ScanlineBlock(
-        depth=depth, values=values, valid=valid, integral=True, dropped=dropped, bytes_read=position
-    )
-
-
-def _float_block(
-    batch: pa.RecordBatch, depth_name: str, pixel_names: list[str], position: int
-) -> ScanlineBlock | None:
-    """A block from a batch whose pixel columns are float32; None when a value is infinite."""
-    depths = _depths(batch, depth_name)
-    if depths is None:
-        return None
-    depth, keep, dropped = depths
-    values = np.empty((batch.num_rows, len(pixel_names)), np.float32)
-    for j, name in enumerate(pixel_names):
-        column, column_valid = _column(batch.column(name), np.float32)
-        values[:, j] = column if column_valid is None else np.where(column_valid, column, np.float32("nan"))
+            values[:, j] = np.where(column_valid, column, fill)  # the buffer is undefined under nulls
+            if uint8:
+                valid[:, j] = column_valid
     if dropped:
         values = values[keep]
-    if np.isinf(values).any():
-        return None
-    cells = values[~np.isnan(values)]
-    integral = not cells.size or bool(
-        cells.min() >= 0 and cells.max() <= 255 and np.array_equal(cells, np.rint(cells))
-    )
+        valid = valid[keep] if uint8 else None
+    integral = True
+    if not uint8:
+        if np.isinf(values).any():
+            return None
+        cells = values[~np.isnan(values)]
+        integral = not cells.size or bool(
+            cells.min() >= 0 and cells.max() <= 255 and np.array_equal(cells, np.rint(cells))
+        )
     return ScanlineBlock(
-        depth=depth, values=values, valid=None, integral=integral, dropped=dropped, bytes_read=position
+        depth=depth, values=values, valid=valid, integral=integral, dropped=dropped, bytes_read=position
     )
 
 
