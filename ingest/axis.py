@@ -75,12 +75,6 @@ class DepthAxis:
         """Depth of the last row (rounded to 9 decimals against float noise)."""
         return round(self.depth_min + (self.rows - 1) * self.depth_step, 9)
 
-    @property
-    def duplicates(self) -> int:
-        """Scanlines that share a row with another (merged or left out)."""
-        kept = self.row_of_scanline[self.row_of_scanline >= 0]
-        return int(self.row_of_scanline.size - np.unique(kept).size)
-
     def source_rows(self) -> np.ndarray:
         """``(rows,) int64``: for each image row, its scanline (file order) or -1 (gap).
 

@@ -52,7 +52,6 @@ class Layout:
 
 UINT8 = Layout("uint8", np.uint8, 2, 0, ("unassalpha",))
 FLOAT32 = Layout("float32", np.float32, 1, float("nan"), ())
-LAYOUTS = {layout.name: layout for layout in (UINT8, FLOAT32)}
 
 
 def level_shapes(rows: int, columns: int) -> list[tuple[int, int]]:

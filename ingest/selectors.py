@@ -15,15 +15,6 @@ def image_list() -> QuerySet[Image]:
     return Image.objects.order_by("-created", "-id")
 
 
-def image_get(*, image_id: int) -> Image:
-    """One image by id.
-
-    Raises:
-        Image.DoesNotExist: no such image.
-    """
-    return Image.objects.get(pk=image_id)
-
-
 #: Ready images are immutable: keep them in process memory briefly so a tile
 #: request does not query the database (pk -> (expiry, image)).
 _READY: dict[int, tuple[float, Image]] = {}

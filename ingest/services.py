@@ -328,11 +328,3 @@ def image_create_from_path(
             queue=queue,
             options=options,
         )
-
-
-def image_delete(*, image: Image) -> None:
-    """Delete an image row with its uploaded CSV and its pyramid."""
-    for field in (image.source, image.file):
-        if field:
-            _media_path(field.name).unlink(missing_ok=True)
-    image.delete()

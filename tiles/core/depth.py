@@ -49,8 +49,3 @@ def rows_for_depth_range(
             f"the image spans {depth_min:g}..{depth_max:g}"
         )
     return first, last + 1
-
-
-def depth_of_row(*, depth_min: float, depth_step: float, row: float) -> float:
-    """Depth of a (possibly fractional) row."""
-    return depth_min + row * depth_step
