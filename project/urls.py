@@ -1,12 +1,13 @@
-"""URL wiring: the API under /api/v1/, the HTML pages, admin and the schema."""
+"""URL wiring: the API under /api/v1/, the classic depth-frame API, the HTML pages, admin, the docs."""
 
 from django.contrib import admin
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
 from project.health import healthz, readyz
 from tiles import views
+from tiles.rest.classic import ClassicFramesView, ClassicUploadView
 from tiles.rest.colormaps import ColormapLegendView, ColormapListView
 from tiles.rest.viewsets import ImageViewSet
 
@@ -21,6 +22,10 @@ urlpatterns = [
     path("api/v1/colormaps/<str:name>.png", ColormapLegendView.as_view(), name="colormap-legend"),
     path("api/v1/", include(router.urls)),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
+    path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
+    # The classic depth-frame API (tiles/rest/classic.py).
+    path("upload-csv/", ClassicUploadView.as_view(), name="classic-upload"),
+    path("get-images/<str:depth_min>/<str:depth_max>/", ClassicFramesView.as_view(), name="classic-frames"),
     path("admin/", admin.site.urls),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),

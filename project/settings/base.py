@@ -25,6 +25,8 @@ the embedded setup (SQLite, media on the local disk, eager Celery tasks).
 | DJANGO_WEBHOOK_MAX_ATTEMPTS | int | 5 |
 | DJANGO_WEBHOOK_BACKOFF_SECONDS | float | 2.0 (doubles after each failure) |
 | DJANGO_WEBHOOK_TIMEOUT_SECONDS | float | 5.0 |
+| DJANGO_MAX_FRAMES | int | 10000 (most frames one ``GET /get-images/...`` answers; more: 400) |
+| DJANGO_CLASSIC_UPLOAD_PUBLIC | bool | false (``POST /upload-csv/`` needs a token, as other writes) |
 """
 
 from pathlib import Path
@@ -53,6 +55,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",  # Swagger UI's files, served by us: /api/docs needs no CDN
     "django_large_image",
     "ingest",
     "tiles",
@@ -135,7 +138,7 @@ PUBLIC_READ = env.bool("DJANGO_PUBLIC_READ", default=True)
 MAX_UPLOAD_MB = env.int("DJANGO_MAX_UPLOAD_MB", default=4096)
 
 REST_FRAMEWORK = {
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "project.schema.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
@@ -152,8 +155,23 @@ REST_FRAMEWORK = {
 
 SPECTACULAR_SETTINGS = {
     "TITLE": "depthtiles",
-    "DESCRIPTION": "Tiles, regions and thumbnails of depth-indexed images.",
+    "DESCRIPTION": (
+        "Tiles, regions and thumbnails of depth-indexed images (borehole image logs). "
+        "Depths are in the image's depth unit (`depth_unit`: m or ft); sizes and windows in pixels; "
+        "row 0 is the shallowest scanline. Reads are public unless DJANGO_PUBLIC_READ=false; "
+        "writes need `Authorization: Token <key>`. Every error is JSON of one shape (`Error`)."
+    ),
     "VERSION": "0.1.0",
+    # Swagger UI from drf-spectacular-sidecar's static files: no CDN, works offline.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "persistAuthorization": True, "validatorUrl": None},
+    "SERVE_INCLUDE_SCHEMA": False,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "project.schema.add_error_responses",
+    ],
 }
 
 # Other origins (dashboards) may read: GET and HEAD only, with the caching and depth headers.
@@ -175,6 +193,12 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_RESULT_BACKEND = None
+
+#: The classic depth-frame API (GET /get-images/...): most frames in one answer (more: 400).
+MAX_FRAMES = env.int("DJANGO_MAX_FRAMES", default=10000)
+#: POST /upload-csv/ without a token (classic clients send none). Off: it needs a token like
+#: every other write; turn it on only where the network itself is trusted.
+CLASSIC_UPLOAD_PUBLIC = env.bool("DJANGO_CLASSIC_UPLOAD_PUBLIC", default=False)
 
 #: Webhooks: signed with HMAC-SHA256 over the raw body (X-Signature-256: sha256=...).
 WEBHOOK_SECRET = env.str("DJANGO_WEBHOOK_SECRET", default="")

@@ -1,0 +1,76 @@
+"""An upload form, validated, turned into an image: shared by the upload routes.
+
+``POST /upload-csv/`` (the classic API) uses these; they take the same form as
+``POST /api/v1/images`` (:class:`~ingest.rest.serializers.ImageUploadSerializer`)
+and call the same service, :func:`ingest.services.image_create`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from django.conf import settings
+from rest_framework.exceptions import APIException
+
+from ingest.models import Image
+from ingest.pipeline import IngestOptions
+from ingest.services import image_create
+from project.exceptions import error_body
+
+
+class UploadTooLarge(APIException):
+    """413: the request body is larger than ``DJANGO_MAX_UPLOAD_MB``."""
+
+    status_code = 413
+    default_code = "upload_too_large"
+    default_detail = "the upload is larger than DJANGO_MAX_UPLOAD_MB"
+
+
+def upload_size_check(content_length: int) -> None:
+    """Refuse an upload by its ``Content-Length``, before its body is read.
+
+    Args:
+        content_length: bytes the client announces.
+
+    Raises:
+        UploadTooLarge: above ``MAX_UPLOAD_MB`` (MiB).
+    """
+    if content_length > settings.MAX_UPLOAD_MB * 1024 * 1024:
+        raise UploadTooLarge(
+            f"the upload is {content_length / 2**20:.1f} MB; the limit is {settings.MAX_UPLOAD_MB} MB"
+        )
+
+
+def image_create_from_upload(*, data: dict) -> tuple[Image, bool]:
+    """Store a validated upload form and queue (eager: run) its ingestion.
+
+    Args:
+        data: ``validated_data`` of an ``ImageUploadSerializer``.
+
+    Returns:
+        (image reloaded from the database, created): ``created`` is False when
+        the same bytes with the same options were already ingested.
+
+    Raises:
+        CsvFormatError: the header cannot be read (422 with line 1 and the column).
+    """
+    stream = data["file"]
+    image, created = image_create(
+        stream=stream,
+        name=data.get("name") or Path(stream.name or "upload.csv").stem,
+        depth_unit=data["depth_unit"],
+        force=data["force"],
+        webhook_url=data.get("webhook_url", ""),
+        options=IngestOptions(
+            on_duplicate=data["on_duplicate"],
+            resample=data["resample"],
+            target_width=data.get("target_width"),
+        ),
+    )
+    image.refresh_from_db()
+    return image, created
+
+
+def failed_upload_body(image: Image) -> dict:
+    """The 422 body of an upload whose job failed: the error shape, with the line and column."""
+    return error_body("invalid_csv", image.error, line=image.error_line, column=image.error_column or None)

@@ -1,0 +1,130 @@
+"""Depth frames: a depth range cut into PNG frames of scanlines (the classic depth-frame API).
+
+A frame is ``frame_rows`` consecutive rows of the image (1 by default: one
+scanline), at native width, coloured and encoded by the same renderer as tiles
+and regions (:func:`tiles.core.render.render`), so a frame's pixels equal a
+region's. The depth of a frame is the depth of its first (shallowest) row.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from django.conf import settings
+
+from ingest.models import Image
+from tiles.core.depth import DepthRangeError
+from tiles.core.render import OutputTooLargeError, check_output_size, render
+from tiles.services import (
+    ImageNotReadyError,
+    Rendering,
+    Window,
+    stretch_values,
+    window_for,
+    window_pixels,
+)
+
+#: Rows read from the pyramid at a time (rounded down to whole frames): bounds memory.
+READ_ROWS = 4096
+
+
+class NoScanlineError(Exception):
+    """No row of the image lies in the depth range (the classic API answers 404)."""
+
+
+class TooManyFramesError(OutputTooLargeError):
+    """The answer would hold more frames than ``MAX_FRAMES``.
+
+    Attributes:
+        frames: frames the request would need.
+        limit: the most allowed.
+    """
+
+    def __init__(self, frames: int, limit: int):
+        self.frames, self.limit = frames, limit
+        super().__init__(
+            f"the answer would hold {frames} frames; the limit is {limit} (DJANGO_MAX_FRAMES): "
+            "narrow the depth range or group scanlines with frame_rows"
+        )
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One frame.
+
+    Attributes:
+        depth: depth of the frame's first row, in the image's depth unit.
+        rows: rows in the frame (``frame_rows``; fewer in the last frame of a range).
+        png: the PNG file, ``rows`` pixels high and ``image.columns`` wide.
+    """
+
+    depth: float
+    rows: int
+    png: bytes
+
+
+def frames_window(*, image: Image, depth_min: float, depth_max: float) -> Window:
+    """The rows of the closed depth range ``[depth_min, depth_max]``, all columns.
+
+    Args:
+        image: a ready image.
+        depth_min: shallow end, in ``image.depth_unit``.
+        depth_max: deep end, same unit.
+
+    Raises:
+        ImageNotReadyError: the image has no pyramid.
+        DepthRangeError: a bound is not finite, or ``depth_min > depth_max``.
+        NoScanlineError: no row lies in the range.
+    """
+    if not (math.isfinite(depth_min) and math.isfinite(depth_max)):
+        raise DepthRangeError("depth_min and depth_max must be finite numbers")
+    if depth_min > depth_max:
+        raise DepthRangeError(f"depth_min ({depth_min:g}) is greater than depth_max ({depth_max:g})")
+    if not image.is_ready:
+        raise ImageNotReadyError(image)
+    try:
+        return window_for(image=image, depth_min=depth_min, depth_max=depth_max)
+    except DepthRangeError as exc:  # the range is well formed: it misses the image
+        raise NoScanlineError(str(exc)) from None
+
+
+def frames_render(
+    *, image: Image, window: Window, rendering: Rendering, frame_rows: int = 1, max_frames: int
+) -> list[Frame]:
+    """Cut a window of rows into frames of ``frame_rows`` rows, each coloured and PNG-encoded.
+
+    Args:
+        image: a ready image.
+        window: rows ``window.top..window.bottom - 1`` (from :func:`frames_window`).
+        rendering: the colour mapping (:func:`tiles.services.resolve_style`); grey
+            without a palette (the stored values, nodata transparent).
+        frame_rows: rows per frame, >= 1; the last frame holds the remainder.
+        max_frames: the most frames allowed (``MAX_FRAMES``).
+
+    Returns:
+        Frames from the shallowest down; frame ``i`` starts at row
+        ``window.top + i * frame_rows`` and its depth is that row's,
+        ``depth_min + row * depth_step`` (rounded to 9 decimals).
+
+    Raises:
+        TooManyFramesError: more than ``max_frames`` frames (checked before reading).
+        OutputTooLargeError: the window holds more than ``TILES_MAX_OUTPUT_PIXELS`` pixels.
+    """
+    count = math.ceil(window.height / frame_rows)
+    if count > max_frames:
+        raise TooManyFramesError(count, max_frames)
+    check_output_size(window.width, window.height, "png", settings.TILES_MAX_OUTPUT_PIXELS)
+    step = max(frame_rows, READ_ROWS // frame_rows * frame_rows)
+    frames: list[Frame] = []
+    for top in range(window.top, window.bottom, step):
+        part = Window(top, min(window.bottom, top + step), window.left, window.right)
+        raw = window_pixels(image=image, window=part, width=part.width, height=part.height)
+        if image.dtype == "float32":
+            raw = stretch_values(raw, rendering.stretch)
+        for start in range(0, part.height, frame_rows):
+            chunk = raw[start : start + frame_rows]
+            png, _ = render(chunk, rendering.style, "png")
+            depth = image.depth_min + (top + start) * image.depth_step
+            frames.append(Frame(depth=round(depth, 9), rows=chunk.shape[0], png=png))
+    return frames
