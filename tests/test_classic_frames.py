@@ -173,3 +173,12 @@ def test_classic_frames_image_not_ready_is_409(anonymous_client, db):
     response = anonymous_client.get(f"/get-images/0/1/?image={image.pk}")
     assert response.status_code == 409
     assert response.json()["error"]["status"] == "pending"
+
+
+def test_classic_frames_readable_from_allowed_origin(anonymous_client, sample_image, settings):
+    settings.CORS_ALLOWED_ORIGINS = ["https://dash.example.org"]
+    response = anonymous_client.get("/get-images/9100/9100/", HTTP_ORIGIN="https://dash.example.org")
+    assert response.status_code == 200
+    assert response["Access-Control-Allow-Origin"] == "https://dash.example.org"
+    other = anonymous_client.get("/get-images/9100/9100/", HTTP_ORIGIN="https://evil.example.com")
+    assert "Access-Control-Allow-Origin" not in other

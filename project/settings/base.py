@@ -178,7 +178,8 @@ SPECTACULAR_SETTINGS = {
 CORS_ALLOWED_ORIGINS = env.list("DJANGO_CORS_ALLOWED_ORIGINS", default=[])
 CORS_ALLOW_METHODS = ["GET", "HEAD", "OPTIONS"]
 CORS_EXPOSE_HEADERS = ["ETag", "X-Depth-Min", "X-Depth-Max", "X-Depth-Step", "X-Depth-Unit", "X-Rows"]
-CORS_URLS_REGEX = r"^/api/.*$"
+# The API and the classic depth frames (dashboards read both).
+CORS_URLS_REGEX = r"^/(api/|get-images/).*$"
 
 # Celery: no result backend (job state lives in our database), late acknowledgement,
 # one task at a time per worker process.

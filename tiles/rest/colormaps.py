@@ -29,9 +29,17 @@ class LegendParams(serializers.Serializer):
     vertical = serializers.BooleanField(required=False, default=False)
 
 
+class ColormapSerializer(serializers.Serializer):
+    name = serializers.CharField(help_text="use it as palette= (or colormap= on get-images)")
+    group = serializers.ChoiceField(choices=["borehole", "matplotlib"])
+    featured = serializers.BooleanField(help_text="offered first by the viewer")
+    legend_url = serializers.URLField(help_text="a legend strip (PNG), values 0..255 left to right")
+
+
 class ColormapListView(APIView):
     """Every named colormap usable as ``palette``, the borehole scales and featured ones first."""
 
+    @extend_schema(responses={200: ColormapSerializer(many=True)})
     def get(self, request: Request) -> Response:
         names = colormap_names()
         return Response(

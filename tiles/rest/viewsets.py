@@ -134,13 +134,14 @@ class ImageViewSet(
         return image_list().prefetch_related("webhook_deliveries")
 
     def get_parsers(self):
-        if getattr(self, "action", None) == "create" or self.request.method == "POST":
+        request = getattr(self, "request", None)  # None while drf-spectacular builds the schema
+        if getattr(self, "action", None) == "create" or (request is not None and request.method == "POST"):
             return [MultiPartParser(), FormParser()]
         return super().get_parsers()
 
     # -- upload -----------------------------------------------------------------
 
-    @extend_schema(request=ImageUploadSerializer, responses={202: ImageSerializer})
+    @extend_schema(request=ImageUploadSerializer, responses={202: ImageSerializer, 200: ImageSerializer})
     def create(self, request: Request) -> Response:
         """Upload a CSV; answers 202 with the image, whose ``status`` follows the job.
 
