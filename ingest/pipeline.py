@@ -10,7 +10,12 @@ Two passes with bounded memory:
 2. place the scanlines on a regular depth axis (:mod:`ingest.axis`) and write the
    pyramid (:mod:`ingest.pyramid`) by reading the spool in depth order, with
    nodata rows for gaps. The value statistics (min, max, 2nd and 98th
-   percentiles) are taken from the stored full-resolution level as it is written.
+   percentiles) are those of the stored full-resolution level: counted from the
+   uint8 scanlines as they are parsed when each is stored once as read, else
+   from the level as it is written.
+
+The per-block conversion for the spool (and the histogram) runs in the parsing
+threads (:func:`ingest.reader.iter_scanline_blocks`'s ``prepare``).
 """
 
 from __future__ import annotations
@@ -27,7 +32,14 @@ import numpy as np
 
 from ingest.axis import DepthAxis, DepthAxisError, depth_axis_from_depths
 from ingest.pyramid import FLOAT32, SAMPLES, UINT8, write_pyramid
-from ingest.reader import NULL_TOKENS, CsvFormatError, CsvHeader, iter_scanline_blocks, read_header
+from ingest.reader import (
+    NULL_TOKENS,
+    CsvFormatError,
+    CsvHeader,
+    ScanlineBlock,
+    iter_scanline_blocks,
+    read_header,
+)
 
 #: ``on_progress(fraction, bytes_read)``, fraction in 0..1.
 ProgressCallback = Callable[[float, int], None]
@@ -136,6 +148,69 @@ def resample_scanlines(values: np.ndarray, width: int) -> np.ndarray:
         return np.where(coverage > 1e-6, total / coverage, np.nan).astype(np.float32)
 
 
+def _pixels_to_floats(pixels: np.ndarray) -> np.ndarray:
+    """``(n, columns, 2) uint8`` (value, alpha) as ``(n, columns) float32``, NaN where alpha is 0."""
+    return np.where(pixels[..., 1] > 0, pixels[..., 0].astype(np.float32), np.float32("nan"))
+
+
+def _floats_to_pixels(values: np.ndarray) -> np.ndarray:
+    """``(n, columns) float32`` integers 0..255 (NaN nodata) as ``(n, columns, 2) uint8`` pixels."""
+    valid = ~np.isnan(values)
+    pixels = np.empty((*values.shape, SAMPLES), np.uint8)
+    pixels[..., 0] = np.where(valid, np.rint(values), 0)
+    pixels[..., 1] = np.where(valid, 255, 0)
+    return pixels
+
+
+@dataclass(frozen=True)
+class _PreparedBlock:
+    """A block converted for the spool in its parsing thread.
+
+    Attributes:
+        depth: ``(n,) float64`` depths of its scanlines.
+        dropped: scanlines dropped (empty depth).
+        bytes_read: CSV bytes consumed so far.
+        pixels: ``(n, columns, 2) uint8`` value and alpha, when the block fits uint8.
+        floats: ``(n, columns) float32`` (NaN nodata) otherwise.
+        histogram: ``(256,) int64`` counts of the valid values of ``pixels``.
+    """
+
+    depth: np.ndarray
+    dropped: int
+    bytes_read: int
+    pixels: np.ndarray | None
+    floats: np.ndarray | None
+    histogram: np.ndarray | None
+
+
+def _preparer(columns: int, resize: bool) -> Callable[[ScanlineBlock], _PreparedBlock]:
+    """The per-block conversion run in the parsing threads (see :func:`iter_scanline_blocks`)."""
+
+    def prepare(block: ScanlineBlock) -> _PreparedBlock:
+        pixels = floats = histogram = None
+        if resize:
+            resampled = resample_scanlines(block.floats(), columns)
+            if block.integral:
+                pixels = _floats_to_pixels(resampled)
+            else:
+                floats = resampled
+        elif block.valid is not None:
+            pixels = np.empty((*block.values.shape, SAMPLES), np.uint8)
+            pixels[..., 0] = block.values
+            np.multiply(block.valid, 255, out=pixels[..., 1], casting="unsafe")
+        elif block.integral:
+            pixels = _floats_to_pixels(block.values)
+        else:
+            floats = block.values
+        if pixels is not None:
+            # (value, alpha) read as one little-endian uint16 is value + 256 * alpha.
+            counts = np.bincount(pixels.view("<u2").ravel(), minlength=1 << 16)
+            histogram = counts[255 << 8 :].astype(np.int64)
+        return _PreparedBlock(block.depth, block.dropped, block.bytes_read, pixels, floats, histogram)
+
+    return prepare
+
+
 class _ScanlineSpool:
     """Scanlines in file order on disk, uint8 ``(value, alpha)`` until a value needs float32."""
 
@@ -149,31 +224,20 @@ class _ScanlineSpool:
         self.path = Path(name)
         self.file = os.fdopen(fd, "wb")
 
-    def append_uint8(self, values: np.ndarray, valid: np.ndarray) -> None:
-        """Add ``(n, columns) uint8`` scanlines with their validity."""
+    def append_pixels(self, pixels: np.ndarray) -> None:
+        """Add ``(n, columns, 2) uint8`` scanlines: value, alpha (0 = nodata)."""
         if self.layout is not UINT8:
-            self.append(np.where(valid, values.astype(np.float32), np.float32("nan")), True)
+            self.append_floats(_pixels_to_floats(pixels))
             return
-        pixels = np.empty((values.shape[0], self.columns, SAMPLES), np.uint8)
-        pixels[..., 0] = values
-        pixels[..., 1] = valid
-        pixels[..., 1] *= 255
         self.file.write(pixels.tobytes())
-        self.rows += values.shape[0]
+        self.rows += pixels.shape[0]
 
-    def append(self, values: np.ndarray, integral: bool) -> None:
-        """Add ``(n, columns) float32`` scanlines (NaN nodata); ``integral``: all integers 0..255."""
-        if self.layout is UINT8 and not integral:
-            self._to_float()
+    def append_floats(self, values: np.ndarray) -> None:
+        """Add ``(n, columns) float32`` scanlines (NaN nodata), switching the spool to float32."""
         if self.layout is UINT8:
-            valid = ~np.isnan(values)
-            pixels = np.empty((values.shape[0], self.columns, SAMPLES), np.uint8)
-            pixels[..., 0] = np.where(valid, np.rint(values), 0)
-            pixels[..., 1] = np.where(valid, 255, 0)
-            self.file.write(pixels.tobytes())
-        else:
-            self._widen(values)
-            self.file.write(np.ascontiguousarray(values, np.float32).tobytes())
+            self._to_float()
+        self._widen(values)
+        self.file.write(np.ascontiguousarray(values, np.float32).tobytes())
         self.rows += values.shape[0]
 
     def _widen(self, values: np.ndarray) -> None:
@@ -195,8 +259,7 @@ class _ScanlineSpool:
         chunk = 65536
         with open(old, "rb") as source:
             while data := source.read(chunk * self.columns * SAMPLES):
-                pixels = np.frombuffer(data, np.uint8).reshape(-1, self.columns, SAMPLES)
-                floats = np.where(pixels[..., 1] > 0, pixels[..., 0].astype(np.float32), np.float32("nan"))
+                floats = _pixels_to_floats(np.frombuffer(data, np.uint8).reshape(-1, self.columns, SAMPLES))
                 self._widen(floats)
                 self.file.write(floats.tobytes())
         old.unlink()
@@ -329,13 +392,13 @@ def csv_to_pyramid(
     try:
         depths: list[np.ndarray] = []
         dropped = 0
-        for block in iter_scanline_blocks(csv_path, header):
-            if resize:
-                spool.append(resample_scanlines(block.floats(), columns), block.integral)
-            elif block.valid is not None:
-                spool.append_uint8(block.values, block.valid)
+        histogram = np.zeros(256, np.int64)  # of the uint8 scanlines, as stored unless rows are merged
+        for block in iter_scanline_blocks(csv_path, header, prepare=_preparer(columns, bool(resize))):
+            if block.pixels is not None:
+                spool.append_pixels(block.pixels)
+                histogram += block.histogram
             else:
-                spool.append(block.values, block.integral)
+                spool.append_floats(block.floats)
             depths.append(block.depth)
             dropped += block.dropped
             if on_progress:
@@ -356,11 +419,15 @@ def csv_to_pyramid(
         scanlines = spool.open()
         statistics = _Statistics(layout, *spool.value_range)
         band_reader = _band_reader(axis, scanlines, layout)
+        if layout is UINT8 and not axis.merged and (axis.row_of_scanline >= 0).all():
+            statistics.histogram = histogram  # every scanline is stored once, as read
+            read_band = band_reader
+        else:
 
-        def read_band(first: int, stop: int) -> np.ndarray:
-            band = band_reader(first, stop)
-            statistics.add(band)
-            return band
+            def read_band(first: int, stop: int) -> np.ndarray:
+                band = band_reader(first, stop)
+                statistics.add(band)
+                return band
 
         def rows_written(rows: int) -> None:
             if on_progress:

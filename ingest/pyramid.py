@@ -35,6 +35,13 @@ import tifffile
 TILE = 256
 SAMPLES = 2  # value, alpha (the uint8 layout)
 
+#: Threads compressing tiles (zstd releases the GIL).
+_ENCODERS = min(4, os.cpu_count() or 1)
+
+#: Bytes of tiles handed to the encoding threads at once (tifffile's default,
+#: 512 MB, would hold that much of the level in memory).
+_ENCODE_BUFFER = 16 << 20
+
 #: ``read_band(first_row, stop_row) -> (stop_row - first_row, columns, samples)``
 BandReader = Callable[[int, int], np.ndarray]
 
@@ -215,6 +222,8 @@ def write_pyramid(
                     description=description if level == 0 else None,
                     metadata=None,
                     software="depthtiles",
+                    maxworkers=_ENCODERS,  # tifffile's default is one thread on 2 cores
+                    buffersize=_ENCODE_BUFFER,
                 )
                 if following is not None:
                     following.file.flush()

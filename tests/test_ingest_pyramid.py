@@ -1,8 +1,10 @@
 """The pyramid writer: level sizes, nodata-aware reduction, exact full resolution."""
 
 import numpy as np
+import pytest
 import tifffile
 
+from ingest.pipeline import IngestOptions, csv_to_pyramid
 from ingest.pyramid import downsample, level_shapes, write_pyramid
 
 
@@ -50,3 +52,25 @@ def test_pyramid_round_trips_full_resolution(tmp_path):
         assert tif.pages[1].shape == (350, 150, 2)
         assert tif.pages[0].compression == tifffile.COMPRESSION.ZSTD
     assert list(tmp_path.iterdir()) == [tmp_path / "p.tiff"]  # no spool left
+
+
+@pytest.mark.parametrize(
+    ("on_duplicate", "expected"),
+    [
+        ("first", (10.0, 50.0)),  # the second scanline at 1.0 is not stored: not counted
+        ("mean", (8.0, 130.0)),  # merged rows: counted from the level as written
+    ],
+)
+def test_pipeline_statistics_are_those_of_the_stored_level(write_csv, tmp_path, on_duplicate, expected):
+    path = write_csv(["depth,col1,col2", "1.0,10,20", "1.0,5,240", "1.1,,50", "1.2,,"])
+    result = csv_to_pyramid(
+        path,
+        tmp_path / "out.tiff",
+        depth_unit="m",
+        scratch_dir=tmp_path,
+        options=IngestOptions(on_duplicate=on_duplicate),
+    )
+    assert (result.value_min, result.value_max) == expected
+    stored = tifffile.imread(tmp_path / "out.tiff")
+    values = stored[..., 0][stored[..., 1] > 0]
+    assert (values.min(), values.max()) == expected

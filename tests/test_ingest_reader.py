@@ -107,3 +107,28 @@ def test_reader_bad_header_is_line_1(tmp_path, content, words):
         read_header(path)
     assert info.value.line == 1
     assert words in info.value.message
+
+
+@pytest.mark.parametrize("workers", [1, 3])
+def test_reader_parallel_chunks_keep_file_order(sample_csv, sample_reference, workers):
+    """Tiny chunks parsed by several threads still come back in file order, every scanline once."""
+    header = read_header(sample_csv)
+    blocks = list(iter_scanline_blocks(sample_csv, header, block_bytes=5000, workers=workers))
+    assert len(blocks) > 100  # about 7 scanlines per chunk: many chunks in flight at once
+    ref_depth, ref_values = sample_reference
+    np.testing.assert_array_equal(np.concatenate([b.depth for b in blocks]), ref_depth)
+    np.testing.assert_array_equal(np.concatenate([b.values for b in blocks]), ref_values)
+    assert sum(b.dropped for b in blocks) == 1
+    positions = [b.bytes_read for b in blocks]
+    assert positions == sorted(positions) and positions[-1] == sample_csv.stat().st_size
+
+
+def test_reader_bad_line_in_a_late_chunk_is_located(write_csv):
+    lines = ["depth,col1,col2"] + [f"{1 + i / 10:.1f},{i % 200},{(i * 7) % 200}" for i in range(3000)]
+    lines[2500] = "250.9,12,oops"
+    path = write_csv(lines)
+    header = read_header(path)
+    with pytest.raises(CsvFormatError) as caught:
+        list(iter_scanline_blocks(path, header, block_bytes=256, workers=2))
+    assert caught.value.line == 2501
+    assert caught.value.column == "col2"
