@@ -49,7 +49,7 @@ def test_classic_frames_one_per_scanline_equal_csv_values(anonymous_client, samp
     assert rows.size == 11
     assert len(frames) == 11
     for (frame_depth, pixels), row in zip(frames, rows, strict=True):
-        assert frame_depth == pytest.approx(depth[row], abs=1e-9)
+        assert frame_depth == pytest.approx(depth[row], rel=0, abs=1e-9)
         assert pixels.shape == (1, 200, 2)  # one scanline, grey + alpha
         np.testing.assert_array_equal(pixels[0, :, 0], values[row])
         assert (pixels[..., 1] == 255).all()
@@ -66,7 +66,7 @@ def test_classic_frames_viridis_equals_matplotlib(anonymous_client, sample_image
     expected = np.round(matplotlib.colormaps["viridis"](values[rows] / 255) * 255)
     assert pixels.shape == (5, 200, 4)
     assert np.abs(pixels - expected).max() <= 1
-    assert [d for d, _ in frames] == pytest.approx(depth[rows].tolist(), abs=1e-9)
+    assert [d for d, _ in frames] == pytest.approx(depth[rows].tolist(), rel=0, abs=1e-9)
 
 
 def test_classic_frames_frame_rows_groups_scanlines(anonymous_client, sample_image, sample_reference):
@@ -75,7 +75,7 @@ def test_classic_frames_frame_rows_groups_scanlines(anonymous_client, sample_ima
     rows = rows_between(depth, 9100.0, 9101.0)  # 11 scanlines: frames of 4, 4 and 3
     assert [p.shape[0] for _, p in frames] == [4, 4, 3]
     # A frame's depth is its first scanline's.
-    assert [d for d, _ in frames] == pytest.approx(depth[rows[[0, 4, 8]]].tolist(), abs=1e-9)
+    assert [d for d, _ in frames] == pytest.approx(depth[rows[[0, 4, 8]]].tolist(), rel=0, abs=1e-9)
     np.testing.assert_array_equal(np.concatenate([p[..., 0] for _, p in frames]), values[rows])
 
 
