@@ -88,14 +88,17 @@ def test_png_writer_round_trips_grey_and_indexed():
 @pytest.mark.parametrize(
     "style", [Style(), Style(vmin=20, vmax=100), Style(palette=parse_palette("viridis"))]
 )
-@pytest.mark.parametrize("all_values_used", [False, True])
-def test_render_png_equals_apply_style(style, all_values_used):
+@pytest.mark.parametrize(
+    ("all_values_used", "unused"), [(False, None), (True, None), (False, 255), (False, 0)]
+)
+def test_render_png_equals_apply_style(style, all_values_used, unused):
+    """Counted or given (the image's value range leaves it free), the nodata index is transparent only."""
     values = np.arange(256 * 256, dtype=np.int64).reshape(256, 256) % 256
     if not all_values_used:
-        values = values % 200
+        values = values % 200 + (1 if unused == 0 else 0)
     raw = np.dstack([values.astype(np.uint8), np.full((256, 256), 255, np.uint8)])
     raw[:, 250:] = 0  # nodata: value 0, alpha 0
-    content, mime = render(raw, style, "png")
+    content, mime = render(raw, style, "png", unused=unused)
     assert mime == "image/png"
     decoded = PILImage.open(io.BytesIO(content))
     expected = apply_style(raw, style)

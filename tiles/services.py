@@ -26,6 +26,7 @@ from large_image.exceptions import TileSourceError, TileSourceXYZRangeError
 from PIL import Image as PILImage
 
 from ingest.models import Image
+from ingest.selectors import image_local_path
 from tiles.core.depth import DepthRangeError, rows_for_depth_range
 from tiles.core.render import (
     FORMATS,
@@ -147,7 +148,7 @@ def _source(image: Image, style_json: str | None = None):
         raise ImageNotReadyError(image)
     kwargs = {"style": style_json} if style_json else {}
     try:
-        return large_image_source_tiff.open(image.file.path, **kwargs)
+        return large_image_source_tiff.open(str(image_local_path(image)), **kwargs)
     except TileSourceError as exc:
         if style_json:
             raise StyleError(f"large_image cannot use this style: {exc}") from None
@@ -163,6 +164,21 @@ def _large_image_pixels(array: np.ndarray) -> np.ndarray:
     if array.shape[2] == 1:
         return np.dstack([array[..., 0], np.full(array.shape[:2], 255, np.uint8)])
     return np.dstack([array[..., :3], np.full(array.shape[:2], 255, np.uint8)])
+
+
+def unused_value(image: Image) -> int | None:
+    """A byte value no stored pixel of a uint8 image holds, or None.
+
+    Every level's value is a mean of full-resolution values, so a value outside
+    ``[value_min, value_max]`` (recorded at ingest) appears at no level.
+    """
+    if image.dtype != "uint8" or image.value_min is None:
+        return None
+    if image.value_min > 0:
+        return 0
+    if image.value_max < 255:
+        return 255
+    return None
 
 
 def tile_render(
@@ -198,8 +214,10 @@ def tile_render(
     if style_json:
         return encode(_large_image_pixels(tile), fmt)
     if rendering.stretch:
-        tile = stretch_values(tile[..., 0], rendering.stretch)
-    return render(tile, rendering.style, fmt)
+        return render(stretch_values(tile[..., 0], rendering.stretch), rendering.style, fmt)
+    # Levels coarser than the stored ones are large_image's own reductions, not ours: count there.
+    stored = z >= source.levels - (image.levels or 1)
+    return render(tile, rendering.style, fmt, unused=unused_value(image) if stored else None)
 
 
 def window_for(
@@ -356,8 +374,8 @@ def region_render(
         if image.dtype == "float32":
             if fmt == "npy":
                 return encode_floats(pixels), FORMATS["npy"][1]
-            pixels = stretch_values(pixels, rendering.stretch)
-        return render(pixels, rendering.style, fmt)
+            return render(stretch_values(pixels, rendering.stretch), rendering.style, fmt)
+        return render(pixels, rendering.style, fmt, unused=unused_value(image))
     if pixels.shape[:2] != (height, width):
         resized = PILImage.fromarray(pixels).resize((width, height), PILImage.Resampling.BOX)
         pixels = np.asarray(resized)

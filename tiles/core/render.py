@@ -178,7 +178,7 @@ def _free_index(value: np.ndarray, nodata: int) -> int | None:
     return int(unused[0]) if unused.size else None
 
 
-def render(raw: np.ndarray, style: Style, fmt: str) -> tuple[bytes, str]:
+def render(raw: np.ndarray, style: Style, fmt: str, *, unused: int | None = None) -> tuple[bytes, str]:
     """Colour and encode a window of stored values, choosing the cheapest exact encoding.
 
     For PNG, a styled uint8 band is an indexed image: the stored value is the
@@ -194,6 +194,9 @@ def render(raw: np.ndarray, style: Style, fmt: str) -> tuple[bytes, str]:
         raw: ``(h, w, 2) uint8`` value and alpha (0 = nodata, whose value is 0).
         style: the colour mapping.
         fmt: a key of :data:`FORMATS`.
+        unused: a byte value no valid pixel of ``raw`` holds, when the caller
+            knows one (a value outside the image's stored range, recorded at
+            ingest); it stands for nodata without counting the values.
 
     Returns:
         (encoded bytes, MIME type). Decoded to RGBA (or grey + alpha), every
@@ -210,7 +213,7 @@ def render(raw: np.ndarray, style: Style, fmt: str) -> tuple[bytes, str]:
         return encode_png(value), "image/png"
     palette, transparency = _palette_of(style)
     if nodata:
-        free = _free_index(value, nodata)
+        free = unused if unused is not None else _free_index(value, nodata)
         if free is None:
             return encode(apply_style(raw, style), fmt)
         value[missing] = free

@@ -133,6 +133,13 @@ class ImageViewSet(
     def get_queryset(self):
         return image_list().prefetch_related("webhook_deliveries")
 
+    def perform_content_negotiation(self, request: Request, force: bool = False):
+        """Image routes answer their own media type: skip parsing ``Accept`` (~0.2 ms a request)."""
+        renderers = self.get_renderers()
+        if len(renderers) == 1 and isinstance(renderers[0], AnyMediaRenderer):
+            return renderers[0], renderers[0].media_type
+        return super().perform_content_negotiation(request, force)
+
     def get_parsers(self):
         request = getattr(self, "request", None)  # None while drf-spectacular builds the schema
         if getattr(self, "action", None) == "create" or (request is not None and request.method == "POST"):
