@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.db import models
+from django.db import models, transaction
+from django.db.models.signals import post_delete
+from django.dispatch import receiver
 
 
 class Image(models.Model):
@@ -102,3 +104,15 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"webhook of image {self.image_id}, attempt {self.attempt}"
+
+
+@receiver(post_delete, sender=Image)
+def _image_delete_files(sender, instance: Image, **kwargs) -> None:
+    """A deleted image takes its pyramid and its CSV with it (files, objects, cached copies).
+
+    Deferred to the commit, so a rolled-back delete keeps them.
+    """
+    from ingest.storage import storage_delete
+
+    names = [field.name for field in (instance.file, instance.source) if field]
+    transaction.on_commit(lambda: [storage_delete(name) for name in names])

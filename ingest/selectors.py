@@ -4,15 +4,45 @@ from __future__ import annotations
 
 import os
 import time
+from pathlib import Path
 
 from django.db.models import QuerySet
 
 from ingest.models import Image
+from ingest.storage import storage_is_local, storage_local_path
 
 
 def image_list() -> QuerySet[Image]:
     """All images, newest first."""
     return Image.objects.order_by("-created", "-id")
+
+
+def image_local_path(image: Image) -> Path:
+    """The pyramid of an image as a file on the local disk, to open by path.
+
+    The one way to reach a pyramid's bytes (libtiff and tifffile need a path):
+    with local storage the stored file itself; with a bucket a copy in the
+    read-through cache ``DATA_DIR/cache``, downloaded once for all requests
+    (:func:`ingest.storage.storage_local_path`).
+
+    Args:
+        image: an image whose ``file`` is set (status ``succeeded``).
+
+    Returns:
+        An absolute path.
+
+    Raises:
+        ValueError: the image has no pyramid.
+        FileNotFoundError: the pyramid is missing from the storage.
+    """
+    if not image.file:
+        raise ValueError(f"image {image.pk} has no pyramid (status {image.status})")
+    return storage_local_path(image.file.name)
+
+
+def _pyramid_present(image: Image) -> bool:
+    """Local storage: the pyramid is still on the disk. A bucket is not asked per request."""
+    return not storage_is_local() or os.path.exists(image_local_path(image))
 
 
 #: Ready images are immutable: keep them in process memory briefly so a tile
@@ -33,7 +63,7 @@ def image_get_ready_cached(*, image_id: int) -> Image | None:
     if entry is None:
         return None
     expiry, image = entry
-    if expiry < time.monotonic() or not os.path.exists(image.file.path):
+    if expiry < time.monotonic() or not _pyramid_present(image):
         _READY.pop(image_id, None)
         return None
     return image

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import shutil
 import time
 import uuid
@@ -19,17 +18,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from ingest.models import Image, WebhookDelivery
-from ingest.pipeline import DEFAULT_OPTIONS, IngestOptions, csv_to_pyramid
+from ingest.pipeline import DEFAULT_OPTIONS, IngestOptions, IngestResult, csv_to_pyramid
 from ingest.reader import CsvFormatError, read_header
+from ingest.storage import storage_delete, storage_fetch, storage_put
 from ingest.webhooks import post_json
 
 logger = logging.getLogger(__name__)
 
 _COPY_CHUNK = 4 << 20
-
-
-def _media_path(name: str) -> Path:
-    return Path(settings.MEDIA_ROOT) / name
 
 
 def _scratch_dir() -> Path:
@@ -38,23 +34,25 @@ def _scratch_dir() -> Path:
     return path
 
 
-def _store_source(stream: BinaryIO) -> tuple[str, str, int]:
-    """Copy an upload into ``MEDIA_ROOT/uploads`` while hashing it.
+def _spool_upload(stream: BinaryIO) -> tuple[Path, str, int]:
+    """Copy an upload into ``DATA_DIR/scratch`` while hashing it.
 
     Returns:
-        (storage name, sha256 hex digest, size in bytes).
+        (local path, sha256 hex digest, size in bytes). The caller stores or deletes the file.
     """
-    name = f"uploads/{uuid.uuid4().hex}.csv"
-    path = _media_path(name)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = _scratch_dir() / f"upload-{uuid.uuid4().hex}.csv.partial"
     digest = hashlib.sha256()
     size = 0
-    with open(path, "wb") as out:
-        while chunk := stream.read(_COPY_CHUNK):
-            digest.update(chunk)
-            out.write(chunk)
-            size += len(chunk)
-    return name, digest.hexdigest(), size
+    try:
+        with open(path, "wb") as out:
+            while chunk := stream.read(_COPY_CHUNK):
+                digest.update(chunk)
+                out.write(chunk)
+                size += len(chunk)
+    except BaseException:
+        path.unlink(missing_ok=True)
+        raise
+    return path, digest.hexdigest(), size
 
 
 def image_create(
@@ -72,6 +70,8 @@ def image_create(
     The header is checked at once, so an upload without a ``depth`` column (or
     an empty or binary file) is refused here and nothing is kept. The same bytes
     uploaded again (same SHA-256) return the existing image unless ``force``.
+    The CSV is kept in the storage as ``uploads/<uuid>.csv`` (a bucket with
+    ``DJANGO_STORAGE=s3``, so a worker on another machine can read it).
 
     Args:
         stream: the CSV bytes (an open binary file or an uploaded file).
@@ -89,35 +89,39 @@ def image_create(
     Raises:
         CsvFormatError: the header cannot be read (line 1 and the column).
     """
-    source_name, sha256, size = _store_source(stream)
-    source_path = _media_path(source_name)
+    spooled, sha256, size = _spool_upload(stream)
     try:
-        read_header(source_path)
-    except CsvFormatError:
-        source_path.unlink(missing_ok=True)
-        raise
-    if not force:
-        existing = (
-            Image.objects.filter(sha256=sha256, options=asdict(options))
-            .exclude(status=Image.Status.FAILED)
-            .order_by("-created")
-            .first()
-        )
+        read_header(spooled)
+        existing = None
+        if not force:
+            existing = (
+                Image.objects.filter(sha256=sha256, options=asdict(options))
+                .exclude(status=Image.Status.FAILED)
+                .order_by("-created")
+                .first()
+            )
         if existing is not None:
-            source_path.unlink(missing_ok=True)
             return existing, False
-    with transaction.atomic():
-        image = Image.objects.create(
-            name=name,
-            source=source_name,
-            source_size=size,
-            sha256=sha256,
-            depth_unit=depth_unit,
-            webhook_url=webhook_url,
-            options=asdict(options),
-        )
-        if queue:
-            transaction.on_commit(lambda: _queue_ingest(image.pk))
+        # Stored whole under its final name before any row points at it.
+        source_name = storage_put(spooled, f"uploads/{uuid.uuid4().hex}.csv")
+    finally:
+        spooled.unlink(missing_ok=True)
+    try:
+        with transaction.atomic():
+            image = Image.objects.create(
+                name=name,
+                source=source_name,
+                source_size=size,
+                sha256=sha256,
+                depth_unit=depth_unit,
+                webhook_url=webhook_url,
+                options=asdict(options),
+            )
+            if queue:
+                transaction.on_commit(lambda: _queue_ingest(image.pk))
+    except BaseException:
+        storage_delete(source_name)  # no row points at it: no orphan
+        raise
     return image, True
 
 
@@ -131,11 +135,14 @@ def image_ingest(*, image_id: int, on_progress: Callable[[float], None] | None =
     """Run the ingestion job of one image: CSV -> pyramid, status on the row.
 
     Idempotent, so a job redelivered after a worker died runs again safely: the
-    pyramid is written to ``images/.<id>.tiff.partial`` and the spool files to
-    ``scratch/image-<id>/``, both cleared first (a killed run's leftovers go),
-    and the pyramid is renamed into place only when whole. A CSV that cannot be
-    read ends the job ``failed`` with the line and column, leaving no file. When
-    the job ends, its webhook (if any) is queued.
+    pyramid is written to ``MEDIA_ROOT/images/.<id>.tiff.partial`` and the
+    spool files to ``scratch/image-<id>/``, both cleared first (a killed run's
+    leftovers go), and the pyramid is stored under its final name
+    ``images/<id>-<sha256[:16]>.tiff`` only when whole (:func:`storage_put`: a
+    rename on the local disk, one upload to a bucket). A CSV that cannot be read
+    ends the job ``failed`` with the line and column, leaving no file and no
+    object; so does a failed upload. When the job ends, its webhook (if any) is
+    queued.
 
     Args:
         image_id: primary key of the image.
@@ -155,9 +162,9 @@ def image_ingest(*, image_id: int, on_progress: Callable[[float], None] | None =
         error_column="",
     )
     final_name = f"images/{image.pk}-{image.sha256[:16]}.tiff"
-    final_path = _media_path(final_name)
-    final_path.parent.mkdir(parents=True, exist_ok=True)
-    tmp_path = final_path.parent / f".{image.pk}.tiff.partial"
+    partial_dir = Path(settings.MEDIA_ROOT) / "images"
+    partial_dir.mkdir(parents=True, exist_ok=True)
+    tmp_path = partial_dir / f".{image.pk}.tiff.partial"
     scratch = _scratch_dir() / f"image-{image.pk}"
     shutil.rmtree(scratch, ignore_errors=True)
     scratch.mkdir(parents=True)
@@ -173,16 +180,17 @@ def image_ingest(*, image_id: int, on_progress: Callable[[float], None] | None =
 
     failure: dict = {}
     try:
+        source = storage_fetch(image.source.name, scratch / "source.csv")
         result = csv_to_pyramid(
-            image.source.path,
+            source,
             tmp_path,
             depth_unit=image.depth_unit,
             scratch_dir=scratch,
             options=IngestOptions(**image.options),
             on_progress=progress,
         )
-        os.chmod(tmp_path, 0o644)
-        os.replace(tmp_path, final_path)
+        # Whole, under its final name: a rename on the disk, one upload to a bucket.
+        storage_put(tmp_path, final_name)
     except CsvFormatError as exc:
         failure = {"error": str(exc), "error_line": exc.line, "error_column": exc.column or ""}
     except Exception:
@@ -196,31 +204,40 @@ def image_ingest(*, image_id: int, on_progress: Callable[[float], None] | None =
             status=Image.Status.FAILED, finished=timezone.now(), **failure
         )
     else:
-        axis = result.axis
-        Image.objects.filter(pk=image_id).update(
-            status=Image.Status.SUCCEEDED,
-            progress=1.0,
-            file=final_name,
-            depth_min=axis.depth_min,
-            depth_max=axis.depth_max,
-            depth_step=axis.depth_step,
-            rows=axis.rows,
-            columns=result.columns,
-            levels=result.levels,
-            dtype=result.dtype,
-            rows_read=result.rows_read,
-            rows_dropped=result.rows_dropped,
-            bytes_read=result.bytes_read,
-            value_min=result.value_min,
-            value_max=result.value_max,
-            value_p2=result.value_p2,
-            value_p98=result.value_p98,
-            finished=timezone.now(),
-        )
+        try:
+            _record_success(image_id, final_name, result)
+        except BaseException:
+            storage_delete(final_name)  # no row points at it: no orphan
+            raise
     image = Image.objects.get(pk=image_id)
     if image.webhook_url:
         transaction.on_commit(lambda: _queue_webhook(image.pk, 1))
     return image
+
+
+def _record_success(image_id: int, final_name: str, result: IngestResult) -> None:
+    """Mark the job succeeded with its stored pyramid ``final_name`` and the axis and statistics."""
+    axis = result.axis
+    Image.objects.filter(pk=image_id).update(
+        status=Image.Status.SUCCEEDED,
+        progress=1.0,
+        file=final_name,
+        depth_min=axis.depth_min,
+        depth_max=axis.depth_max,
+        depth_step=axis.depth_step,
+        rows=axis.rows,
+        columns=result.columns,
+        levels=result.levels,
+        dtype=result.dtype,
+        rows_read=result.rows_read,
+        rows_dropped=result.rows_dropped,
+        bytes_read=result.bytes_read,
+        value_min=result.value_min,
+        value_max=result.value_max,
+        value_p2=result.value_p2,
+        value_p98=result.value_p98,
+        finished=timezone.now(),
+    )
 
 
 def webhook_payload(image: Image) -> dict:

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from pathlib import Path
 
 from django.conf import settings
 from django.core.cache import caches
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
+
+from ingest.storage import storage_check
 
 
 def healthz(request: HttpRequest) -> JsonResponse:
@@ -40,15 +41,7 @@ def _broker() -> None:
         conn.ensure_connection(max_retries=1, timeout=2)
 
 
-def _storage() -> None:
-    media = Path(settings.MEDIA_ROOT)
-    media.mkdir(parents=True, exist_ok=True)
-    probe = media / f".readyz-{uuid.uuid4().hex}"
-    probe.write_bytes(b"ok")
-    probe.unlink()
-
-
-CHECKS = {"database": _database, "cache": _cache, "broker": _broker, "storage": _storage}
+CHECKS = {"database": _database, "cache": _cache, "broker": _broker, "storage": storage_check}
 
 
 def readyz(request: HttpRequest) -> JsonResponse:

@@ -27,11 +27,20 @@ the embedded setup (SQLite, media on the local disk, eager Celery tasks).
 | DJANGO_WEBHOOK_TIMEOUT_SECONDS | float | 5.0 |
 | DJANGO_MAX_FRAMES | int | 10000 (most frames one ``GET /get-images/...`` answers; more: 400) |
 | DJANGO_CLASSIC_UPLOAD_PUBLIC | bool | false (``POST /upload-csv/`` needs a token, as other writes) |
+| DJANGO_STORAGE | str | local (``MEDIA_ROOT``); ``s3``: a bucket (the DJANGO_S3_* below) |
+| DJANGO_S3_BUCKET | str | empty (required with ``s3``) |
+| DJANGO_S3_ENDPOINT_URL | str | empty: AWS; else any S3-compatible service (MinIO, Ceph...) |
+| DJANGO_S3_REGION | str | empty (boto3's default) |
+| DJANGO_S3_ACCESS_KEY_ID, DJANGO_S3_SECRET_ACCESS_KEY | str | empty: boto3's chain (AWS_*, roles) |
+| DJANGO_S3_PREFIX | str | empty (a folder in the bucket) |
+| DJANGO_S3_ADDRESSING_STYLE | str | path (``virtual`` for virtual-hosted buckets) |
+| DJANGO_STORAGE_CACHE_DIR | path | empty: ``<DATA_DIR>/cache`` (local copies of stored pyramids) |
 """
 
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parents[2]
 
@@ -122,6 +131,74 @@ STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # media files behind a symlink (shared/STACK-NOTES.md).
 MEDIA_ROOT = Path(env.str("DJANGO_MEDIA_ROOT", default=str(DATA_DIR / "media"))).resolve()
 MEDIA_URL = "/media/"
+
+# Uploads and pyramids: Django's default storage. "local" keeps them under MEDIA_ROOT;
+# "s3" in a bucket of any S3-compatible service (django-storages), read through a local
+# cache of whole files (ingest/storage.py), never copied per request.
+STORAGE_KIND = env.str("DJANGO_STORAGE", default="local")
+S3_BUCKET = env.str("DJANGO_S3_BUCKET", default="")
+S3_ENDPOINT_URL = env.str("DJANGO_S3_ENDPOINT_URL", default="")
+S3_REGION = env.str("DJANGO_S3_REGION", default="")
+S3_ACCESS_KEY_ID = env.str("DJANGO_S3_ACCESS_KEY_ID", default="")
+S3_SECRET_ACCESS_KEY = env.str("DJANGO_S3_SECRET_ACCESS_KEY", default="")
+S3_PREFIX = env.str("DJANGO_S3_PREFIX", default="")
+S3_ADDRESSING_STYLE = env.str("DJANGO_S3_ADDRESSING_STYLE", default="path")
+#: Local copies of stored files (S3 only); empty: ``DATA_DIR/cache``.
+STORAGE_CACHE_DIR = env.str("DJANGO_STORAGE_CACHE_DIR", default="")
+
+
+def s3_storage(
+    *,
+    bucket: str,
+    endpoint_url: str = "",
+    region: str = "",
+    access_key_id: str = "",
+    secret_access_key: str = "",
+    prefix: str = "",
+    addressing_style: str = "path",
+) -> dict:
+    """The ``STORAGES["default"]`` entry of a bucket (django-storages' S3Storage).
+
+    Empty keys fall back to boto3's own chain (AWS_* variables, instance roles).
+    Objects are private, and a save under an existing name replaces it (names carry
+    the image id and a content hash).
+    """
+    options = {
+        "bucket_name": bucket,
+        "endpoint_url": endpoint_url or None,
+        "region_name": region or None,
+        "access_key": access_key_id or None,
+        "secret_key": secret_access_key or None,
+        "location": prefix,
+        "addressing_style": addressing_style or None,
+        "file_overwrite": True,
+        "default_acl": None,
+        "querystring_auth": True,
+        "signature_version": "s3v4",
+    }
+    return {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": options}
+
+
+if STORAGE_KIND == "local":
+    _DEFAULT_STORAGE = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
+elif STORAGE_KIND == "s3":
+    if not S3_BUCKET:
+        raise ImproperlyConfigured("DJANGO_STORAGE=s3 needs DJANGO_S3_BUCKET")
+    _DEFAULT_STORAGE = s3_storage(
+        bucket=S3_BUCKET,
+        endpoint_url=S3_ENDPOINT_URL,
+        region=S3_REGION,
+        access_key_id=S3_ACCESS_KEY_ID,
+        secret_access_key=S3_SECRET_ACCESS_KEY,
+        prefix=S3_PREFIX,
+        addressing_style=S3_ADDRESSING_STYLE,
+    )
+else:
+    raise ImproperlyConfigured(f"DJANGO_STORAGE must be local or s3, not {STORAGE_KIND!r}")
+STORAGES = {
+    "default": _DEFAULT_STORAGE,
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
 
 # django-large-image keeps its scratch files here.
 DATA_TEMP_DIR = str(DATA_DIR / "tmp")

@@ -1,0 +1,227 @@
+"""Where uploads and pyramids live: Django's default storage, local files or a bucket.
+
+``DJANGO_STORAGE=local`` (the default) keeps them under ``MEDIA_ROOT``;
+``DJANGO_STORAGE=s3`` keeps them in an S3-compatible bucket (django-storages).
+Either way the rest of the code goes through three calls:
+
+* :func:`storage_put` moves a whole local file into storage under its final name.
+  Readers only ever see a complete file: a rename on the local disk, a single
+  PUT (or a multipart upload, aborted on failure) on S3, where an object becomes
+  visible only once it is complete.
+* :func:`storage_local_path` answers a local path to read a stored file with
+  (libtiff and tifffile need one): the file itself on the local disk, or a copy
+  in the read-through cache ``DATA_DIR/cache`` for a bucket, downloaded once.
+  Stored names carry the image id and a content hash, so a cached copy never
+  goes stale.
+* :func:`storage_delete` removes a stored file and its cached copy.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import tempfile
+import threading
+from pathlib import Path, PurePosixPath
+
+from django.conf import settings
+from django.core.files import File
+from django.core.files.storage import FileSystemStorage, Storage, storages
+
+logger = logging.getLogger(__name__)
+
+_COPY_CHUNK = 4 << 20
+
+#: Downloads into the cache so far in this process (tests and diagnostics read it).
+download_count = 0
+_count_lock = threading.Lock()
+
+
+def storage() -> Storage:
+    """The storage of uploads and pyramids: Django's ``default`` (what ``FileField`` uses)."""
+    return storages["default"]
+
+
+def storage_is_local() -> bool:
+    """True when stored files are plain files on the local disk (no cache needed)."""
+    return isinstance(storage(), FileSystemStorage)
+
+
+def cache_dir() -> Path:
+    """The read-through cache of stored files: ``DJANGO_STORAGE_CACHE_DIR`` or ``DATA_DIR/cache``."""
+    return Path(settings.STORAGE_CACHE_DIR or Path(settings.DATA_DIR) / "cache")
+
+
+def _cache_path(name: str) -> Path:
+    """The cached copy of the stored file ``name`` (a relative POSIX name such as ``images/1-ab.tiff``).
+
+    Raises:
+        ValueError: ``name`` is absolute or climbs out of the cache (``..``).
+    """
+    parts = PurePosixPath(name).parts
+    if not parts or PurePosixPath(name).is_absolute() or ".." in parts:
+        raise ValueError(f"not a storage name: {name!r}")
+    return cache_dir().joinpath(*parts)
+
+
+def storage_local_path(name: str) -> Path:
+    """A local file holding the stored file ``name``, to open by path.
+
+    On the local disk, the stored file itself. On a bucket, a copy in the cache,
+    downloaded on first use into a temporary file in the same folder and then
+    renamed into place (``os.replace``), so concurrent requests (threads or
+    processes) never see a partial copy: each may download, the last rename wins,
+    and the bytes are the same. Later calls only ``stat`` the copy.
+
+    Args:
+        name: the storage name (``image.file.name``).
+
+    Returns:
+        An absolute path on the local disk.
+
+    Raises:
+        FileNotFoundError: the file is not in storage.
+        ValueError: ``name`` is not a relative storage name.
+    """
+    if storage_is_local():
+        return Path(storage().path(name))
+    target = _cache_path(name)
+    if target.is_file():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".download", dir=target.parent)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            _download(name, out)
+        os.chmod(tmp_name, 0o644)
+        os.replace(tmp_name, target)
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    return target
+
+
+def _download(name: str, out) -> None:
+    """Copy the stored file ``name`` into the open binary file ``out``.
+
+    S3 storages: boto3's managed transfer (ranged GETs in parallel for large
+    objects), straight into ``out``; other storages: ``Storage.open`` in chunks.
+    """
+    global download_count
+    with _count_lock:
+        download_count += 1
+    backend = storage()
+    bucket = getattr(backend, "bucket", None)
+    if bucket is not None and hasattr(backend, "_normalize_name"):
+        from botocore.exceptions import ClientError
+        from storages.utils import clean_name
+
+        key = backend._normalize_name(clean_name(name))
+        try:
+            bucket.Object(key).download_fileobj(out)
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey"):
+                raise FileNotFoundError(f"not in storage: {name}") from None
+            raise
+        return
+    with storage().open(name, "rb") as source:
+        shutil.copyfileobj(source, out, _COPY_CHUNK)
+
+
+def storage_fetch(name: str, destination: Path) -> Path:
+    """The stored file ``name`` as a local file, for one job (not cached).
+
+    On the local disk the stored file itself is returned and nothing is copied;
+    otherwise it is downloaded to ``destination``, which the caller deletes.
+
+    Returns:
+        The path to read.
+    """
+    if storage_is_local():
+        return Path(storage().path(name))
+    destination.parent.mkdir(parents=True, exist_ok=True)
+    with open(destination, "wb") as out:
+        _download(name, out)
+    return destination
+
+
+def storage_put(local_path: Path, name: str) -> str:
+    """Move the whole local file ``local_path`` into storage as ``name``.
+
+    Local disk: a rename into ``MEDIA_ROOT`` (a copy to a temporary name and a
+    rename when ``MEDIA_ROOT`` is on another file system). Bucket: an upload
+    (multipart for large files; boto3 aborts a failed one, so no part lingers),
+    after which ``local_path`` is deleted. An object already stored under
+    ``name`` is replaced: names carry the image id and content hash, so a job
+    run again writes the same bytes.
+
+    Args:
+        local_path: a complete file on the local disk; it is gone afterwards.
+        name: the storage name, e.g. ``images/12-0123456789abcdef.tiff``.
+
+    Returns:
+        The name stored (``name``).
+
+    Raises:
+        OSError, botocore.exceptions.BotoCoreError, ...: the move or upload
+            failed; nothing is stored under ``name`` then and ``local_path`` stays
+            for the caller to delete.
+    """
+    local_path = Path(local_path)
+    if storage_is_local():
+        target = Path(storage().path(name))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(local_path, 0o644)
+        try:
+            os.replace(local_path, target)
+        except OSError:
+            # Another file system: copy beside the target, then rename (still atomic).
+            fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".partial", dir=target.parent)
+            os.close(fd)
+            try:
+                shutil.copyfile(local_path, tmp_name)
+                os.chmod(tmp_name, 0o644)
+                os.replace(tmp_name, target)
+            except BaseException:
+                Path(tmp_name).unlink(missing_ok=True)
+                raise
+            local_path.unlink()
+        return name
+    with open(local_path, "rb") as stream:
+        stored = storage().save(name, File(stream, name=PurePosixPath(name).name))
+    if stored != name:  # a storage that renames instead of replacing: keep ours
+        storage().delete(stored)
+        raise RuntimeError(f"storage stored {name!r} as {stored!r}; it must overwrite (file_overwrite)")
+    local_path.unlink()
+    return name
+
+
+def storage_delete(name: str) -> None:
+    """Delete the stored file ``name`` (no error when it is gone) and its cached copy."""
+    if not name:
+        return
+    storage().delete(name)
+    if not storage_is_local():
+        _cache_path(name).unlink(missing_ok=True)
+
+
+def storage_check() -> None:
+    """Write, read back and delete a small probe file, for ``/readyz``.
+
+    Raises:
+        Exception: whatever the storage raises when unreachable, or RuntimeError
+            when the probe does not read back.
+    """
+    import uuid
+
+    from django.core.files.base import ContentFile
+
+    backend = storage()
+    stored = backend.save(f".readyz-{uuid.uuid4().hex}", ContentFile(b"ok"))
+    try:
+        with backend.open(stored, "rb") as probe:
+            if probe.read() != b"ok":
+                raise RuntimeError("the storage probe did not read back")
+    finally:
+        backend.delete(stored)
