@@ -120,6 +120,16 @@ def test_resample_averages_valid_values_only():
     assert out[..., 1].tolist() == [[255, 255], [255, 0]]
 
 
+def test_resample_without_nodata_is_the_block_mean():
+    rng = np.random.default_rng(5)
+    values = rng.integers(0, 256, (60, 40), dtype=np.uint8)
+    raw = np.dstack([values, np.full(values.shape, 255, np.uint8)])
+    out = resample(raw, 20, 15)  # blocks of 4 rows x 2 columns
+    expected = np.rint(values.reshape(15, 4, 20, 2).astype(np.float64).mean(axis=(1, 3)))
+    np.testing.assert_array_equal(out[..., 0], expected)
+    assert (out[..., 1] == 255).all()
+
+
 def test_output_size_guard():
     check_output_size(100, 100, "png", 10_000)
     with pytest.raises(OutputTooLargeError, match="limit"):

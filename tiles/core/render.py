@@ -70,9 +70,15 @@ def resample(raw: np.ndarray, width: int, height: int) -> np.ndarray:
     """
     if raw.shape[:2] == (height, width):
         return raw
+    box = PILImage.Resampling.BOX
+    if raw[..., 1].all():  # no nodata: one resize, the mean of the values
+        mean = PILImage.fromarray(raw[..., 0].astype(np.float32)).resize((width, height), box)
+        out = np.empty((height, width, 2), np.uint8)
+        out[..., 0] = np.clip(np.rint(np.asarray(mean, dtype=np.float32)), 0, 255)
+        out[..., 1] = 255
+        return out
     valid = (raw[..., 1] > 0).astype(np.float32)
     weighted = raw[..., 0].astype(np.float32) * valid
-    box = PILImage.Resampling.BOX
     w_img = PILImage.fromarray(weighted).resize((width, height), box)
     v_img = PILImage.fromarray(valid).resize((width, height), box)
     total = np.asarray(w_img, dtype=np.float32)
