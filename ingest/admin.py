@@ -1,20 +1,144 @@
-from django.contrib import admin
+"""Django admin for images: the job's status, its depth axis, its error, and a preview.
 
-from ingest.models import Image
+The change page (``templates/admin/ingest/image/change_form.html``) adds a thumbnail
+strip of the whole log and a GeoJS viewer over the image's tiles
+(``/api/v1/images/{id}/tiles/{z}/{x}/{y}.png``). GeoJS is django-large-image's copy,
+served with our static files, as the site's own viewer loads it; django-large-image's
+stock admin include is not used because it pulls Tailwind, DaisyUI and Alpine from
+CDNs and calls a colormap route (``/api/large-image/colormaps``) this server does not
+have.
+"""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.templatetags.static import static
+from django.urls import reverse
+from django.utils.html import format_html
+
+from ingest.models import Image, WebhookDelivery
+
+#: The strip on the change page: this many pixels wide and high, whatever the log's size.
+STRIP_WIDTH = 48
+STRIP_HEIGHT = 600
+GEOJS = "django_large_image/js/geojs/1.8.3/geo.min.js"
+#: Tile size of every pyramid (ingest/pyramid.py).
+TILE_SIZE = 256
+
+
+def _depth(value: float | None) -> str:
+    return "–" if value is None else f"{value:g}"
+
+
+def image_preview_urls(image: Image) -> dict:
+    """The URLs the change page's preview uses (strip, tile template, API detail).
+
+    Args:
+        image: a saved image.
+
+    Returns:
+        ``{"detail": ..., "strip": ..., "tiles": ..., "geojs": ...}``; ``tiles`` keeps
+        ``{z}``, ``{x}`` and ``{y}`` for GeoJS to fill.
+    """
+    detail = reverse("image-detail", args=[image.pk])
+    return {
+        "detail": detail,
+        "strip": f"{detail}/data/thumbnail.png?width={STRIP_WIDTH}&height={STRIP_HEIGHT}",
+        "tiles": f"{detail}/tiles/{{z}}/{{x}}/{{y}}.png",
+        "geojs": static(GEOJS),
+    }
+
+
+class WebhookDeliveryInline(admin.TabularInline):
+    model = WebhookDelivery
+    extra = 0
+    can_delete = False
+    fields = ["attempt", "url", "event_status", "status_code", "delivered", "duration", "error", "created"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
 
 
 @admin.register(Image)
 class ImageAdmin(admin.ModelAdmin):
-    list_display = [
-        "id",
-        "name",
-        "status",
-        "depth_min",
-        "depth_max",
-        "depth_unit",
-        "rows",
-        "columns",
-        "created",
+    """Images are created by uploads (API, ``ingest`` command), so the admin reads and deletes.
+
+    Deleting an image deletes its pyramid and its CSV from the storage (``ingest.models``).
+    """
+
+    list_display = ["id", "name", "status", "depth_range", "rows", "columns", "created"]
+    list_display_links = ["id", "name"]
+    list_filter = ["status", "depth_unit", "dtype"]
+    search_fields = ["name", "sha256"]
+    date_hierarchy = "created"
+    inlines = [WebhookDeliveryInline]
+    readonly_fields = [f.name for f in Image._meta.fields] + ["depth_range", "error_summary", "duration"]
+    fieldsets = [
+        (None, {"fields": ["name", "status", "progress", "error_summary"]}),
+        (
+            "Depth axis",
+            {
+                "fields": [
+                    "depth_range",
+                    ("depth_min", "depth_max", "depth_step", "depth_unit"),
+                    ("rows", "columns", "levels", "dtype"),
+                    ("value_min", "value_max", "value_p2", "value_p98"),
+                ]
+            },
+        ),
+        (
+            "Job",
+            {
+                "fields": [
+                    ("created", "started", "finished", "duration"),
+                    ("rows_read", "rows_dropped", "bytes_read"),
+                    "options",
+                    "webhook_url",
+                ]
+            },
+        ),
+        ("Files", {"fields": ["file", "source", "source_size", "sha256"]}),
     ]
-    list_filter = ["status", "depth_unit"]
-    readonly_fields = [f.name for f in Image._meta.fields]
+
+    @admin.display(description="depth range", ordering="depth_min")
+    def depth_range(self, image: Image) -> str:
+        """``depth_min – depth_max unit`` (closed range), or a dash before ingestion."""
+        if image.depth_min is None or image.depth_max is None:
+            return "–"
+        step = f", step {_depth(image.depth_step)}" if image.depth_step else ""
+        return f"{_depth(image.depth_min)} – {_depth(image.depth_max)} {image.depth_unit}{step}"
+
+    @admin.display(description="error")
+    def error_summary(self, image: Image) -> str:
+        """The job's error with its line and column, or a dash."""
+        if not image.error:
+            return "–"
+        where = []
+        if image.error_line is not None:
+            where.append(f"line {image.error_line}")
+        if image.error_column:
+            where.append(f"column {image.error_column}")
+        return format_html(
+            '<span class="errornote" id="image-error">{}{}</span>',
+            image.error,
+            f" ({', '.join(where)})" if where else "",
+        )
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        extra_context = dict(extra_context or {})
+        image = self.get_object(request, object_id)
+        if image is not None:
+            extra_context["preview"] = {
+                **image_preview_urls(image),
+                "ready": image.is_ready,
+                "columns": image.columns,
+                "rows": image.rows,
+                "tile_size": TILE_SIZE,
+                "strip_width": STRIP_WIDTH,
+                "strip_height": STRIP_HEIGHT,
+            }
+        return super().change_view(request, object_id, form_url, extra_context=extra_context)
