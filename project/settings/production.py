@@ -1,4 +1,15 @@
-"""Production: fail fast on missing secrets; PostgreSQL, Redis and a real worker."""
+"""Production: fail fast on missing secrets; PostgreSQL, Redis and a real worker.
+
+Importing these settings raises ``ImproperlyConfigured`` naming every variable that is
+missing, so a misconfigured pod or container stops at start-up instead of serving with
+a development key, SQLite or an in-memory broker:
+
+* ``DJANGO_SECRET_KEY``: set, and not the development default (``insecure...``);
+* ``DJANGO_ALLOWED_HOSTS``: at least one host;
+* ``DJANGO_DATABASE_URL``: set (no SQLite fallback);
+* ``DJANGO_CELERY_BROKER_URL``: set, not ``memory://``, unless tasks run eagerly;
+* with ``DJANGO_STORAGE=s3``: ``DJANGO_S3_BUCKET`` (checked in base).
+"""
 
 from django.core.exceptions import ImproperlyConfigured
 
@@ -7,9 +18,18 @@ from project.settings.base import env
 
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[])
-if not SECRET_KEY or SECRET_KEY.startswith("insecure"):
-    raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set in production")
-if not ALLOWED_HOSTS:
-    raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must be set in production")
 DEBUG = False
 CELERY_TASK_ALWAYS_EAGER = env.bool("DJANGO_CELERY_TASK_ALWAYS_EAGER", default=False)
+
+_missing = []
+if not SECRET_KEY or SECRET_KEY.startswith("insecure"):
+    _missing.append("DJANGO_SECRET_KEY (a long random string, not the development default)")
+if not ALLOWED_HOSTS:
+    _missing.append("DJANGO_ALLOWED_HOSTS (comma-separated host names)")
+if not env.str("DJANGO_DATABASE_URL", default=""):
+    _missing.append("DJANGO_DATABASE_URL (e.g. postgres://user:password@host:5432/db)")
+_broker = env.str("DJANGO_CELERY_BROKER_URL", default="")
+if not CELERY_TASK_ALWAYS_EAGER and (not _broker or _broker.startswith("memory://")):
+    _missing.append("DJANGO_CELERY_BROKER_URL (e.g. redis://host:6379/0; a worker cannot reach memory://)")
+if _missing:
+    raise ImproperlyConfigured("production settings need: " + "; ".join(_missing))
