@@ -142,6 +142,8 @@ def test_tiles_viewer_loads_the_log_without_errors(sample_image, browser):
     assert np.ptp(column[-len(column) // 10 :]) > 20, "no log at the bottom of the map"
     # Grey tiles draw grey pixels.
     assert np.abs(column[:, 0] - column[:, 1]).max() <= 2
+    # A long, narrow log opens stretched wide enough to read (not a 27 px sliver).
+    assert log_width(shot) >= 150
     assert browser.errors == []
 
 
@@ -260,21 +262,319 @@ def test_tiles_viewer_colormap_recolours_the_map(sample_image, browser):
     assert browser.errors == []
 
 
-def test_tiles_viewer_hover_reads_depth_and_value(sample_image, sample_reference, browser):
-    open_viewer(browser, sample_image)
-    box = browser.page.locator("#map").bounding_box()
+def wait_ready(browser: Browser) -> None:
+    """Wait until the tiles in view are drawn (after a change of view or colours)."""
+    browser.page.wait_for_selector("#map[data-state=ready]", state="attached")
+    browser.page.wait_for_timeout(300)
 
-    with browser.page.expect_response(lambda r: "/data/pixel" in r.url and r.status == 200):
-        browser.page.mouse.move(box["x"] + box["width"] / 2, box["y"] + 40)
-    browser.page.wait_for_function("document.getElementById('readout').textContent.includes('value')")
-    text = browser.page.inner_text("#readout")
-    match = re.fullmatch(r"Depth (\d+\.\d) m · row (\d+) · column (\d+) · value (\d+)", text)
-    assert match, text
-    depth, row, column, value = float(match[1]), int(match[2]), int(match[3]), int(match[4])
+
+def show_depth(browser: Browser, depth: float, levels_past_full: float = 0) -> None:
+    """Centre ``depth`` at a zoom relative to full resolution (0: one screen px per row)."""
+    browser.page.evaluate(
+        """([depth, extra]) => {
+            const viewer = window.depthViewer;
+            const full = viewer.map.zoomRange().max - 3;  // EXTRA_ZOOM levels past full resolution
+            viewer.showDepth(depth, full + extra);
+        }""",
+        [depth, levels_past_full],
+    )
+    browser.page.wait_for_timeout(300)
+    wait_ready(browser)
+
+
+def screen_point(browser: Browser, row: int, column: int) -> tuple[float, float]:
+    """Page coordinates of the middle of an image pixel (row, column) on the map."""
+    point = browser.page.evaluate(
+        """([row, column]) => {
+            const viewer = window.depthViewer;
+            const box = document.getElementById('map').getBoundingClientRect();
+            const p = viewer.map.gcsToDisplay({x: (column + 0.5) * viewer.stretch(), y: row + 0.5});
+            return [box.left + p.x, box.top + p.y];
+        }""",
+        [row, column],
+    )
+    return point[0], point[1]
+
+
+def test_tiles_viewer_readout_shows_the_csv_value_and_azimuth(sample_image, sample_reference, browser):
+    open_viewer(browser, sample_image)
     depths, values = sample_reference
-    assert 0 < row < 1000
-    assert depth == pytest.approx(depths[row])
-    assert value == values[row, column]
+    browser.page.select_option("#stretch", "1")  # square pixels: all 200 columns in view
+    show_depth(browser, 9250.0, 2)  # 4 screen px per row and column
+    # Known spots: 9250.0 m is row 2499; columns near both edges and in the middle.
+    row = int(np.argmin(np.abs(depths - 9250.0)))
+    assert depths[row] == pytest.approx(9250.0)
+    for column in (3, 100, 187):
+        x, y = screen_point(browser, row, column)
+        with browser.page.expect_response(
+            lambda r, c=column: "/data/pixel" in r.url and f"left={c}&" in r.url and r.status == 200
+        ) as answer:
+            browser.page.mouse.move(x, y)
+        served = answer.value.json()
+        browser.page.wait_for_function("document.getElementById('readout').textContent.includes('value')")
+        text = browser.page.inner_text("#readout")
+        match = re.fullmatch(
+            r"Depth (\d+\.\d) m · row (\d+) · column (\d+) · azimuth (\d+\.\d)° · value (\d+)", text
+        )
+        assert match, text
+        assert float(match[1]) == pytest.approx(depths[row])
+        assert (int(match[2]), int(match[3])) == (row, column)
+        # Azimuth of the middle of the column: 200 columns cover 360 degrees, 1.8 each.
+        assert float(match[4]) == pytest.approx((column + 0.5) * 1.8, abs=0.05)
+        # The value is the pixel endpoint's, which is the CSV's.
+        assert int(match[5]) == served["value"] == values[row, column]
+        browser.page.mouse.move(x + 200, y)  # away, so the next spot reads afresh
+    browser.screenshot("viewer-readout.png")
+    assert browser.errors == []
+
+
+def test_tiles_viewer_colormaps_come_from_the_api_with_a_legend(sample_image, browser):
+    with browser.page.expect_response(lambda r: r.url.endswith("/api/v1/colormaps")) as listed:
+        open_viewer(browser, sample_image)
+    catalogue = [c["name"] for c in listed.value.json()]
+    options = browser.page.eval_on_selector_all("#colormap option", "os => os.map(o => o.value)")
+    # Every colormap of the API, a "<name>_r" drawn by the Reverse box instead.
+    assert options == [n for n in catalogue if not (n.endswith("_r") and n[:-2] in catalogue)]
+    assert {"gray", "resistivity", "viridis", "twilight", "YlOrBr"} <= set(options)
+    assert "viridis_r" not in options and "viridis_r" in catalogue
+
+    def legend() -> np.ndarray:
+        browser.page.wait_for_function(
+            "(() => { const i = document.getElementById('colormap-legend');"
+            " return i.complete && i.naturalWidth === 160; })()"
+        )
+        return browser.screenshot("viewer-legend.png", "#colormap-legend")[3:-3, 3:-3].astype(int)
+
+    grey = legend()
+    assert browser.page.get_attribute("#colormap-legend", "data-colormap") == "gray"
+    # Grey runs from black (left) to white (right), labelled with min and max.
+    assert grey[:, :4].mean() < 40 and grey[:, -4:].mean() > 215
+    assert browser.page.inner_text("#legend-min") == "0"
+    assert browser.page.inner_text("#legend-max") == "255"
+
+    browser.page.select_option("#colormap", "viridis")
+    wait_ready(browser)
+    viridis = legend()
+    # viridis: dark purple to yellow.
+    left, right = viridis[:, :4].reshape(-1, 3).mean(0), viridis[:, -4:].reshape(-1, 3).mean(0)
+    assert left[2] > left[1] and right[0] > 200 and right[1] > 200 and right[2] < 80, (left, right)
+    before = browser.screenshot("viewer-viridis.png", "#map")
+
+    # Reverse: the viridis_r colormap, legend and tiles flipped.
+    with browser.page.expect_response(lambda r: is_tile(r.url) and "palette=viridis_r" in r.url):
+        browser.page.check("#reverse")
+    wait_ready(browser)
+    flipped = legend()
+    np.testing.assert_allclose(flipped.mean(0), viridis.mean(0)[::-1], atol=25)
+    after = browser.screenshot("viewer-viridis-reversed.png", "#map")
+    changed = np.abs(before.astype(int) - after.astype(int)).max(axis=2) > 30
+    assert changed.mean() > 0.05, "reversing the colormap did not change the map"
+    browser.screenshot("viewer-viridis-reversed-page.png")
+    assert browser.errors == []
+
+
+def saturated(column: np.ndarray) -> float:
+    """Fraction of grey screen pixels at black or white."""
+    grey = column.mean(axis=-1)
+    return float(((grey <= 3) | (grey >= 252)).mean())
+
+
+def set_slider(browser: Browser, selector: str, value: float) -> None:
+    """Move a range input as a drag does: input events, then change on release."""
+    browser.page.eval_on_selector(
+        selector,
+        """(e, v) => { e.value = String(v); e.dispatchEvent(new Event('input', {bubbles: true}));
+                      e.dispatchEvent(new Event('change', {bubbles: true})); }""",
+        value,
+    )
+
+
+def test_tiles_viewer_min_max_sliders_stretch_the_values(sample_image, browser):
+    open_viewer(browser, sample_image)
+    # uint8: the sliders span 0..255 and start there (the stored values as they are).
+    for name, value in (("min", "0"), ("max", "255")):
+        attrs = browser.page.eval_on_selector(f"#{name}-range", "e => [e.min, e.max, e.step, e.value]")
+        assert attrs == ["0", "255", "1", value]
+        assert browser.page.input_value(f"#{name}-value") == value
+    before = log_column(browser.screenshot("viewer-range-default.png", "#map"))
+
+    with browser.page.expect_response(
+        lambda r: is_tile(r.url) and "min=150" in r.url and "max=200" in r.url and r.status == 200
+    ):
+        set_slider(browser, "#min-range", 150)
+        set_slider(browser, "#max-range", 200)
+    wait_ready(browser)
+    after = log_column(browser.screenshot("viewer-range-150-200.png", "#map"))
+    assert browser.page.input_value("#min-value") == "150"
+    assert browser.page.inner_text("#legend-max") == "200"
+    # Values below 150 draw black and above 200 white: far more saturated pixels.
+    assert saturated(after) > saturated(before) + 0.3, (saturated(before), saturated(after))
+    assert "min=150" in browser.page.get_attribute("#region-link", "href")
+
+    # Typed: max below min pulls min down with it (the API refuses min > max).
+    browser.page.fill("#max-value", "120")
+    browser.page.press("#max-value", "Enter")
+    assert browser.page.input_value("#min-value") == "120"
+    assert browser.page.input_value("#max-value") == "120"
+
+    # Reset: back to the default tiles (no min/max in their URL).
+    browser.page.click("#range-reset")
+    wait_ready(browser)
+    assert "min=" not in browser.page.evaluate("window.depthViewer.layer.url()")
+    reset = log_column(browser.screenshot("viewer-range-reset.png", "#map"))
+    np.testing.assert_allclose(reset, before, atol=2)
+    assert "min=" not in browser.page.url
+    assert browser.errors == []
+
+
+@pytest.fixture
+def float_image(db, write_csv):
+    """A float32 log: resistivities 1..1000 ohm.m, 40 scanlines x 8 columns."""
+    from ingest.services import image_create_from_path, image_ingest
+
+    rng = np.random.default_rng(5)
+    lines = ["depth," + ",".join(f"col{i}" for i in range(1, 9))]
+    for row in range(40):
+        values = 10 ** rng.uniform(0, 3, 8)
+        lines.append(f"{100 + row * 0.5:.1f}," + ",".join(f"{v:.3f}" for v in values))
+    image, _ = image_create_from_path(path=write_csv(lines), name="resistivity", queue=False)
+    image = image_ingest(image_id=image.pk)
+    assert image.status == "succeeded" and image.dtype == "float32", image.error
+    return image
+
+
+def test_tiles_viewer_float_sliders_span_the_value_range(float_image, browser):
+    open_viewer(browser, float_image)
+    image = float_image
+    low, high = (float(browser.page.get_attribute("#min-range", a)) for a in ("min", "max"))
+    assert low == pytest.approx(image.value_min, abs=1.0)
+    assert high == pytest.approx(image.value_max, abs=1.0)
+    # They open on the 2nd..98th percentiles, what the tiles use without min/max.
+    assert float(browser.page.input_value("#min-value")) == pytest.approx(image.value_p2, abs=1.0)
+    assert float(browser.page.input_value("#max-value")) == pytest.approx(image.value_p98, abs=1.0)
+    assert all("min=" not in r.url for r in browser.tile_responses())
+    browser.screenshot("viewer-float.png")
+    assert browser.errors == []
+
+
+def test_tiles_viewer_view_state_survives_a_reload(sample_image, browser):
+    open_viewer(browser, sample_image)
+    browser.page.select_option("#colormap", "YlOrBr")
+    browser.page.check("#reverse")
+    browser.page.fill("#min-value", "40")
+    browser.page.press("#min-value", "Enter")
+    browser.page.fill("#max-value", "220")
+    browser.page.press("#max-value", "Enter")
+    box = browser.page.locator("#map").bounding_box()
+    browser.page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    for _ in range(4):
+        browser.page.mouse.wheel(0, -240)
+        browser.page.wait_for_timeout(150)
+    browser.page.wait_for_timeout(800)
+    browser.page.fill("#goto-depth", "9250")
+    browser.page.press("#goto-depth", "Enter")
+    wait_ready(browser)
+    view = view_range(browser)
+    assert 9240 < view["depthCentre"] < 9260
+    # The address follows the view (throttled).
+    browser.page.wait_for_function(
+        "([d, z]) => { const q = new URLSearchParams(location.search);"
+        " return Math.abs(q.get('depth') - d) < 0.01 && Math.abs(q.get('zoom') - z) < 0.001; }",
+        arg=[view["depthCentre"], view["zoom"]],
+    )
+    query = dict(re.findall(r"[?&]([^=&]+)=([^&]*)", browser.page.url))
+    assert query["colormap"] == "YlOrBr" and query["reverse"] == "1"
+    assert (query["min"], query["max"]) == ("40", "220")
+    shot = browser.screenshot("viewer-state-before-reload.png", "#map")
+
+    # Reload the link: same view, same colours.
+    link = browser.page.url
+    browser.responses.clear()
+    with browser.page.expect_response(lambda r: is_tile(r.url) and r.status == 200):
+        browser.page.goto(link)
+    wait_ready(browser)
+    again = view_range(browser)
+    for key in ("depthTop", "depthBottom", "zoom", "stretch"):
+        assert again[key] == view[key], key
+    assert again["depthCentre"] == pytest.approx(view["depthCentre"], abs=0.01)
+    assert browser.page.input_value("#colormap") == "YlOrBr"
+    assert browser.page.is_checked("#reverse")
+    assert (browser.page.input_value("#min-value"), browser.page.input_value("#max-value")) == ("40", "220")
+    tiles = browser.tile_responses()
+    assert tiles and all("palette=YlOrBr_r&min=40&max=220" in r.url for r in tiles)
+    reloaded = browser.screenshot("viewer-state-after-reload.png", "#map")
+    assert np.abs(reloaded.astype(int) - shot.astype(int)).max(axis=2).mean() < 3
+    assert browser.errors == []
+
+
+def test_tiles_viewer_resize_keeps_the_centre_depth_and_zoom(sample_image, browser):
+    open_viewer(browser, sample_image)
+    show_depth(browser, 9300.0, -1)  # half a screen px per row: about 74 m in view
+    before = view_range(browser)
+    assert before["depthCentre"] == pytest.approx(9300.0, abs=0.1)
+    height = browser.page.locator("#map").bounding_box()["height"]
+
+    for size in ({"width": 900, "height": 600}, {"width": 1400, "height": 1000}):
+        browser.page.set_viewport_size(size)
+        browser.page.wait_for_timeout(600)
+        wait_ready(browser)
+        after = view_range(browser)
+        new_height = browser.page.locator("#map").bounding_box()["height"]
+        assert new_height != height
+        assert after["zoom"] == before["zoom"]
+        assert after["depthCentre"] == pytest.approx(9300.0, abs=0.1)
+        # Same scale: the range in view grows or shrinks with the map's height, about the centre.
+        span = before["depthBottom"] - before["depthTop"]
+        assert after["depthBottom"] - after["depthTop"] == pytest.approx(span * new_height / height, abs=0.5)
+        assert (after["depthTop"] + after["depthBottom"]) / 2 == pytest.approx(9300.0, abs=0.3)
+        shot = browser.screenshot(f"viewer-resized-{size['width']}.png", "#map")
+        assert log_column(shot).std() > 10, "no log in the middle of the resized map"
+        # The depth labels follow: the track is redrawn at the new height.
+        track = browser.screenshot(f"viewer-resized-{size['width']}-track.png", "#depth-track")
+        assert track.shape[0] == pytest.approx(new_height, abs=4)
+        ink = (track.mean(axis=2) < 128).any(axis=1)
+        assert ink[-len(ink) // 4 :].any(), "no depth label in the bottom quarter of the track"
+    assert browser.errors == []
+
+
+def test_tiles_viewer_downloads_the_region_in_view(sample_image, sample_reference, browser):
+    open_viewer(browser, sample_image)
+    depths, values = sample_reference
+    show_depth(browser, 9100.0, 1)  # 2 screen px per row
+    view = view_range(browser)
+    top = int(np.argmin(np.abs(depths - view["depthTop"])))
+    bottom = int(np.argmin(np.abs(depths - view["depthBottom"])))
+    assert 150 < bottom - top < 500
+
+    formats = browser.page.eval_on_selector_all("#region-format option", "os => os.map(o => o.value)")
+    assert formats == ["png", "jpeg", "webp", "tiff", "npy"]
+    for fmt in formats:
+        browser.page.select_option("#region-format", fmt)
+        browser.page.wait_for_timeout(100)
+        href = browser.page.get_attribute("#region-link", "href")
+        window = f"depth_min={view['depthTop']:.1f}&depth_max={view['depthBottom']:.1f}"
+        assert f"/data/region.{fmt}?{window}" in href
+
+    # NPY: the stored values of the rows in view, exactly the CSV's.
+    browser.page.select_option("#region-format", "npy")
+    with browser.page.expect_download() as download:
+        browser.page.click("#region-link")
+    assert download.value.suggested_filename == (
+        f"sample_{view['depthTop']:.1f}-{view['depthBottom']:.1f}m.npy"
+    )
+    array = np.load(download.value.path()).squeeze()
+    np.testing.assert_array_equal(array, values[top : bottom + 1])
+
+    # PNG with the colours on screen: viridis, one pixel per scanline and column.
+    browser.page.select_option("#colormap", "viridis")
+    wait_ready(browser)
+    browser.page.select_option("#region-format", "png")
+    with browser.page.expect_download() as download:
+        browser.page.click("#region-link")
+    png = np.asarray(PILImage.open(download.value.path()).convert("RGB"))
+    assert png.shape == (bottom - top + 1, 200, 3)
+    assert np.abs(png[..., 0].astype(int) - png[..., 2]).mean() > 30, "not coloured"
+    browser.screenshot("viewer-download.png")
     assert browser.errors == []
 
 

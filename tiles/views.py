@@ -1,7 +1,10 @@
-"""HTML pages: the list of images and the GeoJS viewer."""
+"""HTML pages: the dashboard (list of images, upload form) and the GeoJS viewer."""
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.templatetags.static import static
@@ -9,18 +12,63 @@ from django.urls import reverse
 
 from ingest.models import Image
 from ingest.selectors import image_list
-from tiles.core.style import COLORMAPS
+from tiles.templatetags.depth import depth
 
 GEOJS = "django_large_image/js/geojs/1.8.3/geo.min.js"
+IMAGES_PER_PAGE = 20
+#: The strip an embed snippet draws: exact size, the whole log squeezed into it.
+EMBED_WIDTH, EMBED_HEIGHT = 64, 400
+REGION_FORMATS = ("png", "jpeg", "webp", "tiff", "npy")
+
+
+def embed_url(request: HttpRequest, image: Image) -> str | None:
+    """The absolute thumbnail URL of an image's whole depth range, to paste into a dashboard.
+
+    Args:
+        request: the page request (gives the scheme and host).
+        image: a succeeded image (depth axis known).
+
+    Returns:
+        ``.../data/thumbnail.png?depth_min=...&depth_max=...&width=64&height=400``, or None
+        when the image has no depth axis yet.
+    """
+    if image.status != Image.Status.SUCCEEDED or image.depth_min is None or image.depth_max is None:
+        return None
+    query = urlencode(
+        {
+            "depth_min": depth(image.depth_min, image.depth_step),
+            "depth_max": depth(image.depth_max, image.depth_step),
+            "width": EMBED_WIDTH,
+            "height": EMBED_HEIGHT,
+        }
+    )
+    path = reverse("image-detail", kwargs={"pk": image.pk}) + "/data/thumbnail.png?" + query
+    return request.build_absolute_uri(path)
 
 
 def image_list_page(request: HttpRequest) -> HttpResponse:
-    """``/``: every image, newest first, with a thumbnail strip."""
-    return render(request, "tiles/image_list.html", {"images": list(image_list())})
+    """``/``: the dashboard.
+
+    Every image, newest first, :data:`IMAGES_PER_PAGE` a page (``?page=N``; a page
+    out of range shows the last one), each with a strip thumbnail and an embed
+    snippet; and a form that uploads a CSV through the API with the user's token.
+    """
+    paginator = Paginator(image_list(), IMAGES_PER_PAGE)
+    page = paginator.get_page(request.GET.get("page"))
+    for image in page.object_list:
+        image.embed_url = embed_url(request, image)
+    context = {
+        "page": page,
+        "images": page.object_list,
+        "page_range": paginator.get_elided_page_range(page.number, on_each_side=2, on_ends=1),
+        "upload_url": reverse("image-list"),
+        "depth_units": Image.DepthUnit.choices,
+    }
+    return render(request, "tiles/image_list.html", context)
 
 
 def image_viewer_page(request: HttpRequest, pk: int) -> HttpResponse:
-    """``/images/{id}``: pan and zoom the log with a depth axis and a colormap choice."""
+    """``/images/{id}``: pan and zoom the log with a depth axis, colour controls and a readout."""
     image = get_object_or_404(Image, pk=pk)
     api = reverse("image-detail", kwargs={"pk": image.pk})
     config = {
@@ -35,12 +83,18 @@ def image_viewer_page(request: HttpRequest, pk: int) -> HttpResponse:
         "depth_unit": image.depth_unit,
         "rows": image.rows,
         "columns": image.columns,
+        "dtype": image.dtype or "uint8",
+        "value_min": image.value_min,
+        "value_max": image.value_max,
+        "value_p2": image.value_p2,
+        "value_p98": image.value_p98,
         "tile_size": 256,
         "tile_url": f"{api}/tiles/{{z}}/{{x}}/{{y}}.png",
-        "region_url": f"{api}/data/region.png",
+        "region_url": f"{api}/data/region",
+        "region_formats": list(REGION_FORMATS),
         "pixel_url": f"{api}/data/pixel",
         "detail_url": api,
-        "colormaps": list(COLORMAPS),
+        "colormaps_url": reverse("colormap-list"),
         "geojs_url": static(GEOJS),
     }
     return render(request, "tiles/viewer.html", {"image": image, "viewer_config": config})

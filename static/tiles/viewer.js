@@ -2,9 +2,13 @@
  * Borehole image viewer for /images/<id>.
  *
  * A GeoJS map of the tile pyramid in pixel space, a depth track beside it that
- * follows pan and zoom, a colormap choice, a hover readout and a link to the
- * region in view. While the image is still being ingested there is no map: a
- * status line polls the image every second and reloads the page once it is ready.
+ * follows pan and zoom, colour controls (a colormap from /api/v1/colormaps with its
+ * legend, reverse, min/max over the log's value range), a hover readout (depth,
+ * column, azimuth and the stored value from the pixel endpoint) and a download of
+ * the region in view. The view (centre depth, zoom, colours, stretch) is kept in
+ * the page address, so a link or a reload reopens it; a resized window keeps it.
+ * While the image is still being ingested there is no map: a status line polls
+ * the image every second and reloads the page once it is ready.
  *
  * Coordinates: with geo.util.pixelCoordinateParams the map's gcs is image pixels,
  * x = column and y = row, growing downward (y = 0 is the top edge of row 0).
@@ -29,6 +33,10 @@
   const POLL_MS = 1000;
   const READOUT_DELAY_MS = 120;
   const DEFAULT_COLORMAP = 'gray';  // plain grey: tiles without a palette
+  const STATE_THROTTLE_MS = 250;   // the page address follows the view at most this often
+  const SLIDER_DELAY_MS = 200;     // min/max sliders redraw the tiles once they pause this long
+  const GREY_LEGEND = '/api/v1/colormaps/' + encodeURIComponent('#000,#fff') + '.png';
+  const FORMAT_MAX_SIDE = {jpeg: 65535, webp: 16383};  // larger regions are scaled down
 
   const el = (id) => document.getElementById(id);
 
@@ -70,6 +78,12 @@
   const depthToY = (depth) => (depth - config.depth_min) / config.depth_step + 0.5;
   const clampRow = (row) => Math.min(config.rows - 1, Math.max(0, row));
   const formatDepth = (depth) => depth.toFixed(depthDecimals);
+  /**
+   * Azimuth in degrees of the middle of a column. The columns of an image log are
+   * taken to cover the borehole wall once, clockwise from the reference direction
+   * (north or the high side): column c spans [c, c + 1) x 360 / columns degrees.
+   */
+  const azimuth = (column) => (column + 0.5) * 360 / config.columns;
 
   /* ---------- status line (images not ready) ---------- */
 
@@ -134,51 +148,160 @@
     });
   }
 
-  function tileUrl(colormap) {
-    if (!colormap || colormap === DEFAULT_COLORMAP) {
-      return config.tile_url;
+  function fetchJson(url) {
+    return fetch(url, {headers: {Accept: 'application/json'}}).then((response) => {
+      if (!response.ok) {
+        throw new Error(url + ': HTTP ' + response.status);
+      }
+      return response.json();
+    });
+  }
+
+  /**
+   * The value controls of this image.
+   * uint8: sliders 0..255, default 0..255 (the stored values as they are).
+   * float32: sliders over value_min..value_max, default the 2nd..98th percentiles
+   * (what the server uses without min/max), in about 1000 steps.
+   */
+  function valueScale() {
+    const isFloat = config.dtype === 'float32';
+    const pick = (...values) => values.find((v) => v !== null && v !== undefined && Number.isFinite(v));
+    let low = isFloat ? pick(config.value_p2, config.value_min, 0) : 0;
+    let high = isFloat ? pick(config.value_p98, config.value_max, low + 1) : 255;
+    if (high <= low) {
+      high = low + 1;
     }
-    return config.tile_url + '?palette=' + encodeURIComponent(colormap);
+    const spanLow = Math.min(low, pick(config.value_min, low));
+    const spanHigh = Math.max(high, pick(config.value_max, high));
+    const step = isFloat ? niceStep((spanHigh - spanLow) / 1000) : {step: 1, decimals: 0};
+    const decimals = isFloat ? step.decimals : 0;
+    return {
+      low: low,
+      high: high,
+      spanLow: spanLow,
+      spanHigh: spanHigh,
+      step: step.step,
+      format: (v) => String(Number(v.toFixed(decimals))),
+    };
   }
 
-  /** The page's ?colormap= and ?stretch= (kept there so a view can be shared). */
-  function pageChoice(name, allowed) {
-    const wanted = new URLSearchParams(window.location.search).get(name);
-    return allowed.map(String).includes(wanted) ? wanted : null;
+  /** The page's view state: ?depth=&zoom=&colormap=&reverse=1&min=&max=&stretch= */
+  function readPageState() {
+    const query = new URLSearchParams(window.location.search);
+    const number = (name) => {
+      const text = query.get(name);
+      const value = text === null || text.trim() === '' ? NaN : Number(text);
+      return Number.isFinite(value) ? value : null;
+    };
+    return {
+      depth: number('depth'),
+      zoom: number('zoom'),
+      colormap: query.get('colormap'),
+      reverse: query.get('reverse') === '1',
+      min: number('min'),
+      max: number('max'),
+      stretch: STRETCHES.includes(number('stretch')) ? number('stretch') : null,
+    };
   }
 
-  function setPageChoice(name, value, isDefault) {
-    const pageUrl = new URL(window.location.href);
-    if (isDefault) {
-      pageUrl.searchParams.delete(name);
-    } else {
-      pageUrl.searchParams.set(name, value);
-    }
-    window.history.replaceState(null, '', pageUrl);
+  /**
+   * The colormaps offered: every name of /api/v1/colormaps, except a "<name>_r"
+   * whose "<name>" is also there (the Reverse box draws it).
+   */
+  function colormapCatalogue(list) {
+    const names = new Set(list.map((c) => c.name));
+    const legends = new Map(list.map((c) => [c.name, c.legend_url]));
+    const isReversal = (name) => name.endsWith('_r') && names.has(name.slice(0, -2));
+    const choices = list.filter((c) => !isReversal(c.name));
+    /** The reverse of a colormap, or null when it has none. */
+    const reversed = (name) => {
+      if (isReversal(name)) {
+        return name.slice(0, -2);
+      }
+      return names.has(name + '_r') ? name + '_r' : null;
+    };
+    return {names: names, legends: legends, choices: choices, reversed: reversed};
   }
 
-  function buildViewer(geo) {
+  function buildViewer(geo, colormapList) {
     const mapNode = el('map');
     const track = el('depth-track');
     const grid = el('map-grid');
     const viewRange = el('view-range');
     const readout = el('readout');
     const colormapSelect = el('colormap');
+    const reverseBox = el('reverse');
+    const legend = el('colormap-legend');
     const stretchSelect = el('stretch');
     const regionLink = el('region-link');
+    const regionFormat = el('region-format');
+    const controls = {
+      min: {range: el('min-range'), number: el('min-value'), label: el('legend-min')},
+      max: {range: el('max-range'), number: el('max-value'), label: el('legend-max')},
+    };
     const tile = config.tile_size;
+    const catalogue = colormapCatalogue(colormapList);
+    const scale = valueScale();
+    const wanted = readPageState();
 
-    let colormap = pageChoice('colormap', config.colormaps) || DEFAULT_COLORMAP;
+    const state = {
+      colormap: DEFAULT_COLORMAP,  // the name chosen in the select
+      reverse: false,
+      min: scale.low,
+      max: scale.high,
+    };
+    if (wanted.colormap && catalogue.names.has(wanted.colormap)) {
+      const reversal = catalogue.reversed(wanted.colormap);
+      const isReversal = reversal !== null && !catalogue.choices.some((c) => c.name === wanted.colormap);
+      state.colormap = isReversal ? reversal : wanted.colormap;
+      state.reverse = isReversal !== wanted.reverse;
+    } else {
+      state.reverse = wanted.reverse;
+    }
+    if (wanted.min !== null && wanted.max !== null && wanted.min <= wanted.max) {
+      state.min = wanted.min;
+      state.max = wanted.max;
+    }
+
     let stretch = 1;  // width of a column on screen, in row heights
     let map = null;
     let layer = null;
     let maxLevel = 0;
+    let lastView = null;  // {zoom, center} after the last redraw: what a resize keeps
 
     /** Screen px per image row at a zoom (also per column before the stretch). */
     const scaleAt = (zoom) => Math.pow(2, zoom - maxLevel);
 
     /** Zoom that fits the whole log to the map height. */
     const fitZoom = () => maxLevel + Math.log2(map.size().height / config.rows);
+
+    /** The colormap drawn: the chosen one, or its reverse. */
+    function effectiveColormap() {
+      const reversal = state.reverse ? catalogue.reversed(state.colormap) : null;
+      return reversal || state.colormap;
+    }
+
+    const rangeIsDefault = () =>
+      scale.format(state.min) === scale.format(scale.low) && scale.format(state.max) === scale.format(scale.high);
+
+    /** palette, min and max as the tile, region and thumbnail endpoints take them. */
+    function styleQuery() {
+      const query = new URLSearchParams();
+      const name = effectiveColormap();
+      if (name !== DEFAULT_COLORMAP) {
+        query.set('palette', name);
+      }
+      if (!rangeIsDefault()) {
+        query.set('min', scale.format(state.min));
+        query.set('max', scale.format(state.max));
+      }
+      return query;
+    }
+
+    function tileUrl() {
+      const query = styleQuery().toString();
+      return query ? config.tile_url + '?' + query : config.tile_url;
+    }
 
     /**
      * (Re)create the map with each image column drawn `stretch` screen units wide:
@@ -192,24 +315,51 @@
       }
       const params = geo.util.pixelCoordinateParams(
         mapNode, config.columns * stretch, config.rows, tile * stretch, tile);
-      maxLevel = params.layer.maxLevel;
-      params.map.max = maxLevel + EXTRA_ZOOM;
+      // An image smaller than a tile is one tile at level 0 (GeoJS would say level < 0).
+      maxLevel = Math.max(0, params.layer.maxLevel);
+      params.layer.maxLevel = maxLevel;
+      params.map.unitsPerPixel = Math.pow(2, maxLevel);
+      // Zoom in far enough to see single pixels, and to fit a short log to the height.
+      const fit = maxLevel + Math.log2(Math.max(1, mapNode.clientHeight) / config.rows);
+      params.map.max = Math.max(maxLevel + EXTRA_ZOOM, Math.ceil(fit));
+      params.map.min = Math.min(params.map.min, Math.floor(fit));
+      params.map.zoom = params.map.min;
+      // Past full resolution, show each pixel as a block rather than a blur.
+      params.layer.nearestPixel = maxLevel;
       params.map.allowRotation = false;
-      params.layer.url = tileUrl(colormap);
+      params.layer.url = tileUrl();
       map = geo.map(params.map);
       layer = map.createLayer('osm', params.layer);
       map.geoOn(geo.event.pan, scheduleUpdate);
       map.geoOn(geo.event.zoom, scheduleUpdate);
-      map.geoOn(geo.event.resize, scheduleUpdate);
+      map.geoOn(geo.event.resize, keepViewOnResize);
       if (keep) {
-        map.zoom(keep.zoom);
-        map.center({x: config.columns * stretch / 2, y: keep.centerY});
+        showDepth(keep.depth, keep.zoom);
       } else {
         fitView();
       }
       markLoading();
-      window.depthViewer = {map: map, layer: layer, config: config, fitView: fitView};
+      window.depthViewer = {
+        map: map,
+        layer: layer,
+        config: config,
+        fitView: fitView,
+        stretch: () => stretch,
+        showDepth: showDepth,
+      };
     }
+
+    /** Centre a depth (clamped to the log) at a zoom (default: the current one). */
+    function showDepth(depth, zoom) {
+      if (zoom !== null && zoom !== undefined) {
+        map.zoom(Math.min(map.zoomRange().max, Math.max(map.zoomRange().min, zoom)));
+      }
+      const clamped = Math.min(config.depth_max, Math.max(config.depth_min, depth));
+      map.center({x: config.columns * stretch / 2, y: depthToY(clamped)});
+    }
+
+    /** The depth at the middle of the view. */
+    const centreDepth = () => rowToDepth(map.center().y - 0.5);
 
     /** Whole log fitted to the map height; a log too long for that opens at its top. */
     function fitView() {
@@ -221,6 +371,15 @@
       }
       map.zoom(zoom);
       map.center({x: config.columns * stretch / 2, y: centerY});
+    }
+
+    /** A resized window keeps the depth in the middle of the view and the zoom. */
+    function keepViewOnResize() {
+      if (lastView) {
+        map.zoom(lastView.zoom);
+        map.center(lastView.center);
+      }
+      scheduleUpdate();
     }
 
     /**
@@ -335,6 +494,23 @@
       return ticks;
     }
 
+    /** The "Download region" link: the depth range in view, in the chosen format. */
+    function updateRegionLink(top, bottom, rowsInView) {
+      const format = regionFormat.value;
+      const query = new URLSearchParams({depth_min: top, depth_max: bottom});
+      if (format !== 'npy') {  // npy holds the stored values: no colours
+        for (const [key, value] of styleQuery()) {
+          query.set(key, value);
+        }
+        const limit = FORMAT_MAX_SIDE[format];
+        if (limit && rowsInView > limit) {
+          query.set('max_height', String(limit));
+        }
+      }
+      regionLink.href = config.region_url + '.' + format + '?' + query.toString();
+      regionLink.download = config.name + '_' + top + '-' + bottom + config.depth_unit + '.' + format;
+    }
+
     function updateView() {
       const view = viewGeometry();
       const ticks = drawTrack(view);
@@ -346,16 +522,14 @@
       Object.assign(viewRange.dataset, {
         depthTop: top,
         depthBottom: bottom,
+        depthCentre: centreDepth().toFixed(depthDecimals + 2),
         tickStep: String(ticks.step),
         zoom: map.zoom().toFixed(3),
         stretch: String(stretch),
       });
-      const query = new URLSearchParams({depth_min: top, depth_max: bottom});
-      if (colormap !== DEFAULT_COLORMAP) {
-        query.set('palette', colormap);
-      }
-      regionLink.href = config.region_url + '?' + query.toString();
-      regionLink.download = config.name + '_' + top + '-' + bottom + '_' + config.depth_unit + '.png';
+      updateRegionLink(top, bottom, bottomRow - topRow + 1);
+      lastView = {zoom: map.zoom(), center: map.center()};
+      saveState();
     }
 
     let frame = null;
@@ -365,6 +539,33 @@
           frame = null;
           updateView();
         });
+      }
+    }
+
+    /** The view state in the page address (throttled: history.replaceState is rate-limited). */
+    let stateTimer = null;
+    function saveState() {
+      if (stateTimer === null) {
+        stateTimer = window.setTimeout(() => {
+          stateTimer = null;
+          writeState();
+        }, STATE_THROTTLE_MS);
+      }
+    }
+
+    function writeState() {
+      const pageUrl = new URL(window.location.href);
+      const query = pageUrl.searchParams;
+      const put = (name, value, isDefault) => (isDefault ? query.delete(name) : query.set(name, value));
+      query.set('depth', String(Number(centreDepth().toFixed(depthDecimals + 2))));
+      query.set('zoom', map.zoom().toFixed(3));
+      put('colormap', state.colormap, state.colormap === DEFAULT_COLORMAP);
+      put('reverse', '1', !state.reverse);
+      put('min', scale.format(state.min), rangeIsDefault());
+      put('max', scale.format(state.max), rangeIsDefault());
+      query.set('stretch', String(stretch));
+      if (pageUrl.href !== window.location.href) {
+        window.history.replaceState(null, '', pageUrl);
       }
     }
 
@@ -379,41 +580,132 @@
       });
     }
 
-    // Colormap choice.
-    for (const name of config.colormaps) {
-      colormapSelect.add(new Option(name, name));
+    /* Colour: colormap, reverse, min/max. */
+
+    function showStyle() {
+      const name = effectiveColormap();
+      // The default grey is drawn without a palette: its legend is black to white.
+      // (The API's own gray.png is black to mid-grey: "gray" reads as the CSS colour.)
+      const legendSource = name === DEFAULT_COLORMAP ? GREY_LEGEND : catalogue.legends.get(name);
+      const legendUrl = new URL(legendSource, window.location.href);
+      legendUrl.search = new URLSearchParams({width: '160', height: '14'}).toString();
+      if (legend.getAttribute('src') !== legendUrl.href) {
+        legend.src = legendUrl.href;
+      }
+      legend.alt = 'Legend of ' + name;
+      legend.dataset.colormap = name;
+      reverseBox.disabled = catalogue.reversed(state.colormap) === null;
+      reverseBox.checked = state.reverse && !reverseBox.disabled;
+      for (const key of ['min', 'max']) {
+        const value = scale.format(state[key]);
+        controls[key].range.value = value;
+        if (document.activeElement !== controls[key].number) {
+          controls[key].number.value = value;
+        }
+        controls[key].label.textContent = value;
+      }
     }
-    colormapSelect.value = colormap;
-    colormapSelect.addEventListener('change', () => {
-      colormap = colormapSelect.value;
-      layer.url(tileUrl(colormap));
-      map.draw();
-      markLoading();
-      setPageChoice('colormap', colormap, colormap === DEFAULT_COLORMAP);
+
+    let styleTimer = null;
+    /** Redraw the tiles with the current colours. */
+    function applyStyle() {
+      window.clearTimeout(styleTimer);
+      styleTimer = null;
+      showStyle();
+      const url = tileUrl();
+      if (layer.url() !== url) {
+        layer.url(url);
+        map.draw();
+        markLoading();
+      }
       scheduleUpdate();
+    }
+
+    /** Slider moves redraw once they pause (each redraw fetches every tile in view). */
+    function applyStyleSoon() {
+      showStyle();
+      window.clearTimeout(styleTimer);
+      styleTimer = window.setTimeout(applyStyle, SLIDER_DELAY_MS);
+    }
+
+    /** Set min or max, keeping min <= max by moving the other one along. */
+    function setBound(key, value) {
+      state[key] = value;
+      if (state.min > state.max) {
+        if (key === 'min') {
+          state.max = state.min;
+        } else {
+          state.min = state.max;
+        }
+      }
+    }
+
+    const featured = document.createElement('optgroup');
+    featured.label = 'Borehole and common';
+    const others = document.createElement('optgroup');
+    others.label = 'All colormaps';
+    for (const choice of catalogue.choices) {
+      (choice.featured ? featured : others).appendChild(new Option(choice.name, choice.name));
+    }
+    colormapSelect.append(featured, others);
+    colormapSelect.value = state.colormap;
+    colormapSelect.addEventListener('change', () => {
+      state.colormap = colormapSelect.value;
+      applyStyle();
+    });
+    reverseBox.addEventListener('change', () => {
+      state.reverse = reverseBox.checked;
+      applyStyle();
+    });
+
+    for (const key of ['min', 'max']) {
+      const {range, number} = controls[key];
+      Object.assign(range, {min: scale.spanLow, max: scale.spanHigh, step: scale.step});
+      range.title = 'Values in the log: ' + scale.format(scale.spanLow) + ' to ' + scale.format(scale.spanHigh);
+      range.addEventListener('input', () => {
+        setBound(key, Number(range.value));
+        applyStyleSoon();
+      });
+      range.addEventListener('change', () => applyStyle());
+      number.addEventListener('change', () => {
+        const value = Number(number.value);
+        if (number.value.trim() !== '' && Number.isFinite(value)) {
+          setBound(key, value);
+        }
+        number.value = scale.format(state[key]);
+        applyStyle();
+      });
+    }
+    el('range-reset').addEventListener('click', () => {
+      state.min = scale.low;
+      state.max = scale.high;
+      applyStyle();
     });
 
     // Horizontal stretch: rebuilds the map, keeping the zoom and the depth in view.
     stretchSelect.addEventListener('change', () => {
-      const center = map.center();
+      const keep = {depth: centreDepth(), zoom: map.zoom()};
       stretch = Number(stretchSelect.value);
-      createMap({zoom: map.zoom(), centerY: center.y});
-      setPageChoice('stretch', String(stretch), false);
+      createMap(keep);
       scheduleUpdate();
     });
 
     // Whole log, and go to a depth (centred, zoom kept).
     el('fit-button').addEventListener('click', fitView);
-    el('viewer-toolbar').addEventListener('submit', (event) => {
+    el('goto-form').addEventListener('submit', (event) => {
       event.preventDefault();
       const depth = parseFloat(el('goto-depth').value);
       if (Number.isFinite(depth)) {
-        const clamped = Math.min(config.depth_max, Math.max(config.depth_min, depth));
-        map.center({x: config.columns * stretch / 2, y: depthToY(clamped)});
+        showDepth(depth, null);
       }
     });
 
-    // Hover readout: depth, row and column at once, the stored value from the API.
+    for (const format of config.region_formats) {
+      regionFormat.add(new Option(format.toUpperCase(), format));
+    }
+    regionFormat.addEventListener('change', scheduleUpdate);
+
+    // Hover readout: depth, row, column and azimuth at once, the stored value from the API.
     let pending = null;
     let timer = null;
     function readValue(row, column, label) {
@@ -447,7 +739,7 @@
         return;
       }
       const label = 'Depth ' + formatDepth(rowToDepth(row)) + ' ' + config.depth_unit +
-        ' · row ' + row + ' · column ' + column;
+        ' · row ' + row + ' · column ' + column + ' · azimuth ' + azimuth(column).toFixed(1) + '°';
       readout.textContent = label;
       timer = window.setTimeout(() => readValue(row, column, label), READOUT_DELAY_MS);
     });
@@ -455,14 +747,19 @@
       window.clearTimeout(timer);
     });
 
-    // Open on the whole log.
+    // Open on the view in the address, else on the whole log.
     for (const k of STRETCHES) {
       stretchSelect.add(new Option(k === 1 ? '1× (square)' : k + '×', String(k)));
     }
-    const chosen = pageChoice('stretch', STRETCHES);
-    stretch = chosen ? Number(chosen) : autoStretch();
+    stretch = wanted.stretch || autoStretch();
     stretchSelect.value = String(stretch);
+    showStyle();
     createMap(null);
+    if (wanted.depth !== null) {
+      showDepth(wanted.depth, wanted.zoom);
+    } else if (wanted.zoom !== null) {
+      showDepth(centreDepth(), wanted.zoom);
+    }
     updateView();
   }
 
@@ -474,8 +771,8 @@
     }
     return;
   }
-  loadScript(config.geojs_url)
-    .then(() => buildViewer(window.geo))
+  Promise.all([fetchJson(config.colormaps_url), loadScript(config.geojs_url)])
+    .then(([colormaps]) => buildViewer(window.geo, colormaps))
     .catch((err) => {
       el('status').hidden = false;
       el('status').className = 'status-line status-failed';
