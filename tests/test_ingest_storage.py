@@ -138,6 +138,9 @@ def test_storage_s3_ingest_stores_pyramid_in_bucket_and_serves_it_through_one_ca
     np.testing.assert_array_equal(np.load(io.BytesIO(response.content)), values[:50])
     response = client.get(f"/api/v1/images/{image.pk}/tiles/0/0/0.png")
     assert response.status_code == 200 and response.content[:8] == b"\x89PNG\r\n\x1a\n"
+    # django-large-image's own routes open the file through get_path: the cached copy too.
+    response = client.get(f"/api/v1/images/{image.pk}/tiles/metadata")
+    assert response.status_code == 200 and response.json()["levels"] == 6
     assert gets == []
     assert storage.download_count == downloads + 1
     again = cached.stat()

@@ -38,7 +38,7 @@ from rest_framework.viewsets import GenericViewSet
 from ingest.models import Image
 from ingest.pipeline import IngestOptions
 from ingest.rest.serializers import ImageSerializer, ImageUploadSerializer
-from ingest.selectors import image_get_ready_cached, image_list, image_remember_ready
+from ingest.selectors import image_get_ready_cached, image_list, image_local_path, image_remember_ready
 from ingest.services import image_create
 from tiles.core.depth import rows_for_depth_range
 from tiles.rest import params
@@ -198,11 +198,14 @@ class ImageViewSet(
     # -- django-large-image plumbing -----------------------------------------------
 
     def get_path(self, request: Request, pk: int | None = None) -> Path:
-        """The pyramid on the local disk (no symlinked cache copy, unlike the stock mixin)."""
+        """The pyramid on the local disk (no symlinked cache copy, unlike the stock mixin).
+
+        With object storage, the read-through cached copy (:func:`image_local_path`).
+        """
         image = self.get_object()
         if not image.is_ready:
             raise ImageNotReadyError(image)
-        return Path(image.file.path)
+        return image_local_path(image)
 
     def open_tile_source(self, request: Request, path, **kwargs):
         """Always the ``tiff`` source; ``projection`` and ``source`` do not apply here."""
