@@ -324,8 +324,6 @@
       params.map.max = Math.max(maxLevel + EXTRA_ZOOM, Math.ceil(fit));
       params.map.min = Math.min(params.map.min, Math.floor(fit));
       params.map.zoom = params.map.min;
-      // Past full resolution, show each pixel as a block rather than a blur.
-      params.layer.nearestPixel = maxLevel;
       params.map.allowRotation = false;
       params.layer.url = tileUrl();
       map = geo.map(params.map);
