@@ -5,7 +5,8 @@ Every error answers::
     {"error": {"code": "<machine code>", "message": "<what is wrong>", ...}}
 
 with extra keys where they help (``line`` and ``column`` for a CSV, ``fields``
-for parameters, ``status`` for an image not ready). Domain exceptions carry no
+for parameters, ``status`` for an image not ready, ``limit`` for an output too
+large). Domain exceptions carry no
 HTTP; this table gives their status, in the spirit of titiler's error table.
 Image routes answer errors as JSON too (stock django-large-image labels them
 ``image/png``).
@@ -22,6 +23,7 @@ from rest_framework.response import Response
 from ingest.reader import CsvFormatError
 from tiles.core.depth import DepthRangeError
 from tiles.core.render import OutputTooLargeError
+from tiles.frames import NoScanlineError
 from tiles.services import ImageNotReadyError, StyleError, TileOutOfRangeError
 
 #: exception class -> (HTTP status, error code)
@@ -31,6 +33,7 @@ DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     OutputTooLargeError: (400, "output_too_large"),
     StyleError: (400, "invalid_style"),
     TileOutOfRangeError: (404, "tile_out_of_range"),
+    NoScanlineError: (404, "no_scanline_in_range"),
     ImageNotReadyError: (409, "image_not_ready"),
 }
 
@@ -61,6 +64,9 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
                 message = str(exc)
             elif isinstance(exc, ImageNotReadyError):
                 extra = {"status": exc.image.status, "progress": exc.image.progress}
+                message = str(exc)
+            elif isinstance(exc, OutputTooLargeError):
+                extra = {"limit": exc.limit}
                 message = str(exc)
             else:
                 message = str(exc)

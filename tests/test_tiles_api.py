@@ -182,8 +182,11 @@ def test_region_too_large_is_400_before_reading(client, sample_image, settings):
     response = client.get(f"/api/v1/images/{sample_image.pk}/data/region.png")
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "output_too_large"
+    assert response.json()["error"]["limit"] == 10_000
+    settings.TILES_MAX_OUTPUT_PIXELS = 100_000
     response = client.get(f"/api/v1/images/{sample_image.pk}/data/thumbnail.webp?width=20000&height=2")
     assert response.status_code == 400
+    assert response.json()["error"]["limit"] == 16_383  # WebP pixels per side
 
 
 def test_region_leaves_no_temporary_file(client, sample_image, settings, tmp_path):

@@ -138,3 +138,13 @@ def test_output_size_guard():
         check_output_size(16384, 1, "webp", 10**9)
     with pytest.raises(OutputTooLargeError, match="65535"):
         check_output_size(1, 65536, "jpeg", 10**9)
+
+
+@pytest.mark.parametrize("name", ["gray", "grey"])
+def test_palette_gray_is_matplotlibs_map_not_a_css_colour(name):
+    """large_image reads 'gray' as the CSS colour (a black -> #808080 ramp); users mean the grey map."""
+    table = lookup_table(Style(palette=parse_palette(name)))
+    ramp = np.arange(256)
+    for channel in range(3):
+        np.testing.assert_allclose(table[:, channel], ramp, atol=1)
+    assert parse_palette(name + "_r")[0][:3] == (255, 255, 255)

@@ -42,10 +42,11 @@ class TooManyFramesError(OutputTooLargeError):
     """
 
     def __init__(self, frames: int, limit: int):
-        self.frames, self.limit = frames, limit
+        self.frames = frames
         super().__init__(
             f"the answer would hold {frames} frames; the limit is {limit} (DJANGO_MAX_FRAMES): "
-            "narrow the depth range or group scanlines with frame_rows"
+            "narrow the depth range or group scanlines with frame_rows",
+            limit=limit,
         )
 
 

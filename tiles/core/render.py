@@ -33,7 +33,15 @@ JPEG_BACKGROUND = 255
 
 
 class OutputTooLargeError(ValueError):
-    """A requested output larger than the server or the format allows."""
+    """A requested output larger than the server or the format allows.
+
+    Attributes:
+        limit: the limit that was passed (pixels, pixels per side or frames), or None.
+    """
+
+    def __init__(self, message: str, *, limit: int | None = None):
+        super().__init__(message)
+        self.limit = limit
 
 
 def check_output_size(width: int, height: int, fmt: str, max_pixels: int) -> None:
@@ -46,12 +54,14 @@ def check_output_size(width: int, height: int, fmt: str, max_pixels: int) -> Non
     if width * height > max_pixels:
         raise OutputTooLargeError(
             f"the output would be {width} x {height} = {width * height} pixels; "
-            f"the limit is {max_pixels}: ask for a smaller width/height or depth range"
+            f"the limit is {max_pixels}: ask for a smaller width/height or depth range",
+            limit=max_pixels,
         )
     side = FORMATS[fmt][2]
     if max(width, height) > side:
         raise OutputTooLargeError(
-            f"{fmt.upper()} allows at most {side} pixels per side; the output would be {width} x {height}"
+            f"{fmt.upper()} allows at most {side} pixels per side; the output would be {width} x {height}",
+            limit=side,
         )
 
 

@@ -15,6 +15,7 @@ import functools
 import json
 from dataclasses import dataclass
 
+import matplotlib
 import numpy as np
 from large_image.tilesource.utilities import getPaletteColors
 
@@ -88,13 +89,19 @@ class Style:
         return self.palette is None and self.vmin == 0 and self.vmax == 255
 
 
+#: matplotlib colormaps whose names are also CSS colours (and their reverses).
+_CSS_NAMED_COLORMAPS = frozenset({"gray", "grey", "pink", "gray_r", "grey_r", "pink_r"})
+
+
 @functools.lru_cache(maxsize=1024)
 def parse_palette(text: str) -> tuple[tuple[int, int, int, int], ...]:
     """Read a palette parameter.
 
     Args:
         text: a colormap name (ours in :data:`BOREHOLE_PALETTES`, matplotlib's,
-            or palettable's as large_image reads them), a JSON list of colours
+            or palettable's as large_image reads them; ``gray``, ``grey`` and
+            ``pink`` are matplotlib's maps, not large_image's black-to-CSS-colour
+            ramps), a JSON list of colours
             (``["#000", "#f80"]``), or a comma-separated list (``#000,#f80,#fff``).
 
     Returns:
@@ -109,6 +116,10 @@ def parse_palette(text: str) -> tuple[tuple[int, int, int, int], ...]:
     value: str | list[str] = text
     if text in BOREHOLE_PALETTES:
         value = list(BOREHOLE_PALETTES[text])
+    elif text in _CSS_NAMED_COLORMAPS:
+        # large_image reads these as one CSS colour (black -> that colour); users mean matplotlib's map.
+        stops = matplotlib.colormaps[text](np.linspace(0.0, 1.0, 256))
+        value = [matplotlib.colors.to_hex(stop) for stop in stops]
     elif text.startswith("["):
         try:
             value = json.loads(text)

@@ -43,7 +43,7 @@ from ingest.rest.uploads import (
 )
 from ingest.selectors import image_list
 from tiles.core.style import PaletteError, parse_palette
-from tiles.frames import NoScanlineError, frames_render, frames_window
+from tiles.frames import frames_render, frames_window
 from tiles.services import ImageNotReadyError, resolve_style
 
 # -- parameters and answers ----------------------------------------------------------
@@ -177,10 +177,7 @@ class ClassicFramesView(APIView):
         query.is_valid(raise_exception=True)
         params = query.validated_data
         image = _image_for_frames(params.get("image"))
-        try:
-            window = frames_window(image=image, depth_min=params["depth_min"], depth_max=params["depth_max"])
-        except NoScanlineError as exc:
-            raise NotFound(str(exc), code="no_scanline_in_range") from None
+        window = frames_window(image=image, depth_min=params["depth_min"], depth_max=params["depth_max"])
         rendering = resolve_style(
             image=image, palette=params["palette_obj"], vmin=params.get("min"), vmax=params.get("max")
         )

@@ -21,14 +21,12 @@ import functools
 from pathlib import Path
 
 import large_image_source_tiff
-from django.conf import settings
 from django.http import HttpResponse, HttpResponseNotModified, QueryDict
 from django.utils.http import parse_etags
 from django_large_image.rest import LargeImageFileDetailMixin
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
-from rest_framework.exceptions import APIException
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
@@ -36,10 +34,9 @@ from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
 from ingest.models import Image
-from ingest.pipeline import IngestOptions
 from ingest.rest.serializers import ImageSerializer, ImageUploadSerializer
+from ingest.rest.uploads import failed_upload_body, image_create_from_upload, upload_size_check
 from ingest.selectors import image_get_ready_cached, image_list, image_local_path, image_remember_ready
-from ingest.services import image_create
 from tiles.core.depth import rows_for_depth_range
 from tiles.rest import params
 from tiles.services import (
@@ -60,12 +57,6 @@ from tiles.services import (
 
 TILE_FORMATS = r"(?P<fmt>png|jpeg|jpg|webp)"
 DATA_FORMATS = r"(?P<fmt>png|jpeg|jpg|webp|tiff|tif|npy)"
-
-
-class UploadTooLarge(APIException):
-    status_code = 413
-    default_code = "upload_too_large"
-    default_detail = "the upload is larger than DJANGO_MAX_UPLOAD_MB"
 
 
 class AnyMediaRenderer(BaseRenderer):
@@ -156,39 +147,14 @@ class ImageViewSet(
         ``force=true``. With in-process tasks (the embedded default) the job has
         already run: a CSV that failed answers 422 with the line and column.
         """
-        length = int(request.META.get("CONTENT_LENGTH") or 0)
-        limit = settings.MAX_UPLOAD_MB * 1024 * 1024
-        if length > limit:  # refused before the body is read
-            raise UploadTooLarge(
-                f"the upload is {length / 2**20:.1f} MB; the limit is {settings.MAX_UPLOAD_MB} MB"
-            )
+        upload_size_check(int(request.META.get("CONTENT_LENGTH") or 0))  # before the body is read
         upload = ImageUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
-        data = upload.validated_data
-        stream = data["file"]
-        name = data.get("name") or Path(stream.name or "upload.csv").stem
-        image, created = image_create(
-            stream=stream,
-            name=name,
-            depth_unit=data["depth_unit"],
-            force=data["force"],
-            webhook_url=data.get("webhook_url", ""),
-            options=IngestOptions(
-                on_duplicate=data["on_duplicate"],
-                resample=data["resample"],
-                target_width=data.get("target_width"),
-            ),
-        )
-        image.refresh_from_db()
+        image, created = image_create_from_upload(data=upload.validated_data)
         body = ImageSerializer(image, context={"request": request}).data
         headers = {"Location": body["url"]}
         if image.status == Image.Status.FAILED:
-            error = {"code": "invalid_csv", "message": image.error}
-            if image.error_line is not None:
-                error["line"] = image.error_line
-            if image.error_column:
-                error["column"] = image.error_column
-            return Response({"error": error, "image": body}, status=422, headers=headers)
+            return Response({**failed_upload_body(image), "image": body}, status=422, headers=headers)
         return Response(
             body,
             status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK,
