@@ -3,8 +3,10 @@
 import threading
 import time
 
+import large_image_source_tiff
 import pytest
 
+from tiles import services
 from tiles.services import cached_render
 
 pytestmark = pytest.mark.django_db
@@ -81,3 +83,17 @@ def test_thundering_herd_renders_a_cold_key_once():
         thread.join()
     assert len(calls) == 1
     assert results == [(b"tile-bytes", "image/png")] * 8
+
+
+def test_tile_source_opened_once_per_image_and_process(client, sample_image, monkeypatch):
+    """Sources stay open beyond large_image's own cache (5 under gunicorn): no reopen per request."""
+    services._open_source.cache_clear()
+    opened = []
+    real_open = large_image_source_tiff.open
+    monkeypatch.setattr(
+        large_image_source_tiff, "open", lambda path, **kw: opened.append(path) or real_open(path, **kw)
+    )
+    for top in range(0, 1000, 100):
+        url = f"/api/v1/images/{sample_image.pk}/data/region.png?top={top}&bottom={top + 50}&palette=magma"
+        assert client.get(url).status_code == 200
+    assert len(opened) == 1
