@@ -8,9 +8,10 @@ import numpy as np
 import pytest
 from PIL import Image as PILImage
 
-from ingest.pyramid import write_pyramid
+from ingest.pyramid import FLOAT32, write_pyramid
 from tiles.core.depth import DepthRangeError, rows_for_depth_range
 from tiles.core.png import encode_png
+from tiles.core.pyramid import PyramidFile, TileIndexError
 from tiles.core.render import OutputTooLargeError, check_output_size, render, resample
 from tiles.core.style import Style, apply_style, lookup_table, parse_palette
 
@@ -148,3 +149,38 @@ def test_palette_gray_is_matplotlibs_map_not_a_css_colour(name):
     for channel in range(3):
         np.testing.assert_allclose(table[:, channel], ramp, atol=1)
     assert parse_palette(name + "_r")[0][:3] == (255, 255, 255)
+
+
+@pytest.mark.parametrize("layout", ["uint8", "float32"])
+def test_pyramid_file_tiles_equal_large_image(tmp_path, layout):
+    """Every stored tile read directly equals large_image's getTile of the same level, edges included."""
+    rng = np.random.default_rng(7)
+    rows, columns = 700, 300  # three levels; partial edge tiles in both directions
+    if layout == "uint8":
+        values = rng.integers(0, 256, (rows, columns), dtype=np.uint8)
+        raw = np.dstack([values, np.where(values % 17 == 0, 0, 255).astype(np.uint8)])
+        kwargs = {}
+    else:
+        raw = rng.normal(0, 1e3, (rows, columns, 1)).astype(np.float32)
+        raw[::13, ::11] = np.nan
+        kwargs = {"layout": FLOAT32}
+    path = tmp_path / f"{layout}.tiff"
+    levels = write_pyramid(path, rows=rows, columns=columns, read_band=lambda a, b: raw[a:b], **kwargs)
+    pyramid = PyramidFile(str(path))
+    source = large_image_source_tiff.open(str(path))
+    assert pyramid.levels == levels == 3
+    tiles = 0
+    for level in range(levels):
+        z = source.levels - 1 - level
+        for y in range(-(-pyramid.shapes[level][0] // 256)):
+            for x in range(-(-pyramid.shapes[level][1] // 256)):
+                ours = pyramid.tile(level, x, y)
+                theirs = source.getTile(x, y, z, numpyAllowed="always")
+                assert ours.shape[:2] == (256, 256)  # edge tiles padded as stored, like large_image's
+                np.testing.assert_array_equal(ours, theirs)
+                tiles += 1
+    assert tiles == 3 * 2 + 2 * 1 + 1 * 1
+    for level, x, y in ((3, 0, 0), (-1, 0, 0), (0, 2, 0), (0, 0, 3), (2, 1, 0)):
+        with pytest.raises(TileIndexError):
+            pyramid.tile(level, x, y)
+    pyramid.close()

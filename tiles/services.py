@@ -28,6 +28,7 @@ from PIL import Image as PILImage
 from ingest.models import Image
 from ingest.selectors import image_local_path
 from tiles.core.depth import DepthRangeError, rows_for_depth_range
+from tiles.core.pyramid import TileIndexError, pyramid_open
 from tiles.core.render import (
     FORMATS,
     check_output_size,
@@ -220,9 +221,14 @@ def tile_render(
         TileOutOfRangeError: (z, x, y) outside the pyramid.
     """
     source = _source(image, style_json)
+    level = source.levels - 1 - z  # our stored level: 0 = full resolution
+    stored = 0 <= level < (image.levels or 1)
     try:
-        tile = source.getTile(x, y, z, numpyAllowed="always")
-    except TileSourceXYZRangeError as exc:
+        if stored and not style_json:  # read our own tile: one pread and one decode
+            tile = pyramid_open(str(image_local_path(image))).tile(level, x, y)
+        else:  # a coarser zoom large_image builds, or a large_image style
+            tile = source.getTile(x, y, z, numpyAllowed="always")
+    except (TileSourceXYZRangeError, TileIndexError) as exc:
         raise TileOutOfRangeError(
             f"tile z={z} x={x} y={y} is outside the pyramid (levels 0..{source.levels - 1}): {exc}"
         ) from None
@@ -233,7 +239,6 @@ def tile_render(
     if rendering.stretch:
         return render(stretch_values(tile[..., 0], rendering.stretch), rendering.style, fmt)
     # Levels coarser than the stored ones are large_image's own reductions, not ours: count there.
-    stored = z >= source.levels - (image.levels or 1)
     return render(tile, rendering.style, fmt, unused=unused_value(image) if stored else None)
 
 

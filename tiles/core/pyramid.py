@@ -1,0 +1,82 @@
+"""Read tiles of our pyramidal TIFFs directly: one ranged read and one decode per tile.
+
+Pure module (no Django). The file layout is :mod:`ingest.pyramid`'s: every level a
+top-level page of 256 x 256 tiles, full resolution first. A tile's bytes are read
+with ``os.pread`` at the offset the page's TileOffsets tag gives, and decoded by
+tifffile's own decoder for the page (zstd and the predictor), so no tile cache,
+pickling or Python tile machinery stands between the file and the renderer.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import weakref
+
+import numpy as np
+import tifffile
+
+
+class TileIndexError(IndexError):
+    """The tile address is outside the stored level."""
+
+
+class PyramidFile:
+    """An open pyramid: each level's tile index and decoder, and a file descriptor for ranged reads.
+
+    The TIFF structure is parsed once, then the TiffFile is closed: a tile read is an
+    ``os.pread`` (safe from any thread) and the level's decoder, which holds no file.
+
+    Args:
+        path: a TIFF written by :func:`ingest.pyramid.write_pyramid`.
+
+    Attributes:
+        levels: number of stored levels (0 = full resolution).
+        shapes: ``(rows, columns)`` of each stored level, full resolution first.
+    """
+
+    def __init__(self, path: str):
+        with tifffile.TiffFile(path) as tiff:
+            pages = list(tiff.pages)
+            self.shapes = [page.shape[:2] for page in pages]
+            self._grids = [
+                (-(-page.shape[1] // page.tilewidth), -(-page.shape[0] // page.tilelength)) for page in pages
+            ]
+            self._index = [(page.dataoffsets, page.databytecounts, page.decode) for page in pages]
+        self.levels = len(pages)
+        self._fd = os.open(path, os.O_RDONLY)
+        self._closer = weakref.finalize(self, os.close, self._fd)  # also at collection and exit
+
+    def tile(self, level: int, x: int, y: int) -> np.ndarray:
+        """The stored tile ``(x, y)`` of a level, as written (edge tiles padded).
+
+        Args:
+            level: stored level, 0 = full resolution.
+            x: tile column.
+            y: tile row (0 = shallowest).
+
+        Returns:
+            ``(256, 256, samples)``: uint8 value and alpha, or float32 (NaN nodata).
+
+        Raises:
+            TileIndexError: no such level or tile.
+        """
+        if not 0 <= level < self.levels:
+            raise TileIndexError(f"level {level} is not stored (0..{self.levels - 1})")
+        across, down = self._grids[level]
+        if not (0 <= x < across and 0 <= y < down):
+            raise TileIndexError(f"tile x={x} y={y} is outside level {level} ({across} x {down} tiles)")
+        index = y * across + x
+        offsets, counts, decode = self._index[level]
+        segment, _, _ = decode(os.pread(self._fd, counts[index], offsets[index]), index)
+        return segment[0]
+
+    def close(self) -> None:
+        """Close the file descriptor (also done when the object is collected)."""
+        self._closer()
+
+
+@functools.lru_cache(maxsize=64)
+def pyramid_open(path: str) -> PyramidFile:
+    """An open :class:`PyramidFile`, kept per process (a pyramid's path never changes content)."""
+    return PyramidFile(path)
