@@ -340,3 +340,33 @@ def test_borehole_palette_applies_to_tiles(client, sample_image):
     reverse = decode(client.get(f"/api/v1/images/{sample_image.pk}/tiles/0/0/0.png?palette=resistivity_r"))
     assert plain.shape == reverse.shape == (256, 256, 4)
     assert not np.array_equal(plain, reverse)
+
+
+@pytest.mark.parametrize(
+    "top, bottom, left, right, width, height, aligned",
+    [(1000, 3000, 0, 200, 25, 250, True), (1001, 3001, 3, 197, 24, 250, False)],
+)
+def test_region_from_a_coarser_level_is_the_area_mean_of_its_window(
+    client, sample_image, sample_reference, top, bottom, left, right, width, height, aligned
+):
+    """A region read from level 3 (8 x 8 scanline pixels per output pixel): each output pixel is the
+    mean of the full-resolution values under it. Aligned to the level's pixels: exact up to the
+    levels' rounding. Not aligned (the window starts mid level-pixel): registered to the window,
+    closer than a one-row shift by far (the level cannot resolve finer)."""
+    _, values = sample_reference
+    url = (
+        f"/api/v1/images/{sample_image.pk}/data/region.npy?top={top}&bottom={bottom}"
+        f"&left={left}&right={right}&width={width}&height={height}"
+    )
+    response = client.get(url)
+    assert response.status_code == 200, response.content[:300]
+    ours = np.load(io.BytesIO(response.content)).astype(float)
+    window = PILImage.fromarray(values[top:bottom, left:right].astype(np.float32))
+    expected = np.asarray(window.resize((width, height), PILImage.Resampling.BOX))
+    assert ours.shape == (height, width)
+    error = np.abs(ours - expected)
+    if aligned:
+        assert error.max() <= 2
+    else:
+        shifted = min(np.abs(ours[1:] - expected[:-1]).mean(), np.abs(ours[:-1] - expected[1:]).mean())
+        assert error.mean() < shifted / 2

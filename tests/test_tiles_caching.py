@@ -7,6 +7,8 @@ import large_image_source_tiff
 import pytest
 
 from tiles import services
+from tiles.core import pyramid
+from tiles.core.pyramid import PyramidFile
 from tiles.services import cached_render
 
 pytestmark = pytest.mark.django_db
@@ -85,15 +87,38 @@ def test_thundering_herd_renders_a_cold_key_once():
     assert results == [(b"tile-bytes", "image/png")] * 8
 
 
-def test_tile_source_opened_once_per_image_and_process(client, sample_image, monkeypatch):
-    """Sources stay open beyond large_image's own cache (5 under gunicorn): no reopen per request."""
+def test_pyramid_opened_once_per_image_and_process(client, sample_image, monkeypatch):
+    """Tiles, regions and pixels read an open pyramid: no reopen per request, no large_image source."""
+    services.pyramid_open.cache_clear()
+    services._open_source.cache_clear()
+    opened, sources = [], []
+    monkeypatch.setattr(pyramid, "PyramidFile", lambda path: opened.append(path) or PyramidFile(path))
+    real_open = large_image_source_tiff.open
+    monkeypatch.setattr(
+        large_image_source_tiff, "open", lambda path, **kw: sources.append(path) or real_open(path, **kw)
+    )
+    base = f"/api/v1/images/{sample_image.pk}"
+    for top in range(0, 1000, 100):
+        url = f"{base}/data/region.png?top={top}&bottom={top + 50}&palette=magma"
+        assert client.get(url).status_code == 200
+    for y in range(5):
+        assert client.get(f"{base}/tiles/5/0/{y}.png?palette=magma").status_code == 200
+    assert client.get(f"{base}/data/thumbnail.png?width=20&height=300").status_code == 200
+    assert client.get(f"{base}/data/pixel?left=3&top=7").status_code == 200
+    assert len(opened) == 1
+    assert sources == []
+
+
+def test_large_image_source_opened_once_per_image_and_process(client, sample_image, monkeypatch):
+    """Sources for large_image styles stay open beyond large_image's own cache (5 under gunicorn)."""
     services._open_source.cache_clear()
     opened = []
     real_open = large_image_source_tiff.open
     monkeypatch.setattr(
         large_image_source_tiff, "open", lambda path, **kw: opened.append(path) or real_open(path, **kw)
     )
+    style = '{"bands": [{"band": 1, "palette": "viridis"}]}'
     for top in range(0, 1000, 100):
-        url = f"/api/v1/images/{sample_image.pk}/data/region.png?top={top}&bottom={top + 50}&palette=magma"
+        url = f"/api/v1/images/{sample_image.pk}/data/region.png?top={top}&bottom={top + 50}&style={style}"
         assert client.get(url).status_code == 200
     assert len(opened) == 1

@@ -11,7 +11,7 @@ from PIL import Image as PILImage
 from ingest.pyramid import FLOAT32, write_pyramid
 from tiles.core.depth import DepthRangeError, rows_for_depth_range
 from tiles.core.png import encode_png
-from tiles.core.pyramid import PyramidFile, TileIndexError
+from tiles.core.pyramid import PyramidFile, TileIndexError, zoom_levels
 from tiles.core.render import OutputTooLargeError, check_output_size, render, resample
 from tiles.core.style import Style, apply_style, lookup_table, parse_palette
 
@@ -184,3 +184,14 @@ def test_pyramid_file_tiles_equal_large_image(tmp_path, layout):
         with pytest.raises(TileIndexError):
             pyramid.tile(level, x, y)
     pyramid.close()
+
+
+@pytest.mark.parametrize(
+    "rows, columns", [(5460, 200), (700, 300), (256, 256), (257, 40), (100, 100), (40, 3000)]
+)
+def test_zoom_levels_is_large_images_count(tmp_path, rows, columns):
+    """Our zoom count (z = 0 whole image .. full resolution) is the one large_image serves."""
+    raw = np.zeros((rows, columns, 2), np.uint8)
+    path = tmp_path / "z.tiff"
+    write_pyramid(path, rows=rows, columns=columns, read_band=lambda a, b: raw[a:b])
+    assert zoom_levels(columns, rows) == large_image_source_tiff.open(str(path)).levels

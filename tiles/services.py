@@ -28,7 +28,7 @@ from PIL import Image as PILImage
 from ingest.models import Image
 from ingest.selectors import image_local_path
 from tiles.core.depth import DepthRangeError, rows_for_depth_range
-from tiles.core.pyramid import TileIndexError, pyramid_open
+from tiles.core.pyramid import TileIndexError, pyramid_open, zoom_levels
 from tiles.core.render import (
     FORMATS,
     check_output_size,
@@ -220,17 +220,19 @@ def tile_render(
         ImageNotReadyError: no pyramid.
         TileOutOfRangeError: (z, x, y) outside the pyramid.
     """
-    source = _source(image, style_json)
-    level = source.levels - 1 - z  # our stored level: 0 = full resolution
+    if not image.is_ready:
+        raise ImageNotReadyError(image)
+    zooms = zoom_levels(image.columns, image.rows)
+    level = zooms - 1 - z  # our stored level: 0 = full resolution
     stored = 0 <= level < (image.levels or 1)
     try:
-        if stored and not style_json:  # read our own tile: one pread and one decode
+        if stored and not style_json:  # our own tile: one pread and one decode, no large_image source
             tile = pyramid_open(str(image_local_path(image))).tile(level, x, y)
         else:  # a coarser zoom large_image builds, or a large_image style
-            tile = source.getTile(x, y, z, numpyAllowed="always")
+            tile = _source(image, style_json).getTile(x, y, z, numpyAllowed="always")
     except (TileSourceXYZRangeError, TileIndexError) as exc:
         raise TileOutOfRangeError(
-            f"tile z={z} x={x} y={y} is outside the pyramid (levels 0..{source.levels - 1}): {exc}"
+            f"tile z={z} x={x} y={y} is outside the pyramid (levels 0..{zooms - 1}): {exc}"
         ) from None
     if tile.ndim == 2:
         tile = tile[..., np.newaxis]
@@ -340,11 +342,36 @@ def window_pixels(
         With it: large_image's styled pixels at a power-of-two reduction of the
         window (the caller resizes).
     """
-    source = _source(image, style_json)
     factor = min(window.width / width, window.height / height)
     reduction = 2 ** int(math.floor(math.log2(factor))) if factor >= 2 else 1
     # Stay on stored levels: large_image's synthesized coarser zooms are not nodata-aware.
     reduction = min(reduction, 2 ** ((image.levels or 1) - 1))
+    if style_json:
+        return _large_image_window(image, window, reduction, style_json)
+    if not image.is_ready:
+        raise ImageNotReadyError(image)
+    # The stored level covering the window, rounded out to whole level pixels; the
+    # resampler's box keeps the exact (fractional) window, so no row is misplaced.
+    level = int(math.log2(reduction))
+    pyramid = pyramid_open(str(image_local_path(image)))
+    rows, columns = pyramid.shapes[level]
+    top, left = window.top // reduction, window.left // reduction
+    bottom = min(rows, -(-window.bottom // reduction))
+    right = min(columns, -(-window.right // reduction))
+    array = pyramid.window(level, top, bottom, left, right)
+    box = (
+        window.left / reduction - left,
+        window.top / reduction - top,
+        min(window.right / reduction, right) - left,
+        min(window.bottom / reduction, bottom) - top,
+    )
+    if image.dtype == "float32":
+        return resample_float(array[..., 0], width, height, box)
+    return resample(array, width, height, box)
+
+
+def _large_image_window(image: Image, window: Window, reduction: int, style_json: str) -> np.ndarray:
+    """large_image's styled pixels of a window at a power-of-two reduction (the caller resizes)."""
     region = {
         "left": window.left,
         "top": window.top,
@@ -358,14 +385,10 @@ def window_pixels(
             "maxWidth": math.ceil(window.width / reduction),
             "maxHeight": math.ceil(window.height / reduction),
         }
-    array, _ = source.getRegion(**kwargs)
+    array, _ = _source(image, style_json).getRegion(**kwargs)
     if array.ndim == 2:
         array = array[..., np.newaxis]
-    if style_json:
-        return _large_image_pixels(array)
-    if image.dtype == "float32":
-        return resample_float(np.ascontiguousarray(array[..., 0], np.float32), width, height)
-    return resample(np.ascontiguousarray(array[..., :2]), width, height)
+    return _large_image_pixels(array)
 
 
 def region_render(

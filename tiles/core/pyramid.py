@@ -10,11 +10,28 @@ pickling or Python tile machinery stands between the file and the renderer.
 from __future__ import annotations
 
 import functools
+import math
 import os
 import weakref
 
 import numpy as np
 import tifffile
+
+
+def zoom_levels(columns: int, rows: int, tile_size: int = 256) -> int:
+    """How many zoom levels large_image gives an image: ``z`` runs ``0..zoom_levels - 1``.
+
+    The formula of large_image's TIFF source (``_initWithTiffTools``): enough
+    halvings from full resolution for the whole image to fit one tile,
+    ``max(1, ceil(log2(max(columns, rows) / tile_size)) + 1)``. Zoom ``z`` is
+    stored level ``zoom_levels - 1 - z`` (0 = full resolution) when we wrote it.
+
+    Args:
+        columns: full-resolution width in pixels.
+        rows: full-resolution height in pixels.
+        tile_size: tile side in pixels.
+    """
+    return max(1, math.ceil(math.log2(max(columns / tile_size, rows / tile_size))) + 1)
 
 
 class TileIndexError(IndexError):
@@ -42,6 +59,7 @@ class PyramidFile:
             self._grids = [
                 (-(-page.shape[1] // page.tilewidth), -(-page.shape[0] // page.tilelength)) for page in pages
             ]
+            self._tile_shapes = [(page.tilelength, page.tilewidth) for page in pages]
             self._index = [(page.dataoffsets, page.databytecounts, page.decode) for page in pages]
         self.levels = len(pages)
         self._fd = os.open(path, os.O_RDONLY)
@@ -70,6 +88,41 @@ class PyramidFile:
         offsets, counts, decode = self._index[level]
         segment, _, _ = decode(os.pread(self._fd, counts[index], offsets[index]), index)
         return segment[0]
+
+    def window(self, level: int, top: int, bottom: int, left: int, right: int) -> np.ndarray:
+        """Rows ``[top, bottom)`` and columns ``[left, right)`` of a stored level, from its tiles.
+
+        Args:
+            level: stored level, 0 = full resolution.
+            top, bottom, left, right: pixel bounds in that level's coordinates.
+
+        Returns:
+            ``(bottom - top, right - left, samples)`` of the level's dtype (a copy).
+
+        Raises:
+            TileIndexError: no such level, or the window is empty or outside it.
+        """
+        if not 0 <= level < self.levels:
+            raise TileIndexError(f"level {level} is not stored (0..{self.levels - 1})")
+        rows, columns = self.shapes[level]
+        if not (0 <= top < bottom <= rows and 0 <= left < right <= columns):
+            raise TileIndexError(
+                f"window rows {top}..{bottom}, columns {left}..{right} is outside level {level} "
+                f"({rows} x {columns})"
+            )
+        high, wide = self._tile_shapes[level]
+        out = None
+        for y in range(top // high, (bottom - 1) // high + 1):
+            for x in range(left // wide, (right - 1) // wide + 1):
+                tile = self.tile(level, x, y)
+                if out is None:
+                    out = np.empty((bottom - top, right - left, tile.shape[2]), tile.dtype)
+                r0, c0 = max(top, y * high), max(left, x * wide)
+                r1, c1 = min(bottom, (y + 1) * high), min(right, (x + 1) * wide)
+                out[r0 - top : r1 - top, c0 - left : c1 - left] = tile[
+                    r0 - y * high : r1 - y * high, c0 - x * wide : c1 - x * wide
+                ]
+        return out
 
     def close(self) -> None:
         """Close the file descriptor (also done when the object is collected)."""

@@ -65,32 +65,36 @@ def check_output_size(width: int, height: int, fmt: str, max_pixels: int) -> Non
         )
 
 
-def resample(raw: np.ndarray, width: int, height: int) -> np.ndarray:
+def resample(
+    raw: np.ndarray, width: int, height: int, box: tuple[float, float, float, float] | None = None
+) -> np.ndarray:
     """Resize stored values to exactly ``width`` x ``height``, ignoring nodata.
 
     Args:
         raw: ``(h, w, 2) uint8`` value and alpha.
         width: output width in pixels, >= 1.
         height: output height in pixels, >= 1.
+        box: the part of ``raw`` to resize, ``(left, top, right, bottom)`` in
+            fractional pixels of ``raw`` (PIL's ``resize(box=)``); default all of it.
 
     Returns:
         ``(height, width, 2) uint8``. Each output pixel is the area-weighted mean
         of the valid input pixels under it (PIL's BOX filter on value * valid
         and on valid); alpha is 255 where any valid input contributed.
     """
-    if raw.shape[:2] == (height, width):
+    if raw.shape[:2] == (height, width) and box in (None, (0, 0, width, height)):
         return raw
-    box = PILImage.Resampling.BOX
+    size, kind = (width, height), PILImage.Resampling.BOX
     if raw[..., 1].all():  # no nodata: one resize, the mean of the values
-        mean = PILImage.fromarray(raw[..., 0].astype(np.float32)).resize((width, height), box)
+        mean = PILImage.fromarray(raw[..., 0].astype(np.float32)).resize(size, kind, box)
         out = np.empty((height, width, 2), np.uint8)
         out[..., 0] = np.clip(np.rint(np.asarray(mean, dtype=np.float32)), 0, 255)
         out[..., 1] = 255
         return out
     valid = (raw[..., 1] > 0).astype(np.float32)
     weighted = raw[..., 0].astype(np.float32) * valid
-    w_img = PILImage.fromarray(weighted).resize((width, height), box)
-    v_img = PILImage.fromarray(valid).resize((width, height), box)
+    w_img = PILImage.fromarray(weighted).resize(size, kind, box)
+    v_img = PILImage.fromarray(valid).resize(size, kind, box)
     total = np.asarray(w_img, dtype=np.float32)
     coverage = np.asarray(v_img, dtype=np.float32)
     out = np.zeros((height, width, 2), np.uint8)
@@ -100,22 +104,27 @@ def resample(raw: np.ndarray, width: int, height: int) -> np.ndarray:
     return out
 
 
-def resample_float(values: np.ndarray, width: int, height: int) -> np.ndarray:
+def resample_float(
+    values: np.ndarray, width: int, height: int, box: tuple[float, float, float, float] | None = None
+) -> np.ndarray:
     """Resize float values to exactly ``width`` x ``height``, ignoring NaN (nodata).
 
     Args:
         values: ``(h, w) float32``, NaN = nodata.
+        width: output width in pixels, >= 1.
+        height: output height in pixels, >= 1.
+        box: the part of ``values`` to resize, as for :func:`resample`.
 
     Returns:
         ``(height, width) float32``: area-weighted mean of the non-NaN values
         under each output pixel (PIL's BOX filter), NaN where there is none.
     """
-    if values.shape == (height, width):
+    if values.shape == (height, width) and box in (None, (0, 0, width, height)):
         return values
     valid = ~np.isnan(values)
-    box = PILImage.Resampling.BOX
-    total = PILImage.fromarray(np.where(valid, values, 0).astype(np.float32)).resize((width, height), box)
-    coverage = PILImage.fromarray(valid.astype(np.float32)).resize((width, height), box)
+    size, kind = (width, height), PILImage.Resampling.BOX
+    total = PILImage.fromarray(np.where(valid, values, 0).astype(np.float32)).resize(size, kind, box)
+    coverage = PILImage.fromarray(valid.astype(np.float32)).resize(size, kind, box)
     total, coverage = np.asarray(total), np.asarray(coverage)
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(coverage > 1e-6, total / coverage, np.nan).astype(np.float32)
