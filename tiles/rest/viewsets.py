@@ -93,6 +93,43 @@ def _cached_image_response(request: Request, key: str, produce) -> HttpResponse:
     return response
 
 
+def tile_response(request, image: Image, style: dict, z: int, x: int, y: int, fmt: str) -> HttpResponse:
+    """The answer to a tile request (200 or 304), from the tiles cache or rendered once.
+
+    Shared by :meth:`ImageViewSet.tile` and :class:`tiles.middleware.TileFastLaneMiddleware`.
+
+    Args:
+        request: the Django (or DRF) request; only ``If-None-Match`` is read.
+        image: a ready image.
+        style: validated :class:`tiles.rest.params.StyleParams`.
+        z, x, y: tile address (z = 0 the coarsest).
+        fmt: png, jpeg, jpg or webp.
+
+    Raises:
+        TileOutOfRangeError: the tile is outside the pyramid.
+        StyleError: a large_image ``style`` large_image refuses.
+    """
+    rendering = _rendering(image, style)
+    key = render_key(image, "tile", z=z, x=x, y=y, fmt=fmt, style=style_key(rendering, style["style_json"]))
+    return _cached_image_response(
+        request,
+        key,
+        lambda: tile_render(
+            image=image, z=z, x=x, y=y, rendering=rendering, fmt=fmt, style_json=style["style_json"]
+        ),
+    )
+
+
+def query_params(serializer_class, query: QueryDict) -> dict:
+    """Validated query parameters (memoised: validation is pure and costs ~0.5 ms).
+
+    Raises:
+        rest_framework.exceptions.ValidationError: a bad parameter.
+    """
+    key = tuple(sorted((name, tuple(values)) for name, values in query.lists()))
+    return dict(_validated(serializer_class, key))
+
+
 def _rendering(image: Image, query: dict) -> Rendering:
     return resolve_style(
         image=image, palette=query["palette_obj"], vmin=query.get("min"), vmax=query.get("max")
@@ -193,9 +230,8 @@ class ImageViewSet(
 
     @staticmethod
     def _params(serializer_class, request: Request) -> dict:
-        """Validated query parameters (memoised: validation is pure and costs ~0.5 ms)."""
-        query = tuple(sorted((key, tuple(values)) for key, values in request.query_params.lists()))
-        return dict(_validated(serializer_class, query))
+        """Validated query parameters (:func:`query_params`)."""
+        return query_params(serializer_class, request.query_params)
 
     # -- tiles --------------------------------------------------------------------
 
@@ -208,25 +244,7 @@ class ImageViewSet(
     def tile(self, request: Request, x: str, y: str, z: str, pk=None, fmt: str = "png", **kwargs):
         """A 256 x 256 tile; z = 0 is the coarsest level. Outside the pyramid: 404."""
         style = self._params(params.StyleParams, request)
-        image = self._ready_image()
-        rendering = _rendering(image, style)
-        z, x, y = int(z), int(x), int(y)
-        key = render_key(
-            image, "tile", z=z, x=x, y=y, fmt=fmt, style=style_key(rendering, style["style_json"])
-        )
-        return _cached_image_response(
-            request,
-            key,
-            lambda: tile_render(
-                image=image,
-                z=z,
-                x=x,
-                y=y,
-                rendering=rendering,
-                fmt=fmt,
-                style_json=style["style_json"],
-            ),
-        )
+        return tile_response(request, self._ready_image(), style, int(z), int(x), int(y), fmt)
 
     @action(detail=True, url_path=r"tiles/(?P<z>\d+)/(?P<x>\d+)/(?P<y>\d+)/corners")
     def tile_corners(self, request: Request, x: str, y: str, z: str, pk=None, **kwargs):
