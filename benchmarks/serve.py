@@ -147,9 +147,9 @@ def request_sets(image_ids: list[int], side: str) -> dict[str, list[str]]:
     colour = "palette=viridis" if ours else "band=1&palette=viridis"
     tiles = [(5, y) for y in range(22)] + [(4, y) for y in range(11)] + [(3, y) for y in range(6)]
     cold = [f"{prefix}/{i}/tiles/{z}/0/{y}.png?{colour}" for i in image_ids for z, y in tiles]
-    warm = cold[:100] * 4
+    warm = cold[:100] * 12
     regions = []
-    for k in range(60):
+    for k in range(120):
         image, top = image_ids[k % len(image_ids)], (k * 70) % 4400
         if ours:
             low = 9000.1 + top * 0.1
@@ -162,7 +162,7 @@ def request_sets(image_ids: list[int], side: str) -> dict[str, list[str]]:
                 f"&units=pixels&{colour}"
             )
     strips = []
-    for k in range(80):
+    for k in range(160):
         image, height = image_ids[k % len(image_ids)], 600 + k
         size = f"width=48&height={height}" if ours else f"max_width=48&max_height={height}"
         strips.append(f"{prefix}/{image}/data/thumbnail.png?{size}&{colour}")
@@ -184,7 +184,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
-    parser.add_argument("--copies", type=int, default=12, help="copies of the log (distinct tiles)")
+    parser.add_argument("--copies", type=int, default=24, help="copies of the log (distinct tiles)")
     args = parser.parse_args()
 
     scratch = Path(tempfile.mkdtemp(prefix="depthtiles-bench-"))
@@ -221,7 +221,7 @@ def main() -> None:
                 figures[side]["region"] = drive(server.port, sets["region"], args.clients)
                 figures[side]["strip"] = drive(server.port, sets["strip"], args.clients)
                 if side == "ours":
-                    figures["floor"] = {"floor": drive(server.port, ["/bench/floor"] * 1000, args.clients)}
+                    figures["floor"] = {"floor": drive(server.port, ["/bench/floor"] * 3000, args.clients)}
             finally:
                 server.stop()
         report(figures)
