@@ -90,3 +90,14 @@ def test_lane_refuses_hosts_django_refuses(sample_image):
     _remember(sample_image)
     url = f"/api/v1/images/{sample_image.pk}/tiles/5/0/3.png"
     assert Client().get(url, HTTP_HOST="evil.example.com").status_code == 400
+
+
+def test_lane_pattern_is_the_viewsets_tile_route():
+    """The lane's path pattern names the route the URLconf really serves (no lane for a moved route)."""
+    from django.urls import reverse
+
+    from tiles.middleware import TILE_PATH
+
+    path = reverse("image-tile", kwargs={"pk": 7, "z": 5, "x": 0, "y": 3, "fmt": "webp"})
+    match = TILE_PATH.match(path)
+    assert match and match.groupdict() == {"pk": "7", "z": "5", "x": "0", "y": "3", "fmt": "webp"}
