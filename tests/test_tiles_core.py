@@ -180,6 +180,10 @@ def test_pyramid_file_tiles_equal_large_image(tmp_path, layout):
                 np.testing.assert_array_equal(ours, theirs)
                 tiles += 1
     assert tiles == 3 * 2 + 2 * 1 + 1 * 1
+    # A window across four tiles of level 0 is the written pixels themselves.
+    np.testing.assert_array_equal(pyramid.window(0, 100, 600, 37, 290), raw[100:600, 37:290])
+    with pytest.raises(TileIndexError):
+        pyramid.window(0, 600, 701, 0, 10)  # past the last row
     for level, x, y in ((3, 0, 0), (-1, 0, 0), (0, 2, 0), (0, 0, 3), (2, 1, 0)):
         with pytest.raises(TileIndexError):
             pyramid.tile(level, x, y)
