@@ -28,7 +28,7 @@ from PIL import Image as PILImage
 from ingest.models import Image
 from ingest.selectors import image_local_path
 from tiles.core.depth import DepthRangeError, rows_for_depth_range
-from tiles.core.pyramid import TileIndexError, pyramid_open, zoom_levels
+from tiles.core.pyramid import PyramidFile, TileIndexError, pyramid_open, zoom_levels
 from tiles.core.render import (
     FORMATS,
     check_output_size,
@@ -173,6 +173,17 @@ def _source(image: Image, style_json: str | None = None):
         raise
 
 
+def _pyramid(image: Image) -> PyramidFile:
+    """Our open pyramid of a ready image (:func:`tiles.core.pyramid.pyramid_open`).
+
+    Raises:
+        ImageNotReadyError: no pyramid yet.
+    """
+    if not image.is_ready:
+        raise ImageNotReadyError(image)
+    return pyramid_open(str(image_local_path(image)))
+
+
 def _large_image_pixels(array: np.ndarray) -> np.ndarray:
     """large_image's styled float output -> ``(h, w, 4) uint8`` RGBA (or grey+alpha)."""
     if array.dtype != np.uint8:
@@ -220,14 +231,13 @@ def tile_render(
         ImageNotReadyError: no pyramid.
         TileOutOfRangeError: (z, x, y) outside the pyramid.
     """
-    if not image.is_ready:
-        raise ImageNotReadyError(image)
+    pyramid = _pyramid(image)
     zooms = zoom_levels(image.columns, image.rows)
     level = zooms - 1 - z  # our stored level: 0 = full resolution
-    stored = 0 <= level < (image.levels or 1)
+    stored = 0 <= level < pyramid.levels
     try:
         if stored and not style_json:  # our own tile: one pread and one decode, no large_image source
-            tile = pyramid_open(str(image_local_path(image))).tile(level, x, y)
+            tile = pyramid.tile(level, x, y)
         else:  # a coarser zoom large_image builds, or a large_image style
             tile = _source(image, style_json).getTile(x, y, z, numpyAllowed="always")
     except (TileSourceXYZRangeError, TileIndexError) as exc:
@@ -348,12 +358,10 @@ def window_pixels(
     reduction = min(reduction, 2 ** ((image.levels or 1) - 1))
     if style_json:
         return _large_image_window(image, window, reduction, style_json)
-    if not image.is_ready:
-        raise ImageNotReadyError(image)
     # The stored level covering the window, rounded out to whole level pixels; the
     # resampler's box keeps the exact (fractional) window, so no row is misplaced.
     level = int(math.log2(reduction))
-    pyramid = pyramid_open(str(image_local_path(image)))
+    pyramid = _pyramid(image)
     rows, columns = pyramid.shapes[level]
     top, left = window.top // reduction, window.left // reduction
     bottom = min(rows, -(-window.bottom // reduction))
