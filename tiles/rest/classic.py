@@ -42,8 +42,8 @@ from ingest.rest.uploads import (
     upload_size_check,
 )
 from ingest.selectors import image_list
-from tiles.core.style import PaletteError, parse_palette
 from tiles.frames import frames_render, frames_window
+from tiles.rest.params import validate_colour
 from tiles.services import ImageNotReadyError, resolve_style
 
 # -- parameters and answers ----------------------------------------------------------
@@ -92,15 +92,7 @@ class FramesParams(FramesQueryParams):
             raise serializers.ValidationError(
                 {"depth_min": f"depth_min ({low:g}) is greater than depth_max ({high:g})"}
             )
-        vmin, vmax = attrs.get("min"), attrs.get("max")
-        if vmin is not None and vmax is not None and vmin > vmax:
-            raise serializers.ValidationError({"min": f"min ({vmin:g}) is greater than max ({vmax:g})"})
-        attrs["palette_obj"] = None
-        if attrs.get("colormap"):
-            try:
-                attrs["palette_obj"] = parse_palette(attrs["colormap"])
-            except PaletteError as exc:
-                raise serializers.ValidationError({"colormap": str(exc)}) from None
+        validate_colour(attrs, "colormap", attrs.get("colormap"))
         return attrs
 
 

@@ -10,6 +10,31 @@ from tiles.services import StyleError, style_json_check
 MAX_SIDE = 65535
 
 
+def validate_colour(attrs: dict, palette_field: str, palette_text: str | None) -> None:
+    """Check a colour request; put the parsed palette (or None) in ``attrs["palette_obj"]``.
+
+    Shared by the tile/region parameters (``palette``) and the classic frames
+    (``colormap``).
+
+    Args:
+        attrs: validated fields with ``min`` and ``max`` (values, optional).
+        palette_field: the parameter that named the palette, for the error.
+        palette_text: its value (a colormap name or a list of colours), or None.
+
+    Raises:
+        serializers.ValidationError: ``min`` above ``max``, or an unknown palette.
+    """
+    vmin, vmax = attrs.get("min"), attrs.get("max")
+    if vmin is not None and vmax is not None and vmin > vmax:
+        raise serializers.ValidationError({"min": f"min ({vmin:g}) is greater than max ({vmax:g})"})
+    attrs["palette_obj"] = None
+    if palette_text:
+        try:
+            attrs["palette_obj"] = parse_palette(palette_text)
+        except PaletteError as exc:
+            raise serializers.ValidationError({palette_field: str(exc)}) from None
+
+
 class StyleParams(serializers.Serializer):
     """Colour parameters shared by tiles, regions and thumbnails.
 
@@ -36,17 +61,7 @@ class StyleParams(serializers.Serializer):
     )
 
     def validate(self, attrs):
-        palette_text = attrs.get("palette") or attrs.get("cmap")
-        palette = None
-        if palette_text:
-            try:
-                palette = parse_palette(palette_text)
-            except PaletteError as exc:
-                raise serializers.ValidationError({"palette": str(exc)}) from None
-        vmin, vmax = attrs.get("min"), attrs.get("max")
-        if vmin is not None and vmax is not None and vmin > vmax:
-            raise serializers.ValidationError({"min": f"min ({vmin:g}) is greater than max ({vmax:g})"})
-        attrs["palette_obj"] = palette
+        validate_colour(attrs, "palette", attrs.get("palette") or attrs.get("cmap"))
         if "style" in attrs:
             try:
                 attrs["style_json"] = style_json_check(attrs["style"])
