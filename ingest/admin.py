@@ -17,13 +17,12 @@ from django.urls import reverse
 from django.utils.html import format_html
 
 from ingest.models import Image, WebhookDelivery
+from ingest.pyramid import TILE
+from tiles.views import GEOJS
 
 #: The strip on the change page: this many pixels wide and high, whatever the log's size.
 STRIP_WIDTH = 48
 STRIP_HEIGHT = 600
-GEOJS = "django_large_image/js/geojs/1.8.3/geo.min.js"
-#: Tile size of every pyramid (ingest/pyramid.py).
-TILE_SIZE = 256
 
 
 def _depth(value: float | None) -> str:
@@ -137,7 +136,7 @@ class ImageAdmin(admin.ModelAdmin):
                 "ready": image.is_ready,
                 "columns": image.columns,
                 "rows": image.rows,
-                "tile_size": TILE_SIZE,
+                "tile_size": TILE,
                 "strip_width": STRIP_WIDTH,
                 "strip_height": STRIP_HEIGHT,
             }

@@ -1,8 +1,8 @@
 """An upload form, validated, turned into an image: shared by the upload routes.
 
-``POST /upload-csv/`` (the classic API) uses these; they take the same form as
-``POST /api/v1/images`` (:class:`~ingest.rest.serializers.ImageUploadSerializer`)
-and call the same service, :func:`ingest.services.image_create`.
+``POST /api/v1/images`` and the classic ``POST /upload-csv/`` both use these:
+the same form (:class:`~ingest.rest.serializers.ImageUploadSerializer`), the
+same size check and the same service, :func:`ingest.services.image_create`.
 """
 
 from __future__ import annotations
