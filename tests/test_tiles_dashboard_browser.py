@@ -12,9 +12,8 @@ import io
 import numpy as np
 import pytest
 from PIL import Image as PILImage
-from playwright.sync_api import sync_playwright
 
-from tests.test_tiles_viewer_browser import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, Browser
+from tests.test_tiles_viewer_browser import chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -24,19 +23,8 @@ ROWS, COLUMNS = 30, 8
 @pytest.fixture
 def browser(live_server, tmp_path):
     """A page in Chromium that may use the clipboard, pointed at ``live_server``."""
-    with sync_playwright() as p:
-        context = p.chromium.launch_persistent_context(
-            str(tmp_path / "profile"),
-            executable_path=CHROMIUM,
-            headless=True,
-            args=CHROMIUM_ARGS,
-            viewport=VIEWPORT,
-        )
-        context.grant_permissions(["clipboard-read", "clipboard-write"], origin=live_server.url)
-        try:
-            yield Browser(context, live_server.url)
-        finally:
-            context.close()
+    with chromium(live_server, tmp_path, ("clipboard-read", "clipboard-write")) as page:
+        yield page
 
 
 @pytest.fixture

@@ -12,6 +12,7 @@ an event loop in the test thread, where Django refuses ORM calls.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import re
 import threading
@@ -85,9 +86,9 @@ class Browser:
         return np.asarray(PILImage.open(io.BytesIO(png)).convert("RGB"))
 
 
-@pytest.fixture
-def browser(live_server, tmp_path):
-    """A page in Chromium, pointed at ``live_server``. Request it after any database fixture."""
+@contextlib.contextmanager
+def chromium(live_server, tmp_path, permissions: tuple[str, ...] = ()):
+    """A :class:`Browser` in a fresh Chromium profile, pointed at ``live_server``."""
     with sync_playwright() as p:
         # A fresh profile in tmp_path (Playwright refuses --user-data-dir among the args).
         context = p.chromium.launch_persistent_context(
@@ -97,10 +98,19 @@ def browser(live_server, tmp_path):
             args=CHROMIUM_ARGS,
             viewport=VIEWPORT,
         )
+        if permissions:
+            context.grant_permissions(list(permissions), origin=live_server.url)
         try:
             yield Browser(context, live_server.url)
         finally:
             context.close()
+
+
+@pytest.fixture
+def browser(live_server, tmp_path):
+    """A page in Chromium, pointed at ``live_server``. Request it after any database fixture."""
+    with chromium(live_server, tmp_path) as page:
+        yield page
 
 
 def open_viewer(browser: Browser, image: Image) -> None:
