@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
-SAMPLE ?= ../shared/data/img.csv
+SAMPLE ?= samples/img.csv
 
 .PHONY: demo test install lint bench-serve bench-ingest
 

@@ -1,7 +1,7 @@
 """Generate a large borehole-like image log as CSV, fast, for the ingest benchmark.
 
 ``python -m benchmarks.gen_csv PATH --rows N --columns M`` writes the format
-:mod:`ingest.reader` accepts, shaped like a real export (``shared/data/img.csv``):
+:mod:`ingest.reader` accepts, shaped like a real export (``samples/img.csv``):
 
 * header ``depth,col1,...,colN``; CRLF line ends;
 * depth from 1000.0000 with a step of 0.0025, written with 4 decimals (computed

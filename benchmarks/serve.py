@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-SAMPLE = REPO.parent / "shared" / "data" / "img.csv"
+SAMPLE = REPO / "samples" / "img.csv"
 PYTHON = sys.executable
 
 

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models, transaction
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
+
+
+def public_default() -> bool:
+    """A new image's ``public`` flag: ``DJANGO_PUBLIC_READ`` (settings.PUBLIC_READ)."""
+    return bool(settings.PUBLIC_READ)
 
 
 class Image(models.Model):
@@ -27,6 +33,23 @@ class Image(models.Model):
         FOOT = "ft"
 
     name = models.CharField(max_length=255)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="images",
+        help_text="the uploader; null only for anonymous classic uploads",
+    )
+    public = models.BooleanField(
+        default=public_default, help_text="readable by anyone; else only by its owner and staff"
+    )
+    dedupe_key = models.CharField(  # noqa: DJ001 - NULL (not deduped) is outside the unique constraint
+        max_length=64,
+        null=True,
+        blank=True,
+        help_text="sha256 of bytes and options: one image per owner and key (null: not deduped)",
+    )
     source = models.FileField(upload_to="uploads/", max_length=255)
     source_size = models.BigIntegerField(default=0)
     sha256 = models.CharField(max_length=64, db_index=True)
@@ -63,12 +86,30 @@ class Image(models.Model):
         default=dict, blank=True, help_text="input policy: on_duplicate, resample, target_width"
     )
 
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="times a worker started the job (a job killing its worker ends failed)"
+    )
+    lease_expires = models.DateTimeField(
+        null=True, blank=True, help_text="a running job's lease, renewed while it runs; lapsed: resumed"
+    )
+
     created = models.DateTimeField(auto_now_add=True)
     started = models.DateTimeField(null=True, blank=True)
     finished = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "dedupe_key"],
+                condition=models.Q(dedupe_key__isnull=False),
+                name="image_one_per_owner_and_content",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "lease_expires"], name="image_status_lease"),
+            models.Index(fields=["owner", "-created"], name="image_owner_created"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} (#{self.pk}, {self.status})"

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-SAMPLE_CSV = (REPO.parent / "shared" / "data" / "img.csv").resolve()
+SAMPLE_CSV = (REPO / "samples" / "img.csv").resolve()
 
 
 @pytest.fixture(scope="session")

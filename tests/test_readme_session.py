@@ -3,7 +3,7 @@
 The commands are read from the fenced block under "### Example client session" in
 README.md, so the README and this test cannot drift: every line is run in one bash
 (variables carry over), in a scratch folder laid out like the repository
-(``.venv``, ``manage.py`` and ``../shared/data/img.csv``), against gunicorn started
+(``.venv``, ``manage.py`` and ``samples/img.csv``), against gunicorn started
 here on a free port with its own data folder (SQLite, eager tasks). Each line's
 answer is checked; a line without a check fails the test.
 """
@@ -61,8 +61,8 @@ def server(tmp_path, sample_csv):
     work.mkdir()
     (work / ".venv").symlink_to(REPO / ".venv")
     (work / "manage.py").symlink_to(REPO / "manage.py")
-    (tmp_path / "shared" / "data").mkdir(parents=True)
-    (tmp_path / "shared" / "data" / "img.csv").symlink_to(sample_csv)
+    (work / "samples").mkdir()
+    (work / "samples" / "img.csv").symlink_to(sample_csv)
     port = free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("DJANGO_")}
     env.update(
