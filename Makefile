@@ -23,10 +23,11 @@ demo: install
 	@echo "API write token of the demo user: $$($(PY) manage.py createtoken demo)"
 	$(PY) manage.py runserver 127.0.0.1:$(PORT) --noreload
 
-## Run the whole test suite (unit, API and browser tests).
+## Run the whole test suite (the viewer's JavaScript helpers, then unit, API and browser tests).
 test: install
 	scripts/system-deps.sh test
 	$(VENV)/bin/ruff check .
+	node --test tests/js/*.test.mjs
 	$(VENV)/bin/pytest
 
 ## Serving benchmark: ours vs stock django-large-image, ratios printed (not a test).

@@ -1,0 +1,104 @@
+/**
+ * The depth track beside the map: an axis with labelled major ticks and minor
+ * ticks over the log's extent in view, and grid lines that lead the eye from the
+ * axis to the log (never over it). Follows pan and zoom: redrawn on every change.
+ * @module depth-track
+ */
+
+import {multiplesIn, niceStep} from './ticks.js';
+
+/** Screen px between depth labels, at least. */
+const MIN_LABEL_SPACING = 40;
+/** Screen px between minor ticks, at least (closer ones are not drawn). */
+const MIN_MINOR_SPACING = 4;
+
+/**
+ * Size a canvas's bitmap to its CSS box at the device's pixel ratio, and clear it.
+ * @param {HTMLCanvasElement} canvas
+ * @returns {{ctx: CanvasRenderingContext2D, w: number, h: number}} a context
+ *   drawing in CSS px, and the box's size in CSS px.
+ */
+function sizeCanvas(canvas) {
+  const ratio = window.devicePixelRatio || 1;
+  const w = canvas.clientWidth;
+  const h = canvas.clientHeight;
+  if (canvas.width !== Math.round(w * ratio) || canvas.height !== Math.round(h * ratio)) {
+    canvas.width = Math.round(w * ratio);
+    canvas.height = Math.round(h * ratio);
+  }
+  const ctx = canvas.getContext('2d');
+  ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
+  ctx.clearRect(0, 0, w, h);
+  return {ctx: ctx, w: w, h: h};
+}
+
+/**
+ * Draw the depth axis on the track canvas and the grid lines on the grid canvas
+ * (over the map), in their CSS colours and font.
+ *
+ * @param {HTMLCanvasElement} track - the depth track, beside the map, as tall.
+ * @param {HTMLCanvasElement} grid - over the map, as large.
+ * @param {DepthAxis} axis - the log's depth axis.
+ * @param {Object} view - DepthMap.geometry(): topY, bottomY, pxPerRow, logLeft, logRight.
+ * @returns {{step: number, decimals: number, minor: number}} the spacing of the
+ *   labelled ticks (ticks.js niceStep), in the log's unit.
+ */
+export function drawDepthTrack(track, grid, axis, view) {
+  const {ctx, w, h} = sizeCanvas(track);
+  const gridCanvas = sizeCanvas(grid);
+  const pxPerUnit = view.pxPerRow / axis.depthStep;
+  const ticks = niceStep(MIN_LABEL_SPACING / pxPerUnit);
+  const yOf = (depth) => (axis.depthToY(depth) - view.topY) * view.pxPerRow;
+  const styles = getComputedStyle(track);
+
+  // Only where the log has data: its first and last scanline.
+  const first = Math.max(axis.depthMin, axis.yToDepth(view.topY));
+  const last = Math.min(axis.depthMax, axis.yToDepth(view.bottomY));
+
+  ctx.strokeStyle = styles.color;
+  ctx.fillStyle = styles.color;
+  ctx.lineWidth = 1;
+  ctx.font = styles.font || '12px sans-serif';
+  ctx.textAlign = 'right';
+  ctx.textBaseline = 'middle';
+
+  // The axis line along the log's extent in view.
+  ctx.beginPath();
+  ctx.moveTo(w - 0.5, Math.max(0, yOf(axis.depthMin)));
+  ctx.lineTo(w - 0.5, Math.min(h, yOf(axis.depthMax)));
+  ctx.stroke();
+
+  const minorStep = ticks.step / ticks.minor;
+  if (minorStep * pxPerUnit >= MIN_MINOR_SPACING) {
+    ctx.beginPath();
+    for (const depth of multiplesIn(first, last, minorStep)) {
+      const y = Math.round(yOf(depth)) + 0.5;
+      ctx.moveTo(w - 5, y);
+      ctx.lineTo(w, y);
+    }
+    ctx.stroke();
+  }
+
+  const gctx = gridCanvas.ctx;
+  gctx.strokeStyle = getComputedStyle(grid).color;
+  gctx.lineWidth = 1;
+  gctx.beginPath();
+  ctx.beginPath();
+  for (const depth of multiplesIn(first, last, ticks.step)) {
+    const y = Math.round(yOf(depth)) + 0.5;
+    ctx.moveTo(w - 10, y);
+    ctx.lineTo(w, y);
+    ctx.fillText(depth.toFixed(ticks.decimals), w - 13, Math.min(h - 8, Math.max(8, y)));
+    if (view.logLeft > 0) {
+      gctx.moveTo(0, y);
+      gctx.lineTo(Math.min(view.logLeft - 3, gridCanvas.w), y);
+    }
+    if (view.logRight < gridCanvas.w) {
+      gctx.moveTo(Math.max(view.logRight + 3, 0), y);
+      gctx.lineTo(gridCanvas.w, y);
+    }
+  }
+  ctx.stroke();
+  gctx.stroke();
+  return ticks;
+}
