@@ -34,6 +34,19 @@ export class ColourControls {
       max: {range: el('max-range'), number: el('max-value'), label: el('legend-max')},
     };
 
+    this.wireColormap();
+    for (const key of ['min', 'max']) {
+      this.wireBound(key);
+    }
+    el('range-reset').addEventListener('click', () => {
+      style.resetRange();
+      this.apply();
+    });
+  }
+
+  /** The colormap select (featured ones first) and the Reverse box. */
+  wireColormap() {
+    const style = this.style;
     const featured = document.createElement('optgroup');
     featured.label = 'Borehole and common';
     const others = document.createElement('optgroup');
@@ -51,28 +64,30 @@ export class ColourControls {
       style.reverse = this.reverseBox.checked;
       this.apply();
     });
+  }
 
+  /**
+   * The slider and the box of min or max: the slider redraws once it pauses, the
+   * box once a number is entered (anything else puts the value back).
+   * @param {'min'|'max'} key
+   */
+  wireBound(key) {
+    const style = this.style;
     const scale = style.scale;
-    for (const key of ['min', 'max']) {
-      const {range, number} = this.bounds[key];
-      Object.assign(range, {min: scale.spanLow, max: scale.spanHigh, step: scale.step});
-      range.title = 'Values in the log: ' + scale.format(scale.spanLow) + ' to ' + scale.format(scale.spanHigh);
-      range.addEventListener('input', () => {
-        style.setBound(key, Number(range.value));
-        this.applySoon();
-      });
-      range.addEventListener('change', () => this.apply());
-      number.addEventListener('change', () => {
-        const value = Number(number.value);
-        if (number.value.trim() !== '' && Number.isFinite(value)) {
-          style.setBound(key, value);
-        }
-        number.value = scale.format(style[key]);
-        this.apply();
-      });
-    }
-    el('range-reset').addEventListener('click', () => {
-      style.resetRange();
+    const {range, number} = this.bounds[key];
+    Object.assign(range, {min: scale.spanLow, max: scale.spanHigh, step: scale.step});
+    range.title = 'Values in the log: ' + scale.format(scale.spanLow) + ' to ' + scale.format(scale.spanHigh);
+    range.addEventListener('input', () => {
+      style.setBound(key, Number(range.value));
+      this.applySoon();
+    });
+    range.addEventListener('change', () => this.apply());
+    number.addEventListener('change', () => {
+      const value = Number(number.value);
+      if (number.value.trim() !== '' && Number.isFinite(value)) {
+        style.setBound(key, value);
+      }
+      number.value = scale.format(style[key]);
       this.apply();
     });
   }

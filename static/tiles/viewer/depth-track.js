@@ -45,16 +45,11 @@ function sizeCanvas(canvas) {
  */
 export function drawDepthTrack(track, grid, axis, view) {
   const {ctx, w, h} = sizeCanvas(track);
-  const gridCanvas = sizeCanvas(grid);
   const pxPerUnit = view.pxPerRow / axis.depthStep;
   const ticks = niceStep(MIN_LABEL_SPACING / pxPerUnit);
-  const yOf = (depth) => (axis.depthToY(depth) - view.topY) * view.pxPerRow;
+  const screenY = (depth) => (axis.depthToY(depth) - view.topY) * view.pxPerRow;
+  const lineY = (depth) => Math.round(screenY(depth)) + 0.5;  // a crisp 1 px line
   const styles = getComputedStyle(track);
-
-  // Only where the log has data: its first and last scanline.
-  const first = Math.max(axis.depthMin, axis.yToDepth(view.topY));
-  const last = Math.min(axis.depthMax, axis.yToDepth(view.bottomY));
-
   ctx.strokeStyle = styles.color;
   ctx.fillStyle = styles.color;
   ctx.lineWidth = 1;
@@ -64,41 +59,55 @@ export function drawDepthTrack(track, grid, axis, view) {
 
   // The axis line along the log's extent in view.
   ctx.beginPath();
-  ctx.moveTo(w - 0.5, Math.max(0, yOf(axis.depthMin)));
-  ctx.lineTo(w - 0.5, Math.min(h, yOf(axis.depthMax)));
+  ctx.moveTo(w - 0.5, Math.max(0, screenY(axis.depthMin)));
+  ctx.lineTo(w - 0.5, Math.min(h, screenY(axis.depthMax)));
   ctx.stroke();
 
+  // Ticks only where the log has data: from its first to its last scanline.
+  const first = Math.max(axis.depthMin, axis.yToDepth(view.topY));
+  const last = Math.min(axis.depthMax, axis.yToDepth(view.bottomY));
   const minorStep = ticks.step / ticks.minor;
   if (minorStep * pxPerUnit >= MIN_MINOR_SPACING) {
     ctx.beginPath();
     for (const depth of multiplesIn(first, last, minorStep)) {
-      const y = Math.round(yOf(depth)) + 0.5;
-      ctx.moveTo(w - 5, y);
-      ctx.lineTo(w, y);
+      ctx.moveTo(w - 5, lineY(depth));
+      ctx.lineTo(w, lineY(depth));
     }
     ctx.stroke();
   }
-
-  const gctx = gridCanvas.ctx;
-  gctx.strokeStyle = getComputedStyle(grid).color;
-  gctx.lineWidth = 1;
-  gctx.beginPath();
+  const labelled = multiplesIn(first, last, ticks.step);
   ctx.beginPath();
-  for (const depth of multiplesIn(first, last, ticks.step)) {
-    const y = Math.round(yOf(depth)) + 0.5;
+  for (const depth of labelled) {
+    const y = lineY(depth);
     ctx.moveTo(w - 10, y);
     ctx.lineTo(w, y);
     ctx.fillText(depth.toFixed(ticks.decimals), w - 13, Math.min(h - 8, Math.max(8, y)));
+  }
+  ctx.stroke();
+  drawGridLines(grid, labelled.map(lineY), view);
+  return ticks;
+}
+
+/**
+ * Grid lines across the map at the labelled depths, beside the log, never over it.
+ * @param {HTMLCanvasElement} grid - over the map, as large.
+ * @param {number[]} ys - screen y of each line.
+ * @param {{logLeft: number, logRight: number}} view - the log's edges on screen.
+ */
+function drawGridLines(grid, ys, view) {
+  const {ctx, w} = sizeCanvas(grid);
+  ctx.strokeStyle = getComputedStyle(grid).color;
+  ctx.lineWidth = 1;
+  ctx.beginPath();
+  for (const y of ys) {
     if (view.logLeft > 0) {
-      gctx.moveTo(0, y);
-      gctx.lineTo(Math.min(view.logLeft - 3, gridCanvas.w), y);
+      ctx.moveTo(0, y);
+      ctx.lineTo(Math.min(view.logLeft - 3, w), y);
     }
-    if (view.logRight < gridCanvas.w) {
-      gctx.moveTo(Math.max(view.logRight + 3, 0), y);
-      gctx.lineTo(gridCanvas.w, y);
+    if (view.logRight < w) {
+      ctx.moveTo(Math.max(view.logRight + 3, 0), y);
+      ctx.lineTo(w, y);
     }
   }
   ctx.stroke();
-  gctx.stroke();
-  return ticks;
 }

@@ -34,6 +34,79 @@ const STATE_THROTTLE_MS = 250;
 
 const el = (id) => document.getElementById(id);
 
+/** @returns {function()} calls fn once on the next animation frame, however often it is called before. */
+function onNextFrame(fn) {
+  let frame = null;
+  return () => {
+    if (frame === null) {
+      frame = window.requestAnimationFrame(() => {
+        frame = null;
+        fn();
+      });
+    }
+  };
+}
+
+/** @returns {function()} calls fn once ms after the first call, however often it is called meanwhile. */
+function throttled(fn, ms) {
+  let timer = null;
+  return () => {
+    if (timer === null) {
+      timer = window.setTimeout(() => {
+        timer = null;
+        fn();
+      }, ms);
+    }
+  };
+}
+
+/**
+ * Write the view (centre depth, zoom, colours, stretch) into the page address.
+ * @param {DepthMap} depthMap @param {TileStyle} style
+ */
+function writeAddress(depthMap, style) {
+  const format = style.scale.format;
+  const range = style.rangeIsDefault() ? null : {min: format(style.min), max: format(style.max)};
+  const pageUrl = new URL(window.location.href);
+  pageUrl.search = writeViewState(pageUrl.search, {
+    depth: depthMap.centreDepth(),
+    depthDecimals: depthMap.axis.decimals + 2,
+    zoom: depthMap.zoom(),
+    colormap: style.colormap,
+    reverse: style.reverse,
+    min: range && range.min,
+    max: range && range.max,
+    stretch: depthMap.stretch,
+  });
+  if (pageUrl.href !== window.location.href) {
+    window.history.replaceState(null, '', pageUrl);
+  }
+}
+
+/**
+ * Show the depth range in view ("9000.1 – 9546.0 m"), with its figures in
+ * data-* attributes (read by the browser tests).
+ * @param {HTMLElement} node - the #view-range output.
+ * @param {DepthMap} depthMap @param {{top: number, bottom: number}} rows - rows in view.
+ * @param {number} tickStep - the depth track's label spacing. @param {string} unit
+ * @returns {{top: string, bottom: string}} the depths of the first and last row in view, as written.
+ */
+function showViewRange(node, depthMap, rows, tickStep, unit) {
+  const axis = depthMap.axis;
+  const top = axis.format(axis.rowToDepth(rows.top));
+  const bottom = axis.format(axis.rowToDepth(rows.bottom));
+  node.textContent = top + ' – ' + bottom + ' ' + unit;
+  Object.assign(node.dataset, {
+    depthTop: top,
+    depthBottom: bottom,
+    depthCentre: depthMap.centreDepth().toFixed(axis.decimals + 2),
+    tickStep: String(tickStep),
+    zoom: depthMap.zoom().toFixed(3),
+    stretch: String(depthMap.stretch),
+  });
+  return {top: top, bottom: bottom};
+}
+
 /**
  * Build the viewer of a ready image.
  * @param {Object} geo - GeoJS.
@@ -44,79 +117,31 @@ function startViewer(geo, config, colormapList) {
   const axis = DepthAxis.fromConfig(config);
   const wanted = readViewState(window.location.search);
   const style = new TileStyle(colormapCatalogue(colormapList), valueScale(config), wanted);
-  const viewRange = el('view-range');
   const tileUrl = () => {
     const query = style.query().toString();
     return query ? config.tile_url + '?' + query : config.tile_url;
   };
-
-  let frame = null;
-  const scheduleUpdate = () => {
-    if (frame === null) {
-      frame = window.requestAnimationFrame(() => {
-        frame = null;
-        updateView();
-      });
-    }
-  };
-  let stateTimer = null;
-  const saveState = () => {
-    if (stateTimer === null) {
-      stateTimer = window.setTimeout(() => {
-        stateTimer = null;
-        writeState();
-      }, STATE_THROTTLE_MS);
-    }
-  };
-
   const mapNode = el('map');
+  const scheduleUpdate = onNextFrame(updateView);
   const depthMap = new DepthMap(geo, mapNode, {
     axis: axis, columns: config.columns, tileSize: config.tile_size, onChange: scheduleUpdate,
   });
+  const saveAddress = throttled(() => writeAddress(depthMap, style), STATE_THROTTLE_MS);
+  const region = new RegionLink(config, scheduleUpdate);
   const controls = new ColourControls(style, () => {
     depthMap.setTileUrl(tileUrl());
     scheduleUpdate();
   });
-  const region = new RegionLink(config, scheduleUpdate);
 
-  /** The depth track, the range in view (its data-* for tests), the download link, the address. */
+  /** After any change of view or colours: depth track, range in view, download link, address. */
   function updateView() {
     const view = depthMap.geometry();
     const ticks = drawDepthTrack(el('depth-track'), el('map-grid'), axis, view);
     const rows = axis.rowsInView(view.topY, view.bottomY);
-    const top = axis.format(axis.rowToDepth(rows.top));
-    const bottom = axis.format(axis.rowToDepth(rows.bottom));
-    viewRange.textContent = top + ' – ' + bottom + ' ' + config.depth_unit;
-    Object.assign(viewRange.dataset, {
-      depthTop: top,
-      depthBottom: bottom,
-      depthCentre: depthMap.centreDepth().toFixed(axis.decimals + 2),
-      tickStep: String(ticks.step),
-      zoom: depthMap.zoom().toFixed(3),
-      stretch: String(depthMap.stretch),
-    });
-    region.update(top, bottom, rows.bottom - rows.top + 1, style.query());
+    const depths = showViewRange(el('view-range'), depthMap, rows, ticks.step, config.depth_unit);
+    region.update(depths.top, depths.bottom, rows.bottom - rows.top + 1, style.query());
     depthMap.rememberView();
-    saveState();
-  }
-
-  function writeState() {
-    const format = style.scale.format;
-    const range = style.rangeIsDefault() ? null : {min: format(style.min), max: format(style.max)};
-    const pageUrl = new URL(window.location.href);
-    pageUrl.search = writeViewState(pageUrl.search, {
-      depth: depthMap.centreDepth(),
-      depthDecimals: axis.decimals + 2,
-      zoom: depthMap.zoom(),
-      colormap: style.colormap,
-      reverse: style.reverse,
-      min: range && range.min,
-      max: range && range.max,
-      stretch: depthMap.stretch,
-    });
-    if (pageUrl.href !== window.location.href) {
-      window.history.replaceState(null, '', pageUrl);
-    }
+    saveAddress();
   }
 
   // Open on the view in the address, else on the whole log, stretched to be readable.
