@@ -274,7 +274,7 @@ def webhook_secret() -> bytes:
     return hashlib.sha256(b"depthtiles-webhook:" + settings.SECRET_KEY.encode()).hexdigest().encode()
 
 
-def webhook_deliver(*, image_id: int, attempt: int) -> tuple[WebhookDelivery, float | None]:
+def webhook_deliver(*, image_id: int, attempt: int) -> tuple[WebhookDelivery | None, float | None]:
     """POST the job's end to the image's webhook once and record the attempt.
 
     The URL is checked again and the POST made by :func:`ingest.webhooks.post_json`
@@ -290,9 +290,12 @@ def webhook_deliver(*, image_id: int, attempt: int) -> tuple[WebhookDelivery, fl
     Returns:
         (the recorded attempt, seconds until the next one: None when delivered,
         refused, or after ``WEBHOOK_MAX_ATTEMPTS`` attempts; otherwise
-        ``WEBHOOK_BACKOFF_SECONDS * 2 ** (attempt - 1)``).
+        ``WEBHOOK_BACKOFF_SECONDS * 2 ** (attempt - 1)``). ``(None, None)`` when the
+        image or its webhook is gone (deleted between attempts): nothing is sent.
     """
-    image = Image.objects.get(pk=image_id)
+    image = Image.objects.filter(pk=image_id).first()
+    if image is None or not image.webhook_url:
+        return None, None
     body = json.dumps(webhook_payload(image), sort_keys=True, separators=(",", ":")).encode()
     answer = post_json(
         image.webhook_url,

@@ -92,6 +92,10 @@ class WebhookRefused(Exception):
     """A webhook URL that is not accepted; ``str()`` says why in generic words."""
 
 
+class WebhookUnresolvable(WebhookRefused):
+    """The host does not resolve (now: at delivery this may pass, so it is retried)."""
+
+
 def sign(body: bytes, secret: bytes) -> str:
     """The ``X-Signature-256`` value of ``body``: ``sha256=`` and the hex HMAC-SHA256."""
     return "sha256=" + hmac.new(secret, body, hashlib.sha256).hexdigest()
@@ -184,14 +188,14 @@ def _resolve(host: str, port: int) -> list[tuple[int, tuple]]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError, OSError):
-        raise WebhookRefused("host does not resolve") from None
+        raise WebhookUnresolvable("host does not resolve") from None
     found = [
         (family, sockaddr)
         for family, _, _, _, sockaddr in infos
         if family in (socket.AF_INET, socket.AF_INET6)
     ]
     if not found:
-        raise WebhookRefused("host does not resolve")
+        raise WebhookUnresolvable("host does not resolve")
     return found
 
 
@@ -380,8 +384,9 @@ def post_json(
         allow_private: see :func:`webhook_targets`.
 
     Returns:
-        The answer; ``error`` is one of ``refused: <why>``, ``timeout``,
-        ``connection failed``, ``TLS error``, ``bad answer``, ``HTTP <status>``.
+        The answer; ``error`` is one of ``refused: <why>`` (not worth retrying),
+        ``DNS lookup failed``, ``timeout``, ``connection failed``, ``TLS error``,
+        ``bad answer``, ``HTTP <status>``.
     """
     began = time.monotonic()
     deadline = began + timeout
@@ -391,6 +396,8 @@ def post_json(
 
     try:
         target = webhook_targets(url, allow_private=allow_private)
+    except WebhookUnresolvable:
+        return answer(None, "DNS lookup failed")
     except WebhookRefused as exc:
         return answer(None, f"{REFUSED}{exc}")
     sock = None

@@ -82,6 +82,14 @@ def test_edge_middleware_exception_on_an_api_path_is_a_json_500(
 
 
 @DEBUG_MODES
+def test_edge_tile_fast_lane_exception_is_a_json_500(plain_client, settings, monkeypatch, caplog, debug):
+    """The lane answers before DRF and the other middleware; its exceptions are reshaped too."""
+    settings.DEBUG = debug
+    monkeypatch.setattr("tiles.middleware.image_get_ready_cached", boom)
+    assert_server_error(plain_client.get("/api/v1/images/1/tiles/0/0/0.png", HTTP_ACCEPT="text/html"), caplog)
+
+
+@DEBUG_MODES
 def test_edge_classic_frames_exception_is_a_json_500(plain_client, settings, monkeypatch, caplog, debug):
     from tiles.rest.classic import ClassicFramesView
 

@@ -461,3 +461,20 @@ def test_webhook_errors_are_generic(settings):
     assert (answer.status_code, answer.error) == (None, "connection failed")
     answer = post_json(f"http://127.0.0.1:{port}/", b"{}", allow_private=False, **common)
     assert (answer.status_code, answer.error, answer.refused) == (None, "refused: loopback address", True)
+
+
+def test_webhook_dns_failure_at_delivery_is_retried(fake_dns):
+    fake_dns("gone.example", [])
+    answer = post_json(
+        "http://gone.example/", b"{}", secret=b"k", timeout=1.0, headers={}, allow_private=False
+    )
+    assert (answer.status_code, answer.error, answer.refused) == (None, "DNS lookup failed", False)
+
+
+@pytest.mark.django_db
+def test_webhook_of_a_deleted_image_sends_nothing():
+    from ingest.models import WebhookDelivery
+    from ingest.tasks import deliver_webhook
+
+    assert deliver_webhook.apply((987654, 1)).successful()
+    assert not WebhookDelivery.objects.exists()

@@ -78,8 +78,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "tiles.middleware.TileFastLaneMiddleware",  # public tile GETs skip the rest (tiles/middleware.py)
     "project.middleware.ApiErrorMiddleware",  # X-Request-ID; JSON errors on API paths (project/middleware.py)
+    "tiles.middleware.TileFastLaneMiddleware",  # public tile GETs skip the rest (tiles/middleware.py)
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "corsheaders.middleware.CorsMiddleware",
