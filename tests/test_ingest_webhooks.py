@@ -478,3 +478,68 @@ def test_webhook_of_a_deleted_image_sends_nothing():
 
     assert deliver_webhook.apply((987654, 1)).successful()
     assert not WebhookDelivery.objects.exists()
+
+
+def self_signed(tmp_path, host: str):
+    """A certificate for ``host`` (its own CA) and its key, as PEM files."""
+    import datetime
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, host)])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(days=1))
+        .not_valid_after(now + datetime.timedelta(days=1))
+        .add_extension(x509.SubjectAlternativeName([x509.DNSName(host)]), critical=False)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+    return cert_path, key_path
+
+
+def test_webhook_https_sends_the_url_host_as_sni_and_verifies_its_certificate(
+    tmp_path, fake_dns, monkeypatch
+):
+    import ssl
+
+    cert, key = self_signed(tmp_path, "hooks.example")
+    server_names = []
+    server_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_context.load_cert_chain(cert, key)
+    server_context.sni_callback = lambda sock, name, context: server_names.append(name)
+    receiver = Receiver()
+    receiver.server.socket = server_context.wrap_socket(receiver.server.socket, server_side=True)
+    fake_dns("hooks.example", ["127.0.0.1"])
+    fake_dns("other.example", ["127.0.0.1"])
+    common = {"secret": b"k", "timeout": 2.0, "headers": {}, "allow_private": True}
+    try:
+        untrusted = post_json(f"https://hooks.example:{receiver.port}/hook", b"{}", **common)
+        trusting = ssl.create_default_context(cafile=str(cert))
+        monkeypatch.setattr(webhooks.ssl, "create_default_context", lambda: trusting)
+        trusted = post_json(f"https://hooks.example:{receiver.port}/hook", b"{}", **common)
+        wrong_name = post_json(f"https://other.example:{receiver.port}/hook", b"{}", **common)
+    finally:
+        receiver.close()
+    assert (untrusted.status_code, untrusted.error) == (None, "TLS error")  # not a trusted certificate
+    assert (trusted.status_code, trusted.error) == (200, "")
+    assert (wrong_name.status_code, wrong_name.error) == (None, "TLS error")  # certificate names another host
+    assert server_names == ["hooks.example", "hooks.example", "other.example"]
+    [(headers, _, _)] = receiver.received
+    assert headers["Host"] == f"hooks.example:{receiver.port}"
