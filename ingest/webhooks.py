@@ -150,6 +150,13 @@ def address_category(ip: IPAddress) -> str | None:
     return None
 
 
+def _check_address(ip: IPAddress, allow_private: bool) -> None:
+    """Raise :class:`WebhookRefused` ("loopback address"...) unless ``ip`` may be connected to."""
+    category = address_category(ip)
+    if category is not None and not (allow_private and category in PRIVATE_CATEGORIES):
+        raise WebhookRefused(f"{'cloud metadata' if category == 'metadata' else category} address")
+
+
 @dataclass(frozen=True)
 class Target:
     """A webhook URL taken apart, with the addresses its host resolved to (all checked).
@@ -212,9 +219,10 @@ def webhook_targets(url: str, *, allow_private: bool) -> Target:
 
     Raises:
         WebhookRefused: not ``http``/``https``, credentials in the URL, no or a
-            malformed host or port, control characters or spaces, the host does
-            not resolve, or one of its addresses is not public ("loopback
-            address", "cloud metadata address"...).
+            malformed host or port, control characters, spaces or a non-ASCII path,
+            or one of the host's addresses is not public ("loopback address",
+            "cloud metadata address"...).
+        WebhookUnresolvable: the host does not resolve (a WebhookRefused).
     """
     if any(ord(c) < 0x21 or ord(c) == 0x7F for c in url):
         raise WebhookRefused("control characters or spaces in the URL")
@@ -237,14 +245,12 @@ def webhook_targets(url: str, *, allow_private: bool) -> Target:
         raise WebhookRefused("invalid port")
     if not allow_private and (host == "localhost" or host.endswith(".localhost")):
         raise WebhookRefused("loopback address")
-    addresses = _resolve(host, port)
-    for _, sockaddr in addresses:
-        category = address_category(ipaddress.ip_address(sockaddr[0]))
-        if category is not None and not (allow_private and category in PRIVATE_CATEGORIES):
-            raise WebhookRefused(f"{'cloud metadata' if category == 'metadata' else category} address")
     path = parts.path or "/"
     if not (path + parts.query).isascii():
         raise WebhookRefused("the path must be ASCII (percent-encode it)")
+    addresses = _resolve(host, port)
+    for _, sockaddr in addresses:
+        _check_address(ipaddress.ip_address(sockaddr[0]), allow_private)
     if parts.query:
         path += "?" + parts.query
     return Target(scheme, host, port, path, tuple(addresses))
@@ -346,10 +352,7 @@ def _connect(target: Target, deadline: float, allow_private: bool) -> socket.soc
         try:
             sock.settimeout(remaining)
             sock.connect(sockaddr)
-            peer = ipaddress.ip_address(sock.getpeername()[0])
-            category = address_category(peer)
-            if category is not None and not (allow_private and category in PRIVATE_CATEGORIES):
-                raise WebhookRefused(f"{category} address")
+            _check_address(ipaddress.ip_address(sock.getpeername()[0]), allow_private)
             if target.scheme == "https":
                 sock.settimeout(max(deadline - time.monotonic(), 0.001))  # the handshake's total
                 sock = ssl.create_default_context().wrap_socket(sock, server_hostname=target.host)
