@@ -4,6 +4,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 PORT ?= 8000
 SAMPLE ?= samples/img.csv
+# manage.py, wsgi, asgi and the Celery app default to production settings: the targets
+# here run development ones, but the tests, which name project.settings.testing.
+export DJANGO_SETTINGS_MODULE := project.settings.development
 
 .PHONY: demo test install lint bench-serve bench-ingest
 
@@ -28,7 +31,7 @@ test: install
 	scripts/system-deps.sh test
 	$(VENV)/bin/ruff check .
 	node --test tests/js/*.test.mjs
-	$(VENV)/bin/pytest
+	DJANGO_SETTINGS_MODULE=project.settings.testing $(VENV)/bin/pytest
 
 ## Serving benchmark: ours vs stock django-large-image, ratios printed (not a test).
 bench-serve: install

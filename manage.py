@@ -1,12 +1,16 @@
 #!/usr/bin/env python
-"""Django's command-line utility for administrative tasks."""
+"""Django's command-line utility for administrative tasks.
+
+Production settings unless ``DJANGO_SETTINGS_MODULE`` names others (the Makefile and the
+README name ``project.settings.development``; pytest uses ``project.settings.testing``).
+"""
 
 import os
 import sys
 
 
 def main() -> None:
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings.development")
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings.production")
     from django.core.management import execute_from_command_line
 
     execute_from_command_line(sys.argv)

@@ -6,7 +6,6 @@ import hashlib
 import json
 import logging
 import shutil
-import time
 import uuid
 from collections.abc import Callable
 from dataclasses import asdict
@@ -275,22 +274,28 @@ def webhook_secret() -> bytes:
     return hashlib.sha256(b"depthtiles-webhook:" + settings.SECRET_KEY.encode()).hexdigest().encode()
 
 
-def webhook_deliver(*, image_id: int, attempt: int) -> WebhookDelivery:
-    """POST the job's end to the image's webhook once, record the attempt, schedule a retry.
+def webhook_deliver(*, image_id: int, attempt: int) -> tuple[WebhookDelivery | None, float | None]:
+    """POST the job's end to the image's webhook once and record the attempt.
 
-    A failure (no answer within ``WEBHOOK_TIMEOUT_SECONDS``, or not 2xx) is
-    retried after ``WEBHOOK_BACKOFF_SECONDS * 2 ** (attempt - 1)`` seconds, up to
-    ``WEBHOOK_MAX_ATTEMPTS`` attempts in all. Every attempt is a
-    :class:`WebhookDelivery` row, shown on the image.
+    The URL is checked again and the POST made by :func:`ingest.webhooks.post_json`
+    (the address connected to is checked, no redirects, one deadline of
+    ``WEBHOOK_TIMEOUT_SECONDS`` for the whole attempt). Every attempt is a
+    :class:`WebhookDelivery` row with a generic error text, shown to the owner only.
+    Retrying is the caller's (the ``deliver_webhook`` task retries through Celery).
 
     Args:
         image_id: the image.
         attempt: 1 for the first try.
 
     Returns:
-        The recorded attempt.
+        (the recorded attempt, seconds until the next one: None when delivered,
+        refused, or after ``WEBHOOK_MAX_ATTEMPTS`` attempts; otherwise
+        ``WEBHOOK_BACKOFF_SECONDS * 2 ** (attempt - 1)``). ``(None, None)`` when the
+        image or its webhook is gone (deleted between attempts): nothing is sent.
     """
-    image = Image.objects.get(pk=image_id)
+    image = Image.objects.filter(pk=image_id).first()
+    if image is None or not image.webhook_url:
+        return None, None
     body = json.dumps(webhook_payload(image), sort_keys=True, separators=(",", ":")).encode()
     answer = post_json(
         image.webhook_url,
@@ -298,6 +303,7 @@ def webhook_deliver(*, image_id: int, attempt: int) -> WebhookDelivery:
         secret=webhook_secret(),
         timeout=settings.WEBHOOK_TIMEOUT_SECONDS,
         headers={"X-Depthtiles-Attempt": str(attempt), "User-Agent": "depthtiles-webhook"},
+        allow_private=settings.WEBHOOK_ALLOW_PRIVATE,
     )
     delivery = WebhookDelivery.objects.create(
         image=image,
@@ -309,20 +315,16 @@ def webhook_deliver(*, image_id: int, attempt: int) -> WebhookDelivery:
         duration=answer.duration,
         delivered=answer.ok,
     )
-    if not answer.ok and attempt < settings.WEBHOOK_MAX_ATTEMPTS:
-        _queue_webhook(image_id, attempt + 1, delay=settings.WEBHOOK_BACKOFF_SECONDS * 2 ** (attempt - 1))
-    return delivery
+    if answer.ok or answer.refused or attempt >= settings.WEBHOOK_MAX_ATTEMPTS:
+        return delivery, None
+    return delivery, settings.WEBHOOK_BACKOFF_SECONDS * 2 ** (attempt - 1)
 
 
-def _queue_webhook(image_id: int, attempt: int, delay: float = 0.0) -> None:
+def _queue_webhook(image_id: int, attempt: int) -> None:
+    """Queue attempt ``attempt`` of an image's webhook (in-process when tasks run eagerly)."""
     from ingest.tasks import deliver_webhook
 
-    if settings.CELERY_TASK_ALWAYS_EAGER:
-        # In-process tasks ignore countdowns: wait here so the backoff still holds.
-        time.sleep(delay)
-        deliver_webhook.delay(image_id, attempt)
-    else:
-        deliver_webhook.apply_async((image_id, attempt), countdown=delay)
+    deliver_webhook.delay(image_id, attempt)
 
 
 def image_create_from_path(

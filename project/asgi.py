@@ -1,4 +1,4 @@
-"""ASGI entry point."""
+"""ASGI entry point (e.g. ``uvicorn project.asgi:application``); production settings by default."""
 
 import os
 

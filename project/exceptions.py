@@ -9,22 +9,35 @@ for parameters, ``status`` for an image not ready, ``limit`` for an output too
 large). Domain exceptions carry no
 HTTP; this table gives their status, in the spirit of titiler's error table.
 Image routes answer errors as JSON too (stock django-large-image labels them
-``image/png``).
+``image/png``). Any other exception is a bug: it is logged with its traceback and
+answered ``500`` with ``code`` ``server_error`` and the ``request_id`` of the
+request (also its ``X-Request-ID`` header and in the log line), never an HTML page,
+whatever ``DEBUG`` says. Errors of routes outside DRF are reshaped the same way by
+:class:`project.middleware.ApiErrorMiddleware`.
 """
 
 from __future__ import annotations
+
+import logging
+import uuid
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from rest_framework import exceptions, status
 from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
+from rest_framework.views import set_rollback
 
 from ingest.reader import CsvFormatError
 from tiles.core.depth import DepthRangeError
 from tiles.core.render import OutputTooLargeError
 from tiles.frames import NoScanlineError
 from tiles.services import ImageNotReadyError, StyleError, TileOutOfRangeError
+
+logger = logging.getLogger("project.errors")
+
+#: The message of every 500: nothing of the exception leaves the server.
+SERVER_ERROR_MESSAGE = "internal server error; quote the request_id when you report it"
 
 #: exception class -> (HTTP status, error code)
 DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
@@ -54,7 +67,7 @@ def error_body(code: str, message: str, **extra) -> dict:
 
 
 def api_exception_handler(exc: Exception, context: dict) -> Response | None:
-    """DRF exception handler: domain errors by table, DRF's own errors reshaped."""
+    """DRF exception handler: domain errors by table, DRF's own errors reshaped, the rest a JSON 500."""
     response = None
     for exc_class, (status_code, code) in DOMAIN_ERRORS.items():
         if isinstance(exc, exc_class):
@@ -87,9 +100,15 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:
             response = Response(error_body(code, _flatten(exc.detail)), status=exc.status_code)
             if getattr(exc, "wait", None):
                 response["Retry-After"] = str(int(exc.wait))
-    if response is None:
-        return None
     request = context.get("request")
+    if response is None:
+        request_id = getattr(request, "request_id", None) or uuid.uuid4().hex
+        view = context.get("view")
+        logger.error("unhandled exception in %s (request %s)", type(view).__name__, request_id, exc_info=exc)
+        set_rollback()
+        response = Response(
+            error_body("server_error", SERVER_ERROR_MESSAGE, request_id=request_id), status=500
+        )
     if request is not None:
         # Image routes negotiate image renderers; an error is always JSON.
         request.accepted_renderer = JSONRenderer()

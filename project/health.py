@@ -1,17 +1,27 @@
-"""Liveness and readiness probes (Kubernetes-style), outside the API's auth and throttling."""
+"""Liveness and readiness probes (Kubernetes-style), outside the API's auth and throttling.
+
+Both answer ``GET`` and ``HEAD`` only (other methods: 405). ``/readyz`` names the
+dependency that failed, never the exception's text (host names, ports, credentials
+in a URL): that goes to the log, with the request id.
+"""
 
 from __future__ import annotations
 
+import logging
 import uuid
 
 from django.conf import settings
 from django.core.cache import caches
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
+from django.views.decorators.http import require_safe
 
 from ingest.storage import storage_check
 
+logger = logging.getLogger(__name__)
 
+
+@require_safe
 def healthz(request: HttpRequest) -> JsonResponse:
     """``GET /healthz``: the process answers (no dependency is checked)."""
     return JsonResponse({"status": "ok"})
@@ -44,6 +54,7 @@ def _broker() -> None:
 CHECKS = {"database": _database, "cache": _cache, "broker": _broker, "storage": storage_check}
 
 
+@require_safe
 def readyz(request: HttpRequest) -> JsonResponse:
     """``GET /readyz``: database, caches, broker and storage reachable; 503 naming any that is not."""
     results, failed = {}, []
@@ -51,8 +62,9 @@ def readyz(request: HttpRequest) -> JsonResponse:
         try:
             check()
             results[name] = "ok"
-        except Exception as exc:  # noqa: BLE001 (a probe reports every failure)
-            results[name] = f"unavailable: {type(exc).__name__}: {exc}"[:300]
+        except Exception:  # noqa: BLE001 (a probe reports every failure)
+            logger.exception("readiness check %r failed", name)
+            results[name] = "unavailable"
             failed.append(name)
     body = {"status": "ok" if not failed else "unavailable", "checks": results}
     if failed:

@@ -32,7 +32,8 @@ def _without_lane(settings) -> Client:
 
 
 def _comparable(response) -> dict:
-    headers = {name: value for name, value in response.headers.items() if name not in ("Allow", "Vary")}
+    per_request = ("Allow", "Vary", "X-Request-ID")
+    headers = {name: value for name, value in response.headers.items() if name not in per_request}
     vary = {part.strip().lower() for part in response.headers.get("Vary", "").split(",") if part.strip()}
     vary.discard("cookie")
     return {"status": response.status_code, "body": response.content, "headers": headers, "vary": vary}

@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from ingest.axis import ON_DUPLICATE
 from ingest.models import Image, WebhookDelivery
+from ingest.webhooks import validate_webhook_url
 
 
 class WebhookDeliverySerializer(serializers.ModelSerializer):
@@ -120,7 +121,7 @@ class ImageUploadSerializer(serializers.Serializer):
     webhook_url = serializers.URLField(
         required=False,
         allow_blank=True,
-        validators=[URLValidator(schemes=["http", "https"])],
+        validators=[URLValidator(schemes=["http", "https"]), validate_webhook_url],
         max_length=1000,
         help_text="POSTed when the job ends, signed: X-Signature-256: sha256=<HMAC of the body>",
     )

@@ -24,7 +24,14 @@ the embedded setup (SQLite, media on the local disk, eager Celery tasks).
 | DJANGO_WEBHOOK_SECRET | str | empty: derived from DJANGO_SECRET_KEY |
 | DJANGO_WEBHOOK_MAX_ATTEMPTS | int | 5 |
 | DJANGO_WEBHOOK_BACKOFF_SECONDS | float | 2.0 (doubles after each failure) |
-| DJANGO_WEBHOOK_TIMEOUT_SECONDS | float | 5.0 |
+| DJANGO_WEBHOOK_TIMEOUT_SECONDS | float | 5.0 (one deadline: connect, send and the whole answer) |
+| DJANGO_WEBHOOK_ALLOW_PRIVATE | bool | false (true in development settings): loopback/private receivers |
+| DJANGO_CSRF_TRUSTED_ORIGINS | list | empty (e.g. ``https://tiles.example.com`` behind a proxy) |
+| DJANGO_SECURE_PROXY_SSL_HEADER | str | X-Forwarded-Proto (production only; empty: trust no proxy) |
+| DJANGO_SECURE_SSL_REDIRECT | bool | false (the TLS-terminating proxy redirects) |
+| DJANGO_SECURE_HSTS_SECONDS | int | 31536000 (one year; 0 turns HSTS off) |
+| DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS | bool | true |
+| DJANGO_SECURE_HSTS_PRELOAD | bool | false (opt in before submitting to browsers' preload list) |
 | DJANGO_MAX_FRAMES | int | 10000 (most frames one ``GET /get-images/...`` answers; more: 400) |
 | DJANGO_CLASSIC_UPLOAD_PUBLIC | bool | false (``POST /upload-csv/`` needs a token, as other writes) |
 | DJANGO_STORAGE | str | local (``MEDIA_ROOT``); ``s3``: a bucket (the DJANGO_S3_* below) |
@@ -71,6 +78,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "project.middleware.ApiErrorMiddleware",  # X-Request-ID; JSON errors on API paths (project/middleware.py)
     "tiles.middleware.TileFastLaneMiddleware",  # public tile GETs skip the rest (tiles/middleware.py)
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
@@ -283,12 +291,34 @@ CLASSIC_UPLOAD_PUBLIC = env.bool("DJANGO_CLASSIC_UPLOAD_PUBLIC", default=False)
 WEBHOOK_SECRET = env.str("DJANGO_WEBHOOK_SECRET", default="")
 WEBHOOK_MAX_ATTEMPTS = env.int("DJANGO_WEBHOOK_MAX_ATTEMPTS", default=5)
 WEBHOOK_BACKOFF_SECONDS = env.float("DJANGO_WEBHOOK_BACKOFF_SECONDS", default=2.0)
+#: One deadline per attempt: connect, TLS, send and the whole answer (ingest/webhooks.py).
 WEBHOOK_TIMEOUT_SECONDS = env.float("DJANGO_WEBHOOK_TIMEOUT_SECONDS", default=5.0)
+#: Let webhooks reach loopback, private and shared (100.64/10) addresses: a receiver on the
+#: developer's machine. Metadata, link-local, multicast and reserved addresses stay refused.
+WEBHOOK_ALLOW_PRIVATE = env.bool("DJANGO_WEBHOOK_ALLOW_PRIVATE", default=False)
+
+# HTTPS. Production (production.py) trusts the proxy header and marks cookies secure;
+# HSTS is only sent on HTTPS requests, so these defaults are inert on plain HTTP.
+CSRF_TRUSTED_ORIGINS = env.list("DJANGO_CSRF_TRUSTED_ORIGINS", default=[])
+#: The header a TLS-terminating proxy sets to ``https`` (production only; empty: none).
+SECURE_PROXY_HEADER_NAME = env.str("DJANGO_SECURE_PROXY_SSL_HEADER", default="X-Forwarded-Proto")
+SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=False)
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]  # probes speak plain HTTP to the pod
+SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=365 * 24 * 3600)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
+SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=False)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Every record names the request it belongs to (X-Request-ID; "-" outside requests).
+    "filters": {"request_id": {"()": "project.middleware.RequestIdFilter"}},
+    "formatters": {"default": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"}},
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "filters": ["request_id"], "formatter": "default"}
+    },
     "root": {"handlers": ["console"], "level": "WARNING"},
     "loggers": {
         "ingest": {"level": "INFO"},

@@ -9,17 +9,44 @@ a development key, SQLite or an in-memory broker:
 * ``DJANGO_DATABASE_URL``: set (no SQLite fallback);
 * ``DJANGO_CELERY_BROKER_URL``: set, not ``memory://``, unless tasks run eagerly;
 * with ``DJANGO_STORAGE=s3``: ``DJANGO_S3_BUCKET`` (checked in base).
+
+Every entry point (``manage.py``, ``project/wsgi.py``, ``project/asgi.py``, the Celery
+app) defaults to these settings; development and tests name theirs explicitly.
+
+HTTPS sits in front (a TLS-terminating proxy or ingress that sets
+``X-Forwarded-Proto``, ``DJANGO_SECURE_PROXY_SSL_HEADER``): session and CSRF cookies
+are secure, HSTS is sent (``DJANGO_SECURE_HSTS_*``), ``DJANGO_CSRF_TRUSTED_ORIGINS``
+lists the public origins. ``manage.py check --deploy`` passes with no warning but two
+silenced on purpose: W008 while ``DJANGO_SECURE_SSL_REDIRECT`` is false (the proxy
+redirects HTTP; probes reach the pod on plain HTTP) and W021 while
+``DJANGO_SECURE_HSTS_PRELOAD`` is false (joining browsers' preload list is the domain
+owner's decision).
 """
 
 from django.core.exceptions import ImproperlyConfigured
 
 from project.settings.base import *  # noqa: F403
-from project.settings.base import env
+from project.settings.base import (
+    SECURE_HSTS_PRELOAD,
+    SECURE_PROXY_HEADER_NAME,
+    SECURE_SSL_REDIRECT,
+    env,
+)
 
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[])
 DEBUG = False
 CELERY_TASK_ALWAYS_EAGER = env.bool("DJANGO_CELERY_TASK_ALWAYS_EAGER", default=False)
+
+if SECURE_PROXY_HEADER_NAME:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_" + SECURE_PROXY_HEADER_NAME.upper().replace("-", "_"), "https")
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+SILENCED_SYSTEM_CHECKS = []
+if not SECURE_SSL_REDIRECT:
+    SILENCED_SYSTEM_CHECKS.append("security.W008")
+if not SECURE_HSTS_PRELOAD:
+    SILENCED_SYSTEM_CHECKS.append("security.W021")
 
 _missing = []
 if not SECRET_KEY or SECRET_KEY.startswith("insecure"):

@@ -19,3 +19,5 @@ CACHES = {
     "tiles": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tiles"},
 }
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# Tests prove the refusal; a test with a local receiver allows it with the settings fixture.
+WEBHOOK_ALLOW_PRIVATE = False
