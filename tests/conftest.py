@@ -91,14 +91,23 @@ def empty_tiles_cache():
     image_forget_ready()
 
 
+def make_token(username: str, **fields) -> str:
+    """A new API token (knox) of the user ``username``, created with ``fields`` if missing.
+
+    Returns:
+        The key, to send as ``Authorization: Token <key>``.
+    """
+    from django.contrib.auth import get_user_model
+    from knox.models import AuthToken
+
+    user, _ = get_user_model().objects.get_or_create(username=username, defaults=fields)
+    return AuthToken.objects.create(user=user)[1]
+
+
 @pytest.fixture
 def api_token(db) -> str:
-    """A write token (``Authorization: Token <key>``) of a user made for the test."""
-    from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
-
-    user = get_user_model().objects.create(username="uploader")
-    return Token.objects.create(user=user).key
+    """A write token (``Authorization: Token <key>``) of a user made for the test (``uploader``)."""
+    return make_token("uploader")
 
 
 @pytest.fixture
