@@ -161,6 +161,12 @@ class ImageUploadSerializer(serializers.Serializer):
     force = serializers.BooleanField(
         default=False, help_text="ingest again even if the same bytes were already ingested"
     )
+    public = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="readable by anyone (default DJANGO_PUBLIC_READ); false: only by you and staff",
+    )
     on_duplicate = serializers.ChoiceField(
         choices=ON_DUPLICATE,
         default="error",

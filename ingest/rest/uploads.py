@@ -113,6 +113,7 @@ def image_create_from_upload(*, data: dict, owner=None) -> tuple[Image, bool]:
             name=data.get("name") or Path(stream.name or "upload.csv").stem,
             depth_unit=data["depth_unit"],
             force=data["force"],
+            public=data.get("public"),
             webhook_url=data.get("webhook_url", ""),
             options=IngestOptions(
                 on_duplicate=data["on_duplicate"],

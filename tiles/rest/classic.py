@@ -198,9 +198,13 @@ class ClassicFramesView(APIView):
                 "frame_rows": params["frame_rows"],
             }
         )
-        # Without ?image= the answer is the newest image this requester sees: it varies by user.
-        patch_vary_headers(response, ("Authorization",))
         return response if image.public else private_response(response)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        """``Vary: Authorization`` on every answer: which images a requester sees depends on who asks."""
+        response = super().finalize_response(request, response, *args, **kwargs)
+        patch_vary_headers(response, ("Authorization",))
+        return response
 
 
 class ClassicUploadView(APIView):
