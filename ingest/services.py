@@ -91,11 +91,16 @@ def _owned(owner) -> dict:
     return {"owner": owner} if owner is not None else {"owner__isnull": True}
 
 
-def quota_check(*, owner, size: int) -> None:
+def quota_check(*, owner, size: int | None) -> None:
     """Refuse an upload of ``size`` bytes over its owner's quotas, before anything is stored.
 
     Staff are not exempt: a quota protects the disk and the workers, whoever fills
     them. Anonymous classic uploads (``DJANGO_CLASSIC_UPLOAD_PUBLIC``) share one quota.
+
+    Args:
+        owner: the uploader (None: anonymous).
+        size: the upload's bytes; None before they are known (the body not read
+            yet): then only an owner whose images already fill the quota is refused.
 
     Raises:
         TooManyJobsError: ``MAX_CONCURRENT_JOBS`` jobs of the owner are pending or running.
@@ -114,7 +119,13 @@ def quota_check(*, owner, size: int) -> None:
     bytes_limit = settings.QUOTA_BYTES
     if bytes_limit > 0:
         stored = images.aggregate(total=Sum("source_size"))["total"] or 0
-        if stored + size > bytes_limit:
+        if size is None and stored >= bytes_limit:
+            raise QuotaExceededError(
+                f"your images already take {stored} bytes; the quota is {bytes_limit} bytes "
+                "(DJANGO_QUOTA_BYTES): delete images first",
+                limit=bytes_limit,
+            )
+        if size is not None and stored + size > bytes_limit:
             raise QuotaExceededError(
                 f"storing this upload ({size} bytes) would bring your images to {stored + size} bytes; "
                 f"the quota is {bytes_limit} bytes (DJANGO_QUOTA_BYTES): delete images first",

@@ -75,7 +75,7 @@ def upload_quota_check(*, owner) -> None:
         QuotaExceeded: the owner's images already fill ``DJANGO_QUOTA_BYTES``.
     """
     with _quota_errors():
-        quota_check(owner=owner, size=0)
+        quota_check(owner=owner, size=None)
 
 
 @contextmanager
