@@ -51,7 +51,9 @@ class ImageSerializer(serializers.ModelSerializer):
     duration = serializers.FloatField(read_only=True, help_text="seconds the job ran")
     error = serializers.SerializerMethodField()
     webhook_url = serializers.URLField(
-        read_only=True, allow_null=True, help_text="owner and staff only (null for others; empty: none)"
+        read_only=True,
+        allow_null=True,
+        help_text="owner and staff only (null for others, and when there is none)",
     )
     webhook_deliveries = WebhookDeliverySerializer(
         many=True,
@@ -105,6 +107,8 @@ class ImageSerializer(serializers.ModelSerializer):
         if request is None or not image_can_manage(image, request.user):
             data["webhook_url"] = None
             data["webhook_deliveries"] = None
+        elif not image.webhook_url:
+            data["webhook_url"] = None
         return data
 
     def get_url(self, image: Image) -> str:

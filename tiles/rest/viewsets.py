@@ -25,7 +25,7 @@ from django.http import HttpResponse, HttpResponseNotModified, QueryDict
 from django.utils.cache import patch_vary_headers
 from django.utils.http import parse_etags
 from django_large_image.rest import LargeImageFileDetailMixin
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -84,6 +84,11 @@ class AnyMediaRenderer(BaseRenderer):
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
         return data
+
+
+#: The error shape (``project.schema`` adds it to the components).
+ERROR = {"$ref": "#/components/schemas/Error"}
+FORBIDDEN = OpenApiResponse(ERROR, description="permission_denied: only the owner and staff may do this")
 
 
 #: An image's content never changes for its id: browsers and proxies may keep it.
@@ -236,7 +241,20 @@ class ImageViewSet(
 
     # -- upload -----------------------------------------------------------------
 
-    @extend_schema(request=ImageUploadSerializer, responses={202: ImageSerializer, 200: ImageSerializer})
+    @extend_schema(
+        request=ImageUploadSerializer,
+        responses={
+            202: ImageSerializer,
+            200: ImageSerializer,
+            413: OpenApiResponse(
+                ERROR,
+                description="upload_too_large (DJANGO_MAX_UPLOAD_MB) or quota_exceeded (DJANGO_QUOTA_BYTES)",
+            ),
+            429: OpenApiResponse(
+                ERROR, description="too_many_jobs: DJANGO_MAX_CONCURRENT_JOBS pending or running"
+            ),
+        },
+    )
     def create(self, request: Request) -> Response:
         """Upload a CSV; answers 202 with the image, whose ``status`` follows the job.
 
@@ -259,7 +277,7 @@ class ImageViewSet(
             headers=headers,
         )
 
-    @extend_schema(request=ImageUpdateSerializer, responses={200: ImageSerializer})
+    @extend_schema(request=ImageUpdateSerializer, responses={200: ImageSerializer, 403: FORBIDDEN})
     def partial_update(self, request: Request, pk=None) -> Response:
         """Rename an image or change who may read it: ``name`` and ``public`` only (owner or staff).
 
@@ -271,7 +289,10 @@ class ImageViewSet(
         change.save()
         return Response(ImageSerializer(image, context=self.get_serializer_context()).data)
 
-    @extend_schema(request=None, responses={204: None})
+    @extend_schema(
+        request=None,
+        responses={204: OpenApiResponse(description="deleted, with everything made from it"), 403: FORBIDDEN},
+    )
     def destroy(self, request: Request, pk=None) -> Response:
         """Delete an image (owner or staff): its row, pyramid, CSV and cached outputs. 204."""
         image_delete(image=self.get_object())
