@@ -185,3 +185,35 @@ def test_patch_validates_name_and_public(people, small_csv):
     )
     bad = people.alice.patch(url, {"public": "maybe"}, content_type="application/json")
     assert bad.status_code == 400 and "public" in bad.json()["error"]["fields"]
+
+
+def test_another_process_stops_serving_a_deleted_or_hidden_image_within_the_bound(
+    people, small_csv, monkeypatch
+):
+    """A change made by another process: this one's cached ready row lives READY_CACHE_SECONDS at most."""
+    body = upload(people.alice, small_csv)
+    url = f"/api/v1/images/{body['id']}/tiles/0/0/0.png"
+    assert Client().get(url).status_code == 200
+    lane = Client().get(url)
+    assert lane.status_code == 200 and "Allow" not in lane.headers  # the fast lane, from the cached row
+    # Another process makes it private: no signal reaches this one.
+    Image.objects.filter(pk=body["id"]).update(public=False)
+    now = selectors.time.monotonic()
+    monkeypatch.setattr(selectors.time, "monotonic", lambda: now + selectors.READY_CACHE_SECONDS / 2)
+    assert Client().get(url).status_code == 200  # within the bound: still served
+    monkeypatch.setattr(selectors.time, "monotonic", lambda: now + selectors.READY_CACHE_SECONDS + 0.01)
+    assert Client().get(url).status_code == 404  # after it: the row is read again
+    assert selectors.READY_CACHE_SECONDS <= 2.0
+
+
+def test_another_process_deleting_the_pyramid_is_noticed_at_once(people, small_csv, settings):
+    body = upload(people.alice, small_csv)
+    url = f"/api/v1/images/{body['id']}/tiles/0/0/0.png"
+    assert Client().get(url).status_code == 200 and Client().get(url).status_code == 200
+    # Another process deletes the image: the row and, at its commit, the files (no signal here).
+    image = Image.objects.get(pk=body["id"])
+    Image.objects.filter(pk=image.pk)._raw_delete(Image.objects.db)
+    (Path(settings.MEDIA_ROOT) / image.file.name).unlink()
+    assert image.pk in selectors._READY
+    answer = Client().get(url)
+    assert answer.status_code == 404 and "Allow" in answer.headers
