@@ -217,3 +217,22 @@ def test_another_process_deleting_the_pyramid_is_noticed_at_once(people, small_c
     assert image.pk in selectors._READY
     answer = Client().get(url)
     assert answer.status_code == 404 and "Allow" in answer.headers
+
+
+def test_upload_whose_image_is_deleted_during_its_in_process_job_is_404_and_leaves_nothing(
+    people, small_csv, settings, monkeypatch
+):
+    from ingest import services
+
+    real = services.csv_to_pyramid
+
+    def delete_then_write(source, destination, **kwargs):
+        image = Image.objects.get()
+        services.image_delete(image=image)  # another request deletes it while the job runs
+        return real(source, destination, **kwargs)
+
+    monkeypatch.setattr(services, "csv_to_pyramid", delete_then_write)
+    with open(small_csv, "rb") as f:
+        response = people.alice.post("/api/v1/images", {"file": f})
+    assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
+    assert Image.objects.count() == 0 and media_files(settings) == []

@@ -11,7 +11,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, NotFound
 
 from ingest.models import Image
 from ingest.pipeline import IngestOptions
@@ -106,7 +106,7 @@ def image_create_from_upload(*, data: dict, owner=None) -> tuple[Image, bool]:
         TooManyJobs: 429, the owner has ``DJANGO_MAX_CONCURRENT_JOBS`` jobs pending or running.
     """
     stream = data["file"]
-    with _quota_errors():
+    with _quota_errors(), _deleted_meanwhile():
         image, created = image_create(
             stream=stream,
             owner=owner,
@@ -121,8 +121,17 @@ def image_create_from_upload(*, data: dict, owner=None) -> tuple[Image, bool]:
                 target_width=data.get("target_width"),
             ),
         )
-    image.refresh_from_db()
+        image.refresh_from_db()
     return image, created
+
+
+@contextmanager
+def _deleted_meanwhile():
+    """An image deleted while its job ran in this request (in-process tasks): 404, not 500."""
+    try:
+        yield
+    except Image.DoesNotExist:
+        raise NotFound("the image was deleted while it was being ingested") from None
 
 
 def failed_upload_body(image: Image) -> dict:
