@@ -159,8 +159,9 @@ def image_create(
     The header is checked at once, so an upload without a ``depth`` column (or
     an empty or binary file) is refused here and nothing is kept. Dedupe is per
     owner: the same bytes with the same options uploaded again by the same owner
-    (same ``dedupe_key``) return the owner's existing image unless ``force``;
-    another owner's upload is a new image with its own name and webhook. Two
+    (same ``dedupe_key``) return the owner's existing image as it is (its name,
+    ``public`` flag and webhook; PATCH changes them) unless ``force``; another
+    owner's upload is a new image with its own name and webhook. Two
     concurrent same uploads of one owner make one image: the database's unique
     constraint on (owner, dedupe_key) refuses the second row, which then returns
     the first. A job that failed gives its key up (the next same upload is a new
@@ -235,8 +236,8 @@ def image_delete(*, image: Image) -> None:
 
     The row goes at once, in a transaction; at its commit the stored CSV, the
     pyramid (files or bucket objects, and this machine's read-through copies)
-    go (``ingest.models``' ``post_delete``), and every process cache of this
-    process forgets the image (``tiles.source.forget``). A job still running
+    go (``ingest.models``' ``post_delete``), and this process drops the image
+    from every cache it keeps (``tiles.source.forget``). A job still running
     finds its row gone when it ends and deletes the pyramid it stored
     (:func:`image_ingest`).
 
