@@ -209,3 +209,15 @@ def test_reads_still_need_a_token_when_public_read_is_off(people, private, setti
     assert people.anonymous.get(f"/api/v1/images/{private['id']}/tiles/0/0/0.png").status_code == 401
     assert people.bob.get(f"/api/v1/images/{private['id']}").status_code == 404
     assert people.alice.get(f"/api/v1/images/{private['id']}").status_code == 200
+
+
+def test_private_tile_revalidates_with_private_headers_and_others_get_404_not_304(people, private):
+    url = f"/api/v1/images/{private['id']}/tiles/0/0/0.png"
+    first = people.alice.get(url)
+    etag = first["ETag"]
+    again = people.alice.get(url, HTTP_IF_NONE_MATCH=etag)
+    assert again.status_code == 304 and again["Cache-Control"] == "private, no-cache"
+    assert "Authorization" in again["Vary"]
+    # Knowing the ETag tells nothing: another requester is refused before it is compared.
+    assert people.bob.get(url, HTTP_IF_NONE_MATCH=etag).status_code == 404
+    assert Client().get(url, HTTP_IF_NONE_MATCH=etag).status_code == 404
