@@ -12,7 +12,7 @@ from ingest.models import Image
 from ingest.storage import storage_is_local, storage_local_path
 
 
-def image_list(*, user=None, all_images: bool = False) -> QuerySet[Image]:
+def image_list(*, user=None) -> QuerySet[Image]:
     """The images ``user`` may see, newest first.
 
     Public images are seen by everyone; a private one (``public=False``) only by
@@ -20,10 +20,9 @@ def image_list(*, user=None, all_images: bool = False) -> QuerySet[Image]:
 
     Args:
         user: the requester (an ``AnonymousUser``, or None, sees public images only).
-        all_images: every image whoever asks (admin and jobs, never a request).
     """
     images = Image.objects.order_by("-created", "-id")
-    if all_images or image_sees_everything(user):
+    if image_sees_everything(user):
         return images
     if user is not None and user.is_authenticated:
         return images.filter(Q(public=True) | Q(owner=user))
@@ -37,9 +36,7 @@ def image_sees_everything(user) -> bool:
 
 def image_is_visible(image: Image, user) -> bool:
     """The rule of :func:`image_list` for one image already loaded."""
-    if image.public or image_sees_everything(user):
-        return True
-    return bool(user is not None and user.is_authenticated and image.owner_id == user.pk)
+    return image.public or image_can_manage(image, user)
 
 
 def image_can_manage(image: Image, user) -> bool:
