@@ -22,7 +22,7 @@ install: $(VENV)/.installed
 ## Set up, ingest the sample log once, and serve it on 127.0.0.1:$(PORT).
 demo: install
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py ingest "$(SAMPLE)" --name img.csv --base-url http://127.0.0.1:$(PORT)
+	$(PY) manage.py ingest "$(SAMPLE)" --name img.csv --owner demo --base-url http://127.0.0.1:$(PORT)
 	@echo "API write token of the demo user: $$($(PY) manage.py createtoken demo)"
 	$(PY) manage.py runserver 127.0.0.1:$(PORT) --noreload
 

@@ -63,18 +63,22 @@ class WebhookDeliveryInline(admin.TabularInline):
 class ImageAdmin(admin.ModelAdmin):
     """Images are created by uploads (API, ``ingest`` command), so the admin reads and deletes.
 
-    Deleting an image deletes its pyramid and its CSV from the storage (``ingest.models``).
+    The admin is for staff only (Django's ``is_staff``), who see every image,
+    private ones included. Deleting an image deletes its pyramid and its CSV from
+    the storage (``ingest.models``) and every process cache forgets it
+    (``tiles.source``).
     """
 
-    list_display = ["id", "name", "status", "depth_range", "rows", "columns", "created"]
+    list_display = ["id", "name", "owner", "public", "status", "depth_range", "rows", "columns", "created"]
     list_display_links = ["id", "name"]
-    list_filter = ["status", "depth_unit", "dtype"]
-    search_fields = ["name", "sha256"]
+    list_filter = ["status", "public", "depth_unit", "dtype"]
+    list_select_related = ["owner"]
+    search_fields = ["name", "sha256", "owner__username"]
     date_hierarchy = "created"
     inlines = [WebhookDeliveryInline]
     readonly_fields = [f.name for f in Image._meta.fields] + ["depth_range", "error_summary", "duration"]
     fieldsets = [
-        (None, {"fields": ["name", "status", "progress", "error_summary"]}),
+        (None, {"fields": ["name", ("owner", "public"), "status", "progress", "error_summary"]}),
         (
             "Depth axis",
             {

@@ -120,6 +120,11 @@ class Image(models.Model):
         return self.status == self.Status.SUCCEEDED and bool(self.file)
 
     @property
+    def pyramid_name(self) -> str:
+        """The storage name a successful job gives the pyramid: ``images/<id>-<sha256[:16]>.tiff``."""
+        return f"images/{self.pk}-{self.sha256[:16]}.tiff"
+
+    @property
     def duration(self) -> float | None:
         """Seconds the job ran, or None while it has not finished."""
         if self.started and self.finished:
@@ -151,9 +156,14 @@ class WebhookDelivery(models.Model):
 def _image_delete_files(sender, instance: Image, **kwargs) -> None:
     """A deleted image takes its pyramid and its CSV with it (files, objects, cached copies).
 
-    Deferred to the commit, so a rolled-back delete keeps them.
+    Deferred to the commit, so a rolled-back delete keeps them. The pyramid's
+    name is also derived (:attr:`Image.pyramid_name`), so a job that stored it
+    after this row was loaded leaves nothing either (the job itself removes a
+    pyramid it stores after the commit: ``ingest.services.image_ingest``).
     """
     from ingest.storage import storage_delete
 
-    names = [field.name for field in (instance.file, instance.source) if field]
+    names = {field.name for field in (instance.file, instance.source) if field}
+    if instance.sha256:
+        names.add(instance.pyramid_name)
     transaction.on_commit(lambda: [storage_delete(name) for name in names])

@@ -6,15 +6,44 @@ import os
 import time
 from pathlib import Path
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from ingest.models import Image
 from ingest.storage import storage_is_local, storage_local_path
 
 
-def image_list() -> QuerySet[Image]:
-    """All images, newest first."""
-    return Image.objects.order_by("-created", "-id")
+def image_list(*, user=None) -> QuerySet[Image]:
+    """The images ``user`` may see, newest first.
+
+    Public images are seen by everyone; a private one (``public=False``) only by
+    its owner and staff.
+
+    Args:
+        user: the requester (an ``AnonymousUser``, or None, sees public images only).
+    """
+    images = Image.objects.order_by("-created", "-id")
+    if image_sees_everything(user):
+        return images
+    if user is not None and user.is_authenticated:
+        return images.filter(Q(public=True) | Q(owner=user))
+    return images.filter(public=True)
+
+
+def image_sees_everything(user) -> bool:
+    """True for staff: they see and manage every image."""
+    return bool(user is not None and user.is_authenticated and user.is_staff)
+
+
+def image_is_visible(image: Image, user) -> bool:
+    """The rule of :func:`image_list` for one image already loaded."""
+    return image.public or image_can_manage(image, user)
+
+
+def image_can_manage(image: Image, user) -> bool:
+    """The owner and staff may change (PATCH) and delete an image (an ownerless one: staff only)."""
+    if image_sees_everything(user):
+        return True
+    return bool(user is not None and user.is_authenticated and image.owner_id == user.pk)
 
 
 def image_local_path(image: Image) -> Path:
@@ -45,10 +74,16 @@ def _pyramid_present(image: Image) -> bool:
     return not storage_is_local() or os.path.exists(image_local_path(image))
 
 
-#: Ready images are immutable: keep them in process memory briefly so a tile
-#: request does not query the database (pk -> (expiry, image)).
+#: Ready images' pixels are immutable: keep the rows in process memory briefly so a
+#: tile request does not query the database (pk -> (expiry, image)). The row itself
+#: is not immutable: an image may be deleted, or made private, by a request another
+#: process answers. This process forgets at once (:func:`image_forget_ready`); any
+#: other serves a cached row at most READY_CACHE_SECONDS after that change's commit
+#: (with local storage a deleted pyramid is noticed at once: see
+#: :func:`image_get_ready_cached`). Two seconds cost one query per image, process and
+#: two seconds, against a query per tile.
 _READY: dict[int, tuple[float, Image]] = {}
-READY_CACHE_SECONDS = 30.0
+READY_CACHE_SECONDS = 2.0
 READY_CACHE_SIZE = 1024
 
 
@@ -69,9 +104,12 @@ def image_get_ready_cached(*, image_id: int) -> Image | None:
     return image
 
 
-def image_forget_ready() -> None:
-    """Empty the in-process cache of ready images."""
-    _READY.clear()
+def image_forget_ready(*, image_id: int | None = None) -> None:
+    """Drop one image (``image_id``), or every image, from the in-process cache of ready images."""
+    if image_id is None:
+        _READY.clear()
+    else:
+        _READY.pop(image_id, None)
 
 
 def image_remember_ready(image: Image) -> None:

@@ -13,7 +13,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from django.conf import settings
-from django.db import transaction
+from django.db import IntegrityError, transaction
+from django.db.models import Sum
 from django.utils import timezone
 
 from ingest.models import Image, WebhookDelivery
@@ -54,74 +55,196 @@ def _spool_upload(stream: BinaryIO) -> tuple[Path, str, int]:
     return path, digest.hexdigest(), size
 
 
+class QuotaExceededError(Exception):
+    """Storing an upload would take its owner over ``DJANGO_QUOTA_BYTES``."""
+
+    def __init__(self, message: str, *, limit: int):
+        super().__init__(message)
+        self.limit = limit
+
+
+class TooManyJobsError(Exception):
+    """Its owner already has ``DJANGO_MAX_CONCURRENT_JOBS`` jobs pending or running."""
+
+    def __init__(self, message: str, *, limit: int):
+        super().__init__(message)
+        self.limit = limit
+
+
+def dedupe_key_for(*, sha256: str, options: dict) -> str:
+    """The dedupe key of an upload: sha256 over the CSV's sha256 and the options (sorted JSON).
+
+    Args:
+        sha256: hex digest of the uploaded bytes.
+        options: the input policy (``asdict(IngestOptions)``).
+
+    Returns:
+        64 hex digits.
+    """
+    text = sha256 + json.dumps(options, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _owned(owner) -> dict:
+    """The filter of an owner's images (``owner=None``: the anonymous uploads, as one owner)."""
+    return {"owner": owner} if owner is not None else {"owner__isnull": True}
+
+
+def quota_check(*, owner, size: int | None) -> None:
+    """Refuse an upload of ``size`` bytes over its owner's quotas, before anything is stored.
+
+    Staff are not exempt: a quota protects the disk and the workers, whoever fills
+    them. Anonymous classic uploads (``DJANGO_CLASSIC_UPLOAD_PUBLIC``) share one quota.
+
+    Args:
+        owner: the uploader (None: anonymous).
+        size: the upload's bytes; None before they are known (the body not read
+            yet): then only an owner whose images already fill the quota is refused.
+
+    Raises:
+        TooManyJobsError: ``MAX_CONCURRENT_JOBS`` jobs of the owner are pending or running.
+        QuotaExceededError: the owner's stored CSV bytes plus ``size`` exceed ``QUOTA_BYTES``.
+    """
+    images = Image.objects.filter(**_owned(owner))
+    jobs_limit = settings.MAX_CONCURRENT_JOBS
+    if jobs_limit > 0:
+        running = images.filter(status__in=[Image.Status.PENDING, Image.Status.RUNNING]).count()
+        if running >= jobs_limit:
+            raise TooManyJobsError(
+                f"{running} jobs are pending or running; at most {jobs_limit} at once "
+                "(DJANGO_MAX_CONCURRENT_JOBS): wait for one to end",
+                limit=jobs_limit,
+            )
+    bytes_limit = settings.QUOTA_BYTES
+    if bytes_limit > 0:
+        stored = images.aggregate(total=Sum("source_size"))["total"] or 0
+        if size is None and stored >= bytes_limit:
+            raise QuotaExceededError(
+                f"your images already take {stored} bytes; the quota is {bytes_limit} bytes "
+                "(DJANGO_QUOTA_BYTES): delete images first",
+                limit=bytes_limit,
+            )
+        if size is not None and stored + size > bytes_limit:
+            raise QuotaExceededError(
+                f"storing this upload ({size} bytes) would bring your images to {stored + size} bytes; "
+                f"the quota is {bytes_limit} bytes (DJANGO_QUOTA_BYTES): delete images first",
+                limit=bytes_limit,
+            )
+
+
+def _existing(*, owner, dedupe_key: str) -> Image | None:
+    """The owner's image with this dedupe key, or None; a failed one gives its key up (not deduped)."""
+    image = Image.objects.filter(**_owned(owner), dedupe_key=dedupe_key).order_by("-created").first()
+    if image is not None and image.status == Image.Status.FAILED:
+        Image.objects.filter(pk=image.pk).update(dedupe_key=None)
+        return None
+    return image
+
+
 def image_create(
     *,
     stream: BinaryIO,
     name: str,
+    owner=None,
     depth_unit: str = Image.DepthUnit.METRE,
     force: bool = False,
     queue: bool = True,
     webhook_url: str = "",
     options: IngestOptions = DEFAULT_OPTIONS,
+    public: bool | None = None,
 ) -> tuple[Image, bool]:
     """Store an uploaded CSV and queue its ingestion.
 
     The header is checked at once, so an upload without a ``depth`` column (or
-    an empty or binary file) is refused here and nothing is kept. The same bytes
-    uploaded again (same SHA-256) return the existing image unless ``force``.
-    The CSV is kept in the storage as ``uploads/<uuid>.csv`` (a bucket with
+    an empty or binary file) is refused here and nothing is kept. Dedupe is per
+    owner: the same bytes with the same options uploaded again by the same owner
+    (same ``dedupe_key``) return the owner's existing image as it is (its name,
+    ``public`` flag and webhook; PATCH changes them) unless ``force``; another
+    owner's upload is a new image with its own name and webhook. Two
+    concurrent same uploads of one owner make one image: the database's unique
+    constraint on (owner, dedupe_key) refuses the second row, which then returns
+    the first. A job that failed gives its key up (the next same upload is a new
+    image, cleared here when met, whoever marked the job failed). The quotas are
+    checked once the upload's size is known and before it is stored. The CSV is
+    kept in the storage as ``uploads/<uuid>.csv`` (a bucket with
     ``DJANGO_STORAGE=s3``, so a worker on another machine can read it).
 
     Args:
         stream: the CSV bytes (an open binary file or an uploaded file).
         name: display name.
+        owner: the uploading user; None only for an anonymous classic upload.
         depth_unit: "m" or "ft".
-        force: ingest again even if the same bytes were already ingested.
+        force: ingest again even if the same bytes were already ingested (no dedupe key).
         queue: queue the ingestion task once the row is committed; False leaves
             it to the caller (the ``ingest`` command runs it in-process).
         webhook_url: POSTed (signed) when the job ends.
         options: the input policy (same bytes with other options is another image).
+        public: readable by anyone; None: ``DJANGO_PUBLIC_READ``.
 
     Returns:
         (image, created): ``created`` is False when an existing image was returned.
 
     Raises:
         CsvFormatError: the header cannot be read (line 1 and the column).
+        TooManyJobsError: the owner has ``DJANGO_MAX_CONCURRENT_JOBS`` jobs pending or running.
+        QuotaExceededError: the upload would take the owner over ``DJANGO_QUOTA_BYTES``.
     """
     spooled, sha256, size = _spool_upload(stream)
+    option_values = asdict(options)
+    dedupe_key = None if force else dedupe_key_for(sha256=sha256, options=option_values)
     try:
         read_header(spooled)
-        existing = None
-        if not force:
-            existing = (
-                Image.objects.filter(sha256=sha256, options=asdict(options))
-                .exclude(status=Image.Status.FAILED)
-                .order_by("-created")
-                .first()
-            )
-        if existing is not None:
+        if dedupe_key is not None and (existing := _existing(owner=owner, dedupe_key=dedupe_key)):
             return existing, False
+        quota_check(owner=owner, size=size)
         # Stored whole under its final name before any row points at it.
         source_name = storage_put(spooled, f"uploads/{uuid.uuid4().hex}.csv")
     finally:
         spooled.unlink(missing_ok=True)
+    fields = {} if public is None else {"public": public}
     try:
         with transaction.atomic():
             image = Image.objects.create(
                 name=name,
+                owner=owner,
+                dedupe_key=dedupe_key,
                 source=source_name,
                 source_size=size,
                 sha256=sha256,
                 depth_unit=depth_unit,
                 webhook_url=webhook_url,
-                options=asdict(options),
+                options=option_values,
+                **fields,
             )
             if queue:
                 transaction.on_commit(lambda: _queue_ingest(image.pk))
+    except IntegrityError:
+        storage_delete(source_name)  # no row points at it: no orphan
+        existing = _existing(owner=owner, dedupe_key=dedupe_key) if dedupe_key else None
+        if existing is None:
+            raise
+        return existing, False  # a concurrent same upload of this owner made the row first
     except BaseException:
         storage_delete(source_name)  # no row points at it: no orphan
         raise
     return image, True
+
+
+def image_delete(*, image: Image) -> None:
+    """Delete an image and everything made from it.
+
+    The row goes at once, in a transaction; at its commit the stored CSV, the
+    pyramid (files or bucket objects, and this machine's read-through copies)
+    go (``ingest.models``' ``post_delete``), and this process drops the image
+    from every cache it keeps (``tiles.source.forget``). A job still running
+    finds its row gone when it ends and deletes the pyramid it stored
+    (:func:`image_ingest`).
+
+    Args:
+        image: the image to delete.
+    """
+    with transaction.atomic():
+        image.delete()
 
 
 def _queue_ingest(image_id: int) -> None:
@@ -149,6 +272,10 @@ def image_ingest(*, image_id: int, on_progress: Callable[[float], None] | None =
 
     Returns:
         The image, reloaded.
+
+    Raises:
+        Image.DoesNotExist: the image was deleted (before or while the job ran);
+            a pyramid the job stored is deleted first, so nothing of it is kept.
     """
     image = Image.objects.get(pk=image_id)
     Image.objects.filter(pk=image_id).update(
@@ -208,7 +335,11 @@ def image_ingest(*, image_id: int, on_progress: Callable[[float], None] | None =
         except BaseException:
             storage_delete(final_name)  # no row points at it: no orphan
             raise
-    image = Image.objects.get(pk=image_id)
+        if not Image.objects.filter(pk=image_id).exists():  # deleted while the job ran
+            storage_delete(final_name)
+    image = Image.objects.filter(pk=image_id).first()
+    if image is None:
+        raise Image.DoesNotExist(f"image {image_id} was deleted while its job ran; nothing of it is kept")
     if image.webhook_url:
         transaction.on_commit(lambda: _queue_webhook(image.pk, 1))
     return image
@@ -331,6 +462,7 @@ def image_create_from_path(
     *,
     path: str | Path,
     name: str | None = None,
+    owner=None,
     depth_unit: str = Image.DepthUnit.METRE,
     force: bool = False,
     queue: bool = True,
@@ -342,6 +474,7 @@ def image_create_from_path(
         return image_create(
             stream=stream,
             name=name or path.stem,
+            owner=owner,
             depth_unit=depth_unit,
             force=force,
             queue=queue,

@@ -5,6 +5,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter
 
+from project.auth import LogoutView
 from project.health import healthz, readyz
 from tiles import views
 from tiles.rest.classic import ClassicFramesView, ClassicUploadView
@@ -20,6 +21,7 @@ urlpatterns = [
     path("images/<int:pk>", views.image_viewer_page, name="image-viewer"),
     path("api/v1/colormaps", ColormapListView.as_view(), name="colormap-list"),
     path("api/v1/colormaps/<str:name>.png", ColormapLegendView.as_view(), name="colormap-legend"),
+    path("api/v1/auth/logout", LogoutView.as_view(), name="auth-logout"),
     path("api/v1/", include(router.urls)),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),

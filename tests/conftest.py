@@ -91,14 +91,23 @@ def empty_tiles_cache():
     image_forget_ready()
 
 
+def make_token(username: str, **fields) -> str:
+    """A new API token (knox) of the user ``username``, created with ``fields`` if missing.
+
+    Returns:
+        The key, to send as ``Authorization: Token <key>``.
+    """
+    from django.contrib.auth import get_user_model
+    from knox.models import AuthToken
+
+    user, _ = get_user_model().objects.get_or_create(username=username, defaults=fields)
+    return AuthToken.objects.create(user=user)[1]
+
+
 @pytest.fixture
 def api_token(db) -> str:
-    """A write token (``Authorization: Token <key>``) of a user made for the test."""
-    from django.contrib.auth import get_user_model
-    from rest_framework.authtoken.models import Token
-
-    user = get_user_model().objects.create(username="uploader")
-    return Token.objects.create(user=user).key
+    """A write token (``Authorization: Token <key>``) of a user made for the test (``uploader``)."""
+    return make_token("uploader")
 
 
 @pytest.fixture
@@ -115,3 +124,34 @@ def anonymous_client():
     from django.test import Client
 
     return Client()
+
+
+@pytest.fixture
+def people(db):
+    """Test clients of three users and of nobody, for the owner and visibility tests.
+
+    ``alice`` uploads (the owner), ``bob`` is another user, ``staff`` has ``is_staff``;
+    each sends a knox token. ``anonymous`` sends nothing.
+    """
+    from types import SimpleNamespace
+
+    from django.test import Client
+
+    def token_client(username: str, **fields) -> Client:
+        return Client(HTTP_AUTHORIZATION=f"Token {make_token(username, **fields)}")
+
+    return SimpleNamespace(
+        alice=token_client("alice"),
+        bob=token_client("bob"),
+        staff=token_client("staff", is_staff=True),
+        anonymous=Client(),
+    )
+
+
+@pytest.fixture
+def small_csv(write_csv):
+    """A 600-scanline, 16-column log with known values: row r, column c holds ``(r + 3 c) % 256``."""
+    lines = ["depth," + ",".join(f"col{c + 1}" for c in range(16))]
+    for r in range(600):
+        lines.append(f"{1000 + r * 0.5:g}," + ",".join(str((r + 3 * c) % 256) for c in range(16)))
+    return write_csv(lines, name="small.csv")

@@ -26,10 +26,14 @@ def test_createtoken_command_token_can_upload(anonymous_client, write_csv, capsy
     call_command("createtoken", "alice")
     token = capsys.readouterr().out.strip()
     call_command("createtoken", "alice")
-    assert capsys.readouterr().out.strip() == token  # same user, same token
+    second = capsys.readouterr().out.strip()
+    assert second != token  # a new knox token each time; both work until revoked or expired
     with open(write_csv(["depth,col1", "1,2", "2,3"]), "rb") as f:
         response = anonymous_client.post("/api/v1/images", {"file": f}, HTTP_AUTHORIZATION=f"Token {token}")
     assert response.status_code == 202
+    assert response.json()["owner"] == "alice"
+    detail = anonymous_client.get(response.json()["url"], HTTP_AUTHORIZATION=f"Token {second}")
+    assert detail.status_code == 200
 
 
 def test_reads_are_public_by_default(anonymous_client, sample_image):

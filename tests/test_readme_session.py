@@ -136,7 +136,7 @@ def test_readme_session_runs_and_every_answer_is_right(server, sample_reference)
     image_id = int((work / ".session" / "id").read_text())
 
     def check_token(stdout):
-        assert re.fullmatch(r"[0-9a-f]{40}", token)
+        assert re.fullmatch(r"[0-9a-f]{64}", token)  # a knox token
 
     def check_upload(stdout):
         upload = json.loads((work / "upload.json").read_text())

@@ -14,8 +14,15 @@ including every request the lane is not sure about:
   ``Authorization`` or ``Origin`` (CORS decides);
 * a host not in ``ALLOWED_HOSTS``, or a redirect SecurityMiddleware would make;
 * an image not in the in-process cache of ready images (the normal path
-  loads it), a bad parameter, or any error: the normal stack answers, with its
-  JSON error.
+  loads it, checking that the requester may see it), a private image (only
+  its owner and staff may read it: the normal stack authenticates them), a bad
+  parameter, or any error: the normal stack answers, with its JSON error.
+
+The lane answers public images only, from rows cached at most
+``ingest.selectors.READY_CACHE_SECONDS`` (2 s): an image deleted or made private
+by a request another process answered may be served here for at most that long
+after the change's commit (this process forgets it at once, ``tiles.source``;
+with local storage a deleted pyramid is noticed at once).
 
 ``tests/test_tiles_fast_lane.py`` checks that both paths give the same status,
 body and headers, but two the lane leaves out on purpose: DRF's ``Allow`` and
@@ -73,7 +80,7 @@ class TileFastLaneMiddleware:
         if self._security.process_request(request) is not None:
             return None
         image = image_get_ready_cached(image_id=int(match["pk"]))
-        if image is None:
+        if image is None or not image.public:
             return None
         try:
             style = query_params(params.StyleParams, request.GET)

@@ -1,4 +1,8 @@
-"""HTML pages: the dashboard (list of images, upload form) and the GeoJS viewer."""
+"""HTML pages: the dashboard (list of images, upload form) and the GeoJS viewer.
+
+Both show only what the session's user may see (public images, their own, all
+for staff); a page that shows a private image says ``Cache-Control: private``.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from django.urls import reverse
 
 from ingest.models import Image
 from ingest.selectors import image_list
+from tiles.rest.viewsets import private_response
 from tiles.templatetags.depth import depth
 
 GEOJS = "django_large_image/js/geojs/1.8.3/geo.min.js"
@@ -53,7 +58,7 @@ def image_list_page(request: HttpRequest) -> HttpResponse:
     out of range shows the last one), each with a strip thumbnail and an embed
     snippet; and a form that uploads a CSV through the API with the user's token.
     """
-    paginator = Paginator(image_list(), IMAGES_PER_PAGE)
+    paginator = Paginator(image_list(user=request.user).select_related("owner"), IMAGES_PER_PAGE)
     page = paginator.get_page(request.GET.get("page"))
     for image in page.object_list:
         image.embed_url = embed_url(request, image)
@@ -64,12 +69,18 @@ def image_list_page(request: HttpRequest) -> HttpResponse:
         "upload_url": reverse("image-list"),
         "depth_units": Image.DepthUnit.choices,
     }
-    return render(request, "tiles/image_list.html", context)
+    response = render(request, "tiles/image_list.html", context)
+    if any(not image.public for image in page.object_list):
+        private_response(response)
+    return response
 
 
 def image_viewer_page(request: HttpRequest, pk: int) -> HttpResponse:
-    """``/images/{id}``: pan and zoom the log with a depth axis, colour controls and a readout."""
-    image = get_object_or_404(Image, pk=pk)
+    """``/images/{id}``: pan and zoom the log with a depth axis, colour controls and a readout.
+
+    404 unless the session's user may see the image.
+    """
+    image = get_object_or_404(image_list(user=request.user), pk=pk)
     api = reverse("image-detail", kwargs={"pk": image.pk})
     config = {
         "id": image.pk,
@@ -97,4 +108,5 @@ def image_viewer_page(request: HttpRequest, pk: int) -> HttpResponse:
         "colormaps_url": reverse("colormap-list"),
         "geojs_url": static(GEOJS),
     }
-    return render(request, "tiles/viewer.html", {"image": image, "viewer_config": config})
+    response = render(request, "tiles/viewer.html", {"image": image, "viewer_config": config})
+    return response if image.public else private_response(response)

@@ -8,6 +8,7 @@ from rest_framework import serializers
 
 from ingest.axis import ON_DUPLICATE
 from ingest.models import Image, WebhookDelivery
+from ingest.selectors import image_can_manage
 from ingest.webhooks import validate_webhook_url
 
 
@@ -30,19 +31,45 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
 
 
 class ImageSerializer(serializers.ModelSerializer):
-    """An image with its job status and depth axis (depth in ``depth_unit``)."""
+    """An image with its job status and depth axis (depth in ``depth_unit``).
+
+    ``webhook_url`` and ``webhook_deliveries`` (a webhook URL is often a secret,
+    and its delivery log tells what answered it) are null for anyone but the
+    image's owner and staff: one shape for all, so the schema holds for all.
+    """
 
     url = serializers.SerializerMethodField()
     viewer_url = serializers.SerializerMethodField()
+    owner = serializers.SlugRelatedField(
+        slug_field="username",
+        read_only=True,
+        allow_null=True,
+        help_text="the uploader's username (null: an anonymous classic upload)",
+    )
+    public = serializers.BooleanField(
+        read_only=True, help_text="readable by anyone; false: only by its owner and staff"
+    )
     duration = serializers.FloatField(read_only=True, help_text="seconds the job ran")
     error = serializers.SerializerMethodField()
-    webhook_deliveries = WebhookDeliverySerializer(many=True, read_only=True)
+    webhook_url = serializers.URLField(
+        read_only=True,
+        allow_null=True,
+        help_text="owner and staff only (null for others, and when there is none)",
+    )
+    webhook_deliveries = WebhookDeliverySerializer(
+        many=True,
+        read_only=True,
+        allow_null=True,
+        help_text="every attempt to call webhook_url; owner and staff only (null for others)",
+    )
 
     class Meta:
         model = Image
         fields = [
             "id",
             "name",
+            "owner",
+            "public",
             "status",
             "progress",
             "error",
@@ -75,6 +102,16 @@ class ImageSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def to_representation(self, image: Image) -> dict:
+        data = super().to_representation(image)
+        request = self.context.get("request")
+        if request is None or not image_can_manage(image, request.user):
+            data["webhook_url"] = None
+            data["webhook_deliveries"] = None
+        elif not image.webhook_url:
+            data["webhook_url"] = None
+        return data
+
     def get_url(self, image: Image) -> str:
         path = reverse("image-detail", kwargs={"pk": image.pk})
         request = self.context.get("request")
@@ -95,6 +132,31 @@ class ImageSerializer(serializers.ModelSerializer):
         }
 
 
+class ImageUpdateSerializer(serializers.ModelSerializer):
+    """``PATCH /api/v1/images/{id}``: the owner (or staff) renames it or changes who may read it.
+
+    Any other field is refused with a 400 naming it.
+    """
+
+    CHANGEABLE = ("name", "public")
+
+    class Meta:
+        model = Image
+        fields = ["name", "public"]
+        extra_kwargs = {
+            "name": {"required": False, "allow_blank": False, "max_length": 255},
+            "public": {"required": False, "help_text": "readable by anyone; false: owner and staff only"},
+        }
+
+    def validate(self, attrs):
+        unknown = sorted(set(self.initial_data) - set(self.CHANGEABLE))
+        if unknown:
+            raise serializers.ValidationError(
+                {name: f"cannot be changed; only {' and '.join(self.CHANGEABLE)} can" for name in unknown}
+            )
+        return attrs
+
+
 class ImageUploadSerializer(serializers.Serializer):
     """``POST /api/v1/images``: multipart form."""
 
@@ -103,6 +165,12 @@ class ImageUploadSerializer(serializers.Serializer):
     depth_unit = serializers.ChoiceField(choices=Image.DepthUnit.choices, default=Image.DepthUnit.METRE)
     force = serializers.BooleanField(
         default=False, help_text="ingest again even if the same bytes were already ingested"
+    )
+    public = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="readable by anyone (default DJANGO_PUBLIC_READ); false: only by you and staff",
     )
     on_duplicate = serializers.ChoiceField(
         choices=ON_DUPLICATE,

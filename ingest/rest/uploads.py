@@ -7,14 +7,15 @@ same size check and the same service, :func:`ingest.services.image_create`.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, NotFound
 
 from ingest.models import Image
 from ingest.pipeline import IngestOptions
-from ingest.services import image_create
+from ingest.services import QuotaExceededError, TooManyJobsError, image_create, quota_check
 from project.exceptions import error_body
 
 
@@ -41,11 +42,59 @@ def upload_size_check(content_length: int) -> None:
         )
 
 
-def image_create_from_upload(*, data: dict) -> tuple[Image, bool]:
+class QuotaExceeded(APIException):
+    """413: the upload would take its owner over ``DJANGO_QUOTA_BYTES``."""
+
+    status_code = 413
+    default_code = "quota_exceeded"
+    default_detail = "the upload would exceed your storage quota (DJANGO_QUOTA_BYTES)"
+
+
+class TooManyJobs(APIException):
+    """429: the owner already has ``DJANGO_MAX_CONCURRENT_JOBS`` jobs pending or running."""
+
+    status_code = 429
+    default_code = "too_many_jobs"
+    default_detail = "too many jobs pending or running (DJANGO_MAX_CONCURRENT_JOBS)"
+
+
+def upload_owner(request):
+    """The owner of a request's upload: its user, or None for an anonymous classic upload."""
+    user = request.user
+    return user if user is not None and user.is_authenticated else None
+
+
+def upload_quota_check(*, owner) -> None:
+    """The quotas, before the body is read: refuses an owner already at a limit (413 or 429).
+
+    The exact byte count is checked again once the upload is spooled
+    (:func:`ingest.services.image_create`), before it is stored.
+
+    Raises:
+        TooManyJobs: ``DJANGO_MAX_CONCURRENT_JOBS`` jobs pending or running.
+        QuotaExceeded: the owner's images already fill ``DJANGO_QUOTA_BYTES``.
+    """
+    with _quota_errors():
+        quota_check(owner=owner, size=None)
+
+
+@contextmanager
+def _quota_errors():
+    """The service's quota errors as their HTTP answers (413, 429)."""
+    try:
+        yield
+    except TooManyJobsError as exc:
+        raise TooManyJobs(str(exc)) from None
+    except QuotaExceededError as exc:
+        raise QuotaExceeded(str(exc)) from None
+
+
+def image_create_from_upload(*, data: dict, owner=None) -> tuple[Image, bool]:
     """Store a validated upload form and queue (eager: run) its ingestion.
 
     Args:
         data: ``validated_data`` of an ``ImageUploadSerializer``.
+        owner: the uploading user (None: an anonymous classic upload).
 
     Returns:
         (image reloaded from the database, created): ``created`` is False when
@@ -53,22 +102,36 @@ def image_create_from_upload(*, data: dict) -> tuple[Image, bool]:
 
     Raises:
         CsvFormatError: the header cannot be read (422 with line 1 and the column).
+        QuotaExceeded: 413, the upload would exceed the owner's ``DJANGO_QUOTA_BYTES``.
+        TooManyJobs: 429, the owner has ``DJANGO_MAX_CONCURRENT_JOBS`` jobs pending or running.
     """
     stream = data["file"]
-    image, created = image_create(
-        stream=stream,
-        name=data.get("name") or Path(stream.name or "upload.csv").stem,
-        depth_unit=data["depth_unit"],
-        force=data["force"],
-        webhook_url=data.get("webhook_url", ""),
-        options=IngestOptions(
-            on_duplicate=data["on_duplicate"],
-            resample=data["resample"],
-            target_width=data.get("target_width"),
-        ),
-    )
-    image.refresh_from_db()
+    with _quota_errors(), _deleted_meanwhile():
+        image, created = image_create(
+            stream=stream,
+            owner=owner,
+            name=data.get("name") or Path(stream.name or "upload.csv").stem,
+            depth_unit=data["depth_unit"],
+            force=data["force"],
+            public=data.get("public"),
+            webhook_url=data.get("webhook_url", ""),
+            options=IngestOptions(
+                on_duplicate=data["on_duplicate"],
+                resample=data["resample"],
+                target_width=data.get("target_width"),
+            ),
+        )
+        image.refresh_from_db()
     return image, created
+
+
+@contextmanager
+def _deleted_meanwhile():
+    """An image deleted while its job ran in this request (in-process tasks): 404, not 500."""
+    try:
+        yield
+    except Image.DoesNotExist:
+        raise NotFound("the image was deleted while it was being ingested") from None
 
 
 def failed_upload_body(image: Image) -> dict:

@@ -42,8 +42,12 @@ the embedded setup (SQLite, media on the local disk, eager Celery tasks).
 | DJANGO_S3_PREFIX | str | empty (a folder in the bucket) |
 | DJANGO_S3_ADDRESSING_STYLE | str | path (``virtual`` for virtual-hosted buckets) |
 | DJANGO_STORAGE_CACHE_DIR | path | empty: ``<DATA_DIR>/cache`` (local copies of stored pyramids) |
+| DJANGO_TOKEN_TTL_HOURS | int | 720 (an API token's life, hours; 0: never expires) |
+| DJANGO_QUOTA_BYTES | int | 10737418240 (10 GiB of uploaded CSV per user; 0: unlimited; over: 413) |
+| DJANGO_MAX_CONCURRENT_JOBS | int | 4 (pending + running jobs per user; 0: unlimited; more: 429) |
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -69,7 +73,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "corsheaders",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",  # API tokens: hashed at rest, with expiry and revocation (django-rest-knox)
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI's files, served by us: /api/docs needs no CDN
     "django_large_image",
@@ -223,10 +227,26 @@ PUBLIC_READ = env.bool("DJANGO_PUBLIC_READ", default=True)
 #: Uploads larger than this are refused with 413 before their body is read.
 MAX_UPLOAD_MB = env.int("DJANGO_MAX_UPLOAD_MB", default=4096)
 
+#: Per-user quotas, checked before anything is stored: bytes of uploaded CSV kept
+#: (413 ``quota_exceeded``) and jobs pending or running at once (429 ``too_many_jobs``).
+#: 0 turns a quota off. Staff count like anyone: a quota protects the disk and the
+#: workers, whoever fills them.
+QUOTA_BYTES = env.int("DJANGO_QUOTA_BYTES", default=10 * 1024**3)
+MAX_CONCURRENT_JOBS = env.int("DJANGO_MAX_CONCURRENT_JOBS", default=4)
+
+#: API tokens (django-rest-knox): ``Authorization: Token <key>``; stored as a SHA-512
+#: digest; ``POST /api/v1/auth/logout`` revokes the token it is sent with.
+TOKEN_TTL_HOURS = env.int("DJANGO_TOKEN_TTL_HOURS", default=720)
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=TOKEN_TTL_HOURS) if TOKEN_TTL_HOURS > 0 else None,
+    "AUTH_HEADER_PREFIX": "Token",
+    "AUTO_REFRESH": False,
+}
+
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "project.schema.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["project.permissions.PublicReadTokenWrite"],

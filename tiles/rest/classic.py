@@ -10,7 +10,9 @@
   scanline in the closed depth range (``frame_rows=K``: K scanlines per frame;
   a frame's depth is its first scanline's).
 
-Auth: ``get-images`` is a read (public unless ``DJANGO_PUBLIC_READ=false``).
+Auth: ``get-images`` is a read (public unless ``DJANGO_PUBLIC_READ=false``) of
+the images the requester may see: public ones, its own, all for staff; a private
+image's frames say ``Cache-Control: private`` and ``Vary: Authorization``.
 ``upload-csv`` is a write and needs a token like every other write, although
 classic clients send none (they post a bare multipart form): adding the header
 ``Authorization: Token <key>`` is their only change. ``DJANGO_CLASSIC_UPLOAD_PUBLIC=true``
@@ -24,6 +26,7 @@ import math
 
 from django.conf import settings
 from django.urls import reverse
+from django.utils.cache import patch_vary_headers
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
@@ -39,11 +42,14 @@ from ingest.rest.serializers import ImageUploadSerializer
 from ingest.rest.uploads import (
     failed_upload_body,
     image_create_from_upload,
+    upload_owner,
+    upload_quota_check,
     upload_size_check,
 )
 from ingest.selectors import image_list
 from tiles.frames import frames_render, frames_window
 from tiles.rest.params import validate_colour
+from tiles.rest.viewsets import private_response
 from tiles.services import ImageNotReadyError, resolve_style
 
 # -- parameters and answers ----------------------------------------------------------
@@ -124,14 +130,15 @@ class ClassicUploadSerializer(serializers.Serializer):
 # -- views ------------------------------------------------------------------------
 
 
-def _image_for_frames(image_id: int | None) -> Image:
-    """The requested image, or the newest image whose job succeeded (404 if none)."""
+def _image_for_frames(image_id: int | None, user) -> Image:
+    """The requested image, or the newest succeeded image ``user`` may see (404 if none)."""
+    images = image_list(user=user)
     if image_id is None:
-        image = image_list().filter(status=Image.Status.SUCCEEDED).exclude(file="").first()
+        image = images.filter(status=Image.Status.SUCCEEDED).exclude(file="").first()
         if image is None:
             raise NotFound("no image is ready yet: upload one with POST /upload-csv/")
         return image
-    image = image_list().filter(pk=image_id).first()
+    image = images.filter(pk=image_id).first()
     if image is None:
         raise NotFound(f"no image {image_id}")
     if not image.is_ready:
@@ -168,7 +175,7 @@ class ClassicFramesView(APIView):
         )
         query.is_valid(raise_exception=True)
         params = query.validated_data
-        image = _image_for_frames(params.get("image"))
+        image = _image_for_frames(params.get("image"), request.user)
         window = frames_window(image=image, depth_min=params["depth_min"], depth_max=params["depth_max"])
         rendering = resolve_style(
             image=image, palette=params["palette_obj"], vmin=params.get("min"), vmax=params.get("max")
@@ -180,7 +187,7 @@ class ClassicFramesView(APIView):
             frame_rows=params["frame_rows"],
             max_frames=settings.MAX_FRAMES,
         )
-        return Response(
+        response = Response(
             {
                 "images": [
                     {"depth": frame.depth, "image": base64.b64encode(frame.png).decode("ascii")}
@@ -191,6 +198,13 @@ class ClassicFramesView(APIView):
                 "frame_rows": params["frame_rows"],
             }
         )
+        return response if image.public else private_response(response)
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        """``Vary: Authorization`` on every answer: which images a requester sees depends on who asks."""
+        response = super().finalize_response(request, response, *args, **kwargs)
+        patch_vary_headers(response, ("Authorization",))
+        return response
 
 
 class ClassicUploadView(APIView):
@@ -222,9 +236,11 @@ class ClassicUploadView(APIView):
         ``DJANGO_CLASSIC_UPLOAD_PUBLIC=true``.
         """
         upload_size_check(int(request.META.get("CONTENT_LENGTH") or 0))
+        owner = upload_owner(request)  # None: anonymous, with DJANGO_CLASSIC_UPLOAD_PUBLIC only
+        upload_quota_check(owner=owner)
         form = ImageUploadSerializer(data=request.data)
         form.is_valid(raise_exception=True)
-        image, _ = image_create_from_upload(data=form.validated_data)
+        image, _ = image_create_from_upload(data=form.validated_data, owner=owner)
         status_url = request.build_absolute_uri(reverse("image-detail", kwargs={"pk": image.pk}))
         if image.status == Image.Status.FAILED:
             return Response(

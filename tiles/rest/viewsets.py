@@ -22,9 +22,10 @@ from pathlib import Path
 
 import large_image_source_tiff
 from django.http import HttpResponse, HttpResponseNotModified, QueryDict
+from django.utils.cache import patch_vary_headers
 from django.utils.http import parse_etags
 from django_large_image.rest import LargeImageFileDetailMixin
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
 from rest_framework.parsers import FormParser, MultiPartParser
@@ -34,9 +35,23 @@ from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
 from ingest.models import Image
-from ingest.rest.serializers import ImageSerializer, ImageUploadSerializer
-from ingest.rest.uploads import failed_upload_body, image_create_from_upload, upload_size_check
-from ingest.selectors import image_get_ready_cached, image_list, image_local_path, image_remember_ready
+from ingest.rest.serializers import ImageSerializer, ImageUpdateSerializer, ImageUploadSerializer
+from ingest.rest.uploads import (
+    failed_upload_body,
+    image_create_from_upload,
+    upload_owner,
+    upload_quota_check,
+    upload_size_check,
+)
+from ingest.selectors import (
+    image_get_ready_cached,
+    image_is_visible,
+    image_list,
+    image_local_path,
+    image_remember_ready,
+)
+from ingest.services import image_delete
+from project.permissions import ImageOwnerOrStaff, PublicReadTokenWrite
 from tiles.core.depth import rows_for_depth_range
 from tiles.rest import params
 from tiles.services import (
@@ -71,8 +86,27 @@ class AnyMediaRenderer(BaseRenderer):
         return data
 
 
+#: The error shape (``project.schema`` adds it to the components).
+ERROR = {"$ref": "#/components/schemas/Error"}
+FORBIDDEN = OpenApiResponse(ERROR, description="permission_denied: only the owner and staff may do this")
+
+
 #: An image's content never changes for its id: browsers and proxies may keep it.
 IMMUTABLE = "public, max-age=31536000, immutable"
+#: A private image's responses: only the requester's browser keeps them, and asks
+#: again each time (a 304 for a matching ETag), so a revoked reader stops reading.
+PRIVATE = "private, no-cache"
+
+
+def private_response(response: HttpResponse) -> HttpResponse:
+    """Mark a response that depends on who asks: ``Cache-Control: private``, ``Vary: Authorization``.
+
+    For every response about a private image (and every list a signed-in user
+    reads): shared caches must not keep it, nor give it to another requester.
+    """
+    response["Cache-Control"] = PRIVATE
+    patch_vary_headers(response, ("Authorization",))
+    return response
 
 
 def _cached_image_response(request: Request, key: str, produce) -> HttpResponse:
@@ -152,14 +186,45 @@ class ImageViewSet(
     LargeImageFileDetailMixin,
     GenericViewSet,
 ):
-    """Depth-indexed images: upload (202, ingested as a job), list, detail, tiles and data."""
+    """Depth-indexed images: upload (202, ingested as a job), list, detail, change, delete, tiles, data.
+
+    A request sees public images, its user's own and, for staff, all
+    (:func:`ingest.selectors.image_list`): any other id is a 404 on every route.
+    The owner and staff may change (PATCH) and delete an image; others who can
+    see it get a 403. Responses about a private image say ``Cache-Control:
+    private`` and ``Vary: Authorization`` (:func:`private_response`).
+    """
 
     serializer_class = ImageSerializer
+    permission_classes = [PublicReadTokenWrite, ImageOwnerOrStaff]
     lookup_value_regex = r"\d+"
     FILE_FIELD_NAME = "file"
+    #: Set when the response is about a private image or depends on the user.
+    _private = False
 
     def get_queryset(self):
-        return image_list().prefetch_related("webhook_deliveries")
+        user = getattr(self.request, "user", None)
+        return image_list(user=user).select_related("owner").prefetch_related("webhook_deliveries")
+
+    def get_object(self) -> Image:
+        """The image of the URL, if the requester may see it (else 404); writes: owner or staff (else 403)."""
+        image = super().get_object()
+        self._private = self._private or not image.public
+        return image
+
+    #: JSON answers whose content depends on the user (their private images, their webhooks).
+    PER_USER_ACTIONS = ("list", "retrieve", "create", "partial_update")
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        """Private headers for a private image, and for a signed-in user's lists and details."""
+        response = super().finalize_response(request, response, *args, **kwargs)
+        user = getattr(request, "_user", None)  # never authenticate again here
+        per_user = getattr(self, "action", None) in self.PER_USER_ACTIONS
+        if self._private or (per_user and user is not None and user.is_authenticated):
+            return private_response(response)
+        if per_user:
+            patch_vary_headers(response, ("Authorization",))
+        return response
 
     def perform_content_negotiation(self, request: Request, force: bool = False):
         """Image routes answer their own media type: skip parsing ``Accept`` (~0.2 ms a request)."""
@@ -176,7 +241,20 @@ class ImageViewSet(
 
     # -- upload -----------------------------------------------------------------
 
-    @extend_schema(request=ImageUploadSerializer, responses={202: ImageSerializer, 200: ImageSerializer})
+    @extend_schema(
+        request=ImageUploadSerializer,
+        responses={
+            202: ImageSerializer,
+            200: ImageSerializer,
+            413: OpenApiResponse(
+                ERROR,
+                description="upload_too_large (DJANGO_MAX_UPLOAD_MB) or quota_exceeded (DJANGO_QUOTA_BYTES)",
+            ),
+            429: OpenApiResponse(
+                ERROR, description="too_many_jobs: DJANGO_MAX_CONCURRENT_JOBS pending or running"
+            ),
+        },
+    )
     def create(self, request: Request) -> Response:
         """Upload a CSV; answers 202 with the image, whose ``status`` follows the job.
 
@@ -185,9 +263,10 @@ class ImageViewSet(
         already run: a CSV that failed answers 422 with the line and column.
         """
         upload_size_check(int(request.META.get("CONTENT_LENGTH") or 0))  # before the body is read
+        upload_quota_check(owner=upload_owner(request))
         upload = ImageUploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
-        image, created = image_create_from_upload(data=upload.validated_data)
+        image, created = image_create_from_upload(data=upload.validated_data, owner=upload_owner(request))
         body = ImageSerializer(image, context={"request": request}).data
         headers = {"Location": body["url"]}
         if image.status == Image.Status.FAILED:
@@ -197,6 +276,27 @@ class ImageViewSet(
             status=status.HTTP_202_ACCEPTED if created else status.HTTP_200_OK,
             headers=headers,
         )
+
+    @extend_schema(request=ImageUpdateSerializer, responses={200: ImageSerializer, 403: FORBIDDEN})
+    def partial_update(self, request: Request, pk=None) -> Response:
+        """Rename an image or change who may read it: ``name`` and ``public`` only (owner or staff).
+
+        Any other field is a 400 naming it.
+        """
+        image = self.get_object()
+        change = ImageUpdateSerializer(image, data=request.data, partial=True)
+        change.is_valid(raise_exception=True)
+        change.save()
+        return Response(ImageSerializer(image, context=self.get_serializer_context()).data)
+
+    @extend_schema(
+        request=None,
+        responses={204: OpenApiResponse(description="deleted, with everything made from it"), 403: FORBIDDEN},
+    )
+    def destroy(self, request: Request, pk=None) -> Response:
+        """Delete an image (owner or staff): its row, pyramid, CSV and cached outputs. 204."""
+        image_delete(image=self.get_object())
+        return Response(status=status.HTTP_204_NO_CONTENT)
 
     # -- django-large-image plumbing -----------------------------------------------
 
@@ -221,11 +321,12 @@ class ImageViewSet(
         except (KeyError, ValueError):
             image_id = None
         image = image_get_ready_cached(image_id=image_id) if image_id is not None else None
-        if image is None:
-            image = self.get_object()
+        if image is None or not image_is_visible(image, self.request.user):
+            image = self.get_object()  # 404 unless the requester may see it
             if not image.is_ready:
                 raise ImageNotReadyError(image)
             image_remember_ready(image)
+        self._private = self._private or not image.public
         return image
 
     @staticmethod

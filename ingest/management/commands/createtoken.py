@@ -1,14 +1,15 @@
-"""``python manage.py createtoken USER``: print an API token for USER, creating both if needed."""
+"""``python manage.py createtoken USER``: print a new API token for USER, creating the user if needed."""
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
-from rest_framework.authtoken.models import Token
+from knox.models import AuthToken
 
 
 class Command(BaseCommand):
     help = (
-        "Print the API token of USER (created, with the user, if missing). "
-        "Send it as 'Authorization: Token <key>'."
+        "Print a new API token of USER (the user is created if missing). Send it as "
+        "'Authorization: Token <key>'. Only its digest is stored, so it is shown once; it expires "
+        "after DJANGO_TOKEN_TTL_HOURS; POST /api/v1/auth/logout with it revokes it."
     )
 
     def add_arguments(self, parser):
@@ -19,5 +20,5 @@ class Command(BaseCommand):
         if created:
             user.set_unusable_password()
             user.save(update_fields=["password"])
-        token, _ = Token.objects.get_or_create(user=user)
-        self.stdout.write(token.key)
+        _, key = AuthToken.objects.create(user=user)
+        self.stdout.write(key)

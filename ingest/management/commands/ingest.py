@@ -1,7 +1,8 @@
-"""``python manage.py ingest PATH``: ingest a CSV from the local disk, with a progress bar."""
+"""``python manage.py ingest PATH [--owner USERNAME]``: ingest a local CSV, with a progress bar."""
 
 from pathlib import Path
 
+from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.urls import reverse
 from tqdm import tqdm
@@ -10,7 +11,7 @@ from ingest.axis import ON_DUPLICATE
 from ingest.models import Image
 from ingest.pipeline import IngestOptions
 from ingest.reader import CsvFormatError
-from ingest.services import image_create_from_path, image_ingest
+from ingest.services import QuotaExceededError, TooManyJobsError, image_create_from_path, image_ingest
 
 
 class Command(BaseCommand):
@@ -19,6 +20,9 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("path", type=Path)
         parser.add_argument("--name", default=None)
+        parser.add_argument(
+            "--owner", default=None, help="the image's owner (username; created if missing); default none"
+        )
         parser.add_argument("--depth-unit", choices=[u.value for u in Image.DepthUnit], default="m")
         parser.add_argument("--force", action="store_true", help="ingest again even if already ingested")
         parser.add_argument("--base-url", default=None, help="print the viewer URL under this address")
@@ -27,14 +31,32 @@ class Command(BaseCommand):
         parser.add_argument("--target-width", type=int, default=None, help="columns after resampling")
 
     def handle(
-        self, *args, path: Path, name, depth_unit, force, base_url, on_duplicate, resample, target_width, **_
+        self,
+        *args,
+        path: Path,
+        name,
+        owner,
+        depth_unit,
+        force,
+        base_url,
+        on_duplicate,
+        resample,
+        target_width,
+        **_,
     ):
         if not path.is_file():
             raise CommandError(f"{path}: no such file")
+        user = None
+        if owner:
+            user, created = get_user_model().objects.get_or_create(username=owner)
+            if created:
+                user.set_unusable_password()
+                user.save(update_fields=["password"])
         try:
             image, created = image_create_from_path(
                 path=path,
                 name=name,
+                owner=user,
                 depth_unit=depth_unit,
                 force=force,
                 queue=False,
@@ -42,7 +64,7 @@ class Command(BaseCommand):
                     on_duplicate=on_duplicate, resample=resample, target_width=target_width
                 ),
             )
-        except CsvFormatError as exc:
+        except (CsvFormatError, QuotaExceededError, TooManyJobsError) as exc:
             raise CommandError(f"{path}: {exc}") from None
         if not created:
             self.stdout.write(f"{path} is already ingested as image {image.pk} ({image.status})")
@@ -53,7 +75,10 @@ class Command(BaseCommand):
             def advance(fraction: float) -> None:
                 bar.update(round(fraction * 100) - bar.n)
 
-            image = image_ingest(image_id=image.pk, on_progress=advance)
+            try:
+                image = image_ingest(image_id=image.pk, on_progress=advance)
+            except Image.DoesNotExist:
+                raise CommandError(f"image {image.pk} was deleted while it was ingested") from None
         if image.status != Image.Status.SUCCEEDED:
             raise CommandError(f"image {image.pk} failed: {image.error}")
         self.stdout.write(
