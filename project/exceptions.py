@@ -22,6 +22,7 @@ from rest_framework.response import Response
 
 from ingest.reader import CsvFormatError
 from tiles.core.depth import DepthRangeError
+from tiles.core.pyramid import ReadTooLargeError
 from tiles.core.render import OutputTooLargeError
 from tiles.frames import NoScanlineError
 from tiles.services import ImageNotReadyError, StyleError, TileOutOfRangeError
@@ -30,6 +31,7 @@ from tiles.services import ImageNotReadyError, StyleError, TileOutOfRangeError
 DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     CsvFormatError: (422, "invalid_csv"),
     DepthRangeError: (400, "invalid_depth_range"),
+    ReadTooLargeError: (400, "read_too_large"),  # an OutputTooLargeError: before it
     OutputTooLargeError: (400, "output_too_large"),
     StyleError: (400, "invalid_style"),
     TileOutOfRangeError: (404, "tile_out_of_range"),

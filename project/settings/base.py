@@ -18,6 +18,7 @@ the embedded setup (SQLite, media on the local disk, eager Celery tasks).
 | DJANGO_TILES_CACHE_SECONDS | int | 86400 |
 | DJANGO_TILES_CACHE_MAX_BYTES | int | 2097152 (larger outputs are not cached) |
 | DJANGO_TILES_MAX_OUTPUT_PIXELS | int | 67108864 (8192 x 8192) |
+| DJANGO_TILES_MAX_READ_PIXELS | int | 16777216 (4096 x 4096: pixels of stored tiles one request decodes; more: 400) |
 | DJANGO_PUBLIC_READ | bool | true (reads need no token) |
 | DJANGO_MAX_UPLOAD_MB | int | 4096 (413 above) |
 | DJANGO_CELERY_QUEUE | str | celery |
@@ -209,6 +210,10 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
 
 TILES_MAX_OUTPUT_PIXELS = env.int("DJANGO_TILES_MAX_OUTPUT_PIXELS", default=8192 * 8192)
+#: Read budget: stored-tile pixels one request may decode (tiles read x 256 x 256), checked
+#: before decoding: 400 read_too_large above. 4096 x 4096 = 256 tiles: a tile reads 1, a
+#: viewer's or dashboard's thumbnail, strip or region a few dozen.
+TILES_MAX_READ_PIXELS = env.int("DJANGO_TILES_MAX_READ_PIXELS", default=4096 * 4096)
 
 #: Reads (lists, tiles, regions...) need no token unless this is false; writes always do.
 PUBLIC_READ = env.bool("DJANGO_PUBLIC_READ", default=True)
