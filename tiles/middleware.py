@@ -15,7 +15,10 @@ including every request the lane is not sure about:
 * a host not in ``ALLOWED_HOSTS``, or a redirect SecurityMiddleware would make;
 * an image not in the in-process cache of ready images (the normal path
   loads it), a bad parameter, or any error: the normal stack answers, with its
-  JSON error.
+  JSON error;
+* the anonymous request rate (``DJANGO_THROTTLE_ANON``) is spent: the lane
+  counts each tile it answers exactly as DRF would (:func:`project.throttling.lane_allows`),
+  and steps aside for DRF's 429 when the rate is spent.
 
 ``tests/test_tiles_fast_lane.py`` checks that both paths give the same status,
 body and headers, but two the lane leaves out on purpose: DRF's ``Allow`` and
@@ -34,6 +37,7 @@ from django.middleware.security import SecurityMiddleware
 from django.utils.cache import patch_vary_headers
 
 from ingest.selectors import image_get_ready_cached
+from project.throttling import lane_allows
 from tiles.rest import params
 from tiles.rest.viewsets import query_params, tile_response
 
@@ -73,7 +77,7 @@ class TileFastLaneMiddleware:
         if self._security.process_request(request) is not None:
             return None
         image = image_get_ready_cached(image_id=int(match["pk"]))
-        if image is None:
+        if image is None or not lane_allows(request):  # rate spent: DRF answers the 429
             return None
         try:
             style = query_params(params.StyleParams, request.GET)

@@ -18,7 +18,11 @@ the embedded setup (SQLite, media on the local disk, eager Celery tasks).
 | DJANGO_TILES_CACHE_SECONDS | int | 86400 |
 | DJANGO_TILES_CACHE_MAX_BYTES | int | 2097152 (larger outputs are not cached) |
 | DJANGO_TILES_MAX_OUTPUT_PIXELS | int | 67108864 (8192 x 8192) |
-| DJANGO_TILES_MAX_READ_PIXELS | int | 16777216 (4096 x 4096: pixels of stored tiles one request decodes; more: 400) |
+| DJANGO_API_MAX_LIMIT | int | 200 (largest ``limit`` of an API list; more: 400) |
+| DJANGO_THROTTLE_ANON | str | empty: off (e.g. ``1200/minute``: requests without a user, per address; 429) |
+| DJANGO_THROTTLE_USER | str | empty: off (e.g. ``6000/minute``: requests per authenticated user; 429) |
+| DJANGO_NUM_PROXIES | int | 0 (proxies in front: the client address is taken from X-Forwarded-For) |
+| DJANGO_TILES_MAX_READ_PIXELS | int | 16777216 (4096 x 4096 pixels of stored tiles per request; more: 400) |
 | DJANGO_PUBLIC_READ | bool | true (reads need no token) |
 | DJANGO_MAX_UPLOAD_MB | int | 4096 (413 above) |
 | DJANGO_CELERY_QUEUE | str | celery |
@@ -38,6 +42,7 @@ the embedded setup (SQLite, media on the local disk, eager Celery tasks).
 | DJANGO_STORAGE_CACHE_DIR | path | empty: ``<DATA_DIR>/cache`` (local copies of stored pyramids) |
 """
 
+import re
 from pathlib import Path
 
 import environ
@@ -220,6 +225,23 @@ PUBLIC_READ = env.bool("DJANGO_PUBLIC_READ", default=True)
 #: Uploads larger than this are refused with 413 before their body is read.
 MAX_UPLOAD_MB = env.int("DJANGO_MAX_UPLOAD_MB", default=4096)
 
+#: Largest ``limit`` of an API list (more: 400); without ``limit`` a page holds PAGE_SIZE (50).
+API_MAX_LIMIT = env.int("DJANGO_API_MAX_LIMIT", default=200)
+#: Request rates (``<n>/<second|minute|hour|day>``) without a user (per address) and per user;
+#: empty: off (the embedded default and the benchmarks; production sets both).
+
+
+def throttle_rate(variable: str, default: str) -> str:
+    """A request rate from the environment, checked: ``<n>/<s|m|h|d...>`` (DRF's), or empty (off)."""
+    rate = env.str(variable, default=default).strip()
+    if rate and not re.fullmatch(r"[1-9]\d*/(s|sec|second|m|min|minute|h|hour|d|day)", rate):
+        raise ImproperlyConfigured(f"{variable} must look like 600/minute (or be empty: off), not {rate!r}")
+    return rate
+
+
+THROTTLE_ANON = throttle_rate("DJANGO_THROTTLE_ANON", "")
+THROTTLE_USER = throttle_rate("DJANGO_THROTTLE_USER", "")
+
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "project.schema.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -228,8 +250,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["project.permissions.PublicReadTokenWrite"],
     "EXCEPTION_HANDLER": "project.exceptions.api_exception_handler",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "project.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,
+    # Rates from THROTTLE_ANON / THROTTLE_USER, read per request (project/throttling.py).
+    "DEFAULT_THROTTLE_CLASSES": ["project.throttling.AnonThrottle", "project.throttling.UserThrottle"],
+    "NUM_PROXIES": env.int("DJANGO_NUM_PROXIES", default=0),
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",

@@ -9,17 +9,24 @@ a development key, SQLite or an in-memory broker:
 * ``DJANGO_DATABASE_URL``: set (no SQLite fallback);
 * ``DJANGO_CELERY_BROKER_URL``: set, not ``memory://``, unless tasks run eagerly;
 * with ``DJANGO_STORAGE=s3``: ``DJANGO_S3_BUCKET`` (checked in base).
+
+Defaults that differ from the embedded ones: request rates ``DJANGO_THROTTLE_ANON=1200/minute``
+and ``DJANGO_THROTTLE_USER=6000/minute`` (set them empty to turn throttling off).
 """
 
 from django.core.exceptions import ImproperlyConfigured
 
 from project.settings.base import *  # noqa: F403
-from project.settings.base import env
+from project.settings.base import env, throttle_rate
 
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[])
 DEBUG = False
 CELERY_TASK_ALWAYS_EAGER = env.bool("DJANGO_CELERY_TASK_ALWAYS_EAGER", default=False)
+# Request rates (project/throttling.py), on unless set empty: 20 requests a second per client
+# address without a token (a viewer panning fetches tiles by the dozen), 100 per user with one.
+THROTTLE_ANON = throttle_rate("DJANGO_THROTTLE_ANON", "1200/minute")
+THROTTLE_USER = throttle_rate("DJANGO_THROTTLE_USER", "6000/minute")
 
 _missing = []
 if not SECRET_KEY or SECRET_KEY.startswith("insecure"):
