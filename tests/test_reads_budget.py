@@ -29,9 +29,7 @@ def tall_image(db, write_csv):
     from ingest.services import image_create_from_path, image_ingest
 
     header = "depth," + ",".join(f"col{c + 1}" for c in range(COLUMNS))
-    lines = [header] + [
-        f"{1000 + r / 10:.1f}," + ",".join([str(r % 251)] * COLUMNS) for r in range(ROWS)
-    ]
+    lines = [header] + [f"{1000 + r / 10:.1f}," + ",".join([str(r % 251)] * COLUMNS) for r in range(ROWS)]
     image, _ = image_create_from_path(path=write_csv(lines), name="tall", queue=False)
     image = image_ingest(image_id=image.pk)
     assert image.status == "succeeded", image.error
@@ -120,7 +118,8 @@ def test_reads_region_at_native_size_and_aligned_levels_stays_exact(anonymous_cl
     native = np.load(io.BytesIO(anonymous_client.get(f"{base}?top=512&bottom=1536").content))
     assert native.shape == (1024, COLUMNS)
     np.testing.assert_array_equal(native[:, 0], np.arange(512, 1536) % 251)
-    quarter = np.load(io.BytesIO(anonymous_client.get(f"{base}?top=0&bottom=4096&width=16&height=1024").content))
+    quarter_url = f"{base}?top=0&bottom=4096&width=16&height=1024"
+    quarter = np.load(io.BytesIO(anonymous_client.get(quarter_url).content))
     with tifffile.TiffFile(image_local_path(tall_image)) as tiff:
         level2 = tiff.pages[2].asarray()  # 5000 x 16, written by the ingest
     np.testing.assert_array_equal(quarter, level2[:1024, :, 0])
@@ -136,7 +135,9 @@ def test_reads_classic_frames_count_against_the_budget(anonymous_client, tall_im
     assert len(decodes) == 2
 
 
-def test_reads_histogram_samples_whole_tiles_within_the_budget(anonymous_client, tall_image, decodes, settings):
+def test_reads_histogram_samples_whole_tiles_within_the_budget(
+    anonymous_client, tall_image, decodes, settings
+):
     settings.TILES_MAX_READ_PIXELS = 8 * TILE_PIXELS
     response = anonymous_client.get(f"/api/v1/images/{tall_image.pk}/data/histogram?bins=251")
     assert response.status_code == 200

@@ -71,7 +71,8 @@ def test_reads_list_bounds_are_in_the_schema(anonymous_client, db):
 def test_reads_info_band_unknown_is_400(anonymous_client, sample_image, band):
     response = anonymous_client.get(f"/api/v1/images/{sample_image.pk}/info/band?band={band}")
     assert response.status_code == 400, response.content[:300]
-    assert response.json()["error"]["code"] == "invalid_parameter" and "band" in response.json()["error"]["fields"]
+    error = response.json()["error"]
+    assert error["code"] == "invalid_parameter" and "band" in error["fields"]
 
 
 def test_reads_info_band_answers_the_bands_it_has(anonymous_client, sample_image):

@@ -76,7 +76,9 @@ def test_reads_style_function_is_what_large_image_would_import(sample_image, mar
 
 
 @pytest.mark.parametrize(("style", "where"), ATTACKS)
-@pytest.mark.parametrize("route", ["tiles/3/0/1.png", "data/region.png?top=0&bottom=300", "data/thumbnail.png"])
+@pytest.mark.parametrize(
+    "route", ["tiles/3/0/1.png", "data/region.png?top=0&bottom=300", "data/thumbnail.png"]
+)
 def test_reads_style_function_is_400_and_imports_nothing(client, sample_image, marker, style, where, route):
     joiner = "&" if "?" in route else "?"
     response = client.get(f"/api/v1/images/{sample_image.pk}/{route}{joiner}style={_style(style)}")
@@ -160,8 +162,7 @@ def test_reads_equal_min_max_give_one_cache_key_and_the_same_pixels(client, samp
     assert len({answer.content for answer in answers}) == 1
     other = client.get(f"{base}&min=20.5&max=200")
     assert other["ETag"] != answers[0]["ETag"] and other.content != answers[0].content
-    styled = [
-        client.get(f"/api/v1/images/{sample_image.pk}/tiles/3/0/1.png?style={_style({'band': 1, 'min': low})}")
-        for low in (20, 20.0, 20.0000000001)
-    ]
+    tile = f"/api/v1/images/{sample_image.pk}/tiles/3/0/1.png"
+    lows = (20, 20.0, 20.0000000001)
+    styled = [client.get(f"{tile}?style={_style({'band': 1, 'min': low})}") for low in lows]
     assert len({answer["ETag"] for answer in styled}) == 1
