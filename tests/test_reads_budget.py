@@ -174,3 +174,28 @@ def test_reads_histogram_of_the_sample_equals_large_image(anonymous_client, samp
         )
     minmax = anonymous_client.get(f"/api/v1/images/{sample_image.pk}/data/histogram?onlyMinMax=true").json()
     assert minmax["min"] == [13, 255] and minmax["max"] == [237, 255] and minmax["sampled"] is False
+
+
+def test_reads_histogram_of_a_float_log_leaves_nodata_out(anonymous_client, write_csv, db):
+    """float32 images have one band: the values, NaN (empty cells) not counted."""
+    from ingest.services import image_create_from_path, image_ingest
+
+    rng = np.random.default_rng(11)
+    values = np.round(np.exp(rng.uniform(np.log(0.5), np.log(2000), (300, 4))), 4).astype(np.float32)
+    lines = ["depth,col1,col2,col3,col4"]
+    for row, cells in enumerate(values):
+        text = [f"{v:.4f}" for v in cells]
+        if row % 7 == 0:
+            text[1] = ""
+            values[row, 1] = np.nan
+        lines.append(f"{2000 + row * 0.25:.2f}," + ",".join(text))
+    image, _ = image_create_from_path(path=write_csv(lines), name="float", queue=False)
+    image = image_ingest(image_id=image.pk)
+    assert image.status == "succeeded" and image.dtype == "float32"
+    (band,) = anonymous_client.get(f"/api/v1/images/{image.pk}/data/histogram?bins=10").json()
+    valid = values[~np.isnan(values)]
+    expected, edges = np.histogram(valid, 10, (float(valid.min()), float(valid.max()) + 1))
+    assert band["samples"] == valid.size == 1200 - 43
+    assert band["hist"] == [float(v) for v in expected] and band["bin_edges"] == pytest.approx(edges)
+    assert band["min"] == float(valid.min()) and band["mean"] == pytest.approx(valid.astype(float).mean())
+    assert band["stdev"] == pytest.approx(valid.astype(float).std())

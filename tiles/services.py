@@ -555,19 +555,26 @@ def image_histogram(*, image: Image, bins: int, only_min_max: bool, density: boo
         indices = np.arange(total)
     else:
         indices = np.unique(np.linspace(0, total - 1, allowed).round().astype(np.int64))
-    bands: list[list[np.ndarray]] = [[] for _ in range(pyramid.samples)]
+    # uint8 bands are counted per value (256 counters), float32 values kept (at most the budget).
+    counts = [np.zeros(256, np.int64) for _ in range(pyramid.samples)]
+    floats: list[np.ndarray] = []
     for index in indices.tolist():
         y, x = divmod(index, across)
         tile = pyramid.tile(0, x, y)[: min(high, rows - y * high), : min(wide, columns - x * wide)]
         value = tile[..., 0]
         if pyramid.samples == 2:
-            bands[0].append(value[tile[..., 1] > 0])
-            bands[1].append(tile[..., 1].ravel())
+            counts[0] += np.bincount(value[tile[..., 1] > 0], minlength=256)
+            counts[1] += np.bincount(tile[..., 1].ravel(), minlength=256)
         else:
-            bands[0].append(value[~np.isnan(value)])
+            floats.append(value[~np.isnan(value)])
+    if pyramid.samples == 2:
+        byte_values = np.arange(256, dtype=np.uint8)
+        bands = [(byte_values[c > 0], c[c > 0]) for c in counts]
+    else:
+        bands = [(np.concatenate(floats), None)]
     coverage = len(indices) / total
     sampled = len(indices) < total
-    stats = [_band_statistics(np.concatenate(parts), bins=bins, density=density) for parts in bands]
+    stats = [_band_statistics(values, weights, bins=bins, density=density) for values, weights in bands]
     if only_min_max:
         return {
             key: [entry[key] if key in ("mean", "stdev") else entry[f"{key}_value"] for entry in stats]
@@ -580,8 +587,13 @@ def image_histogram(*, image: Image, bins: int, only_min_max: bool, density: boo
     return stats
 
 
-def _band_statistics(values: np.ndarray, *, bins: int, density: bool) -> dict:
-    """One band's entry of :func:`image_histogram`; ``min_value``/``max_value`` keep the band's type."""
+def _band_statistics(values: np.ndarray, weights: np.ndarray | None, *, bins: int, density: bool) -> dict:
+    """One band's entry of :func:`image_histogram`; ``min_value``/``max_value`` keep the band's type.
+
+    Args:
+        values: the values (float32), or each distinct value once (uint8).
+        weights: None, or how many times each of ``values`` occurs (int64).
+    """
     if values.size == 0:
         hist, edges = np.histogram(values, bins, (0.0, 1.0))
         return {
@@ -591,11 +603,15 @@ def _band_statistics(values: np.ndarray, *, bins: int, density: bool) -> dict:
         }  # fmt: skip
     low, high = values.min(), values.max()
     as_float = values.astype(np.float64)
-    count = values.size
-    mean = float(as_float.sum() / count)
-    stdev = float(max(float(np.square(as_float).sum() / count) - mean**2, 0.0) ** 0.5)
+    if weights is None:
+        count, total, squares = values.size, float(as_float.sum()), float(np.dot(as_float, as_float))
+    else:
+        count = int(weights.sum())
+        total, squares = float(np.dot(as_float, weights)), float(np.dot(as_float * as_float, weights))
+    mean = total / count
+    stdev = max(squares / count - mean**2, 0.0) ** 0.5
     span = (float(low), float(high) + 1)
-    hist, edges = np.histogram(values, bins, span)
+    hist, edges = np.histogram(values, bins, span, weights=weights)
     counts = hist.astype(np.float64) / count if density else hist
     return {
         "min": float(low),

@@ -187,3 +187,9 @@ class HistogramMinMaxSerializer(serializers.Serializer):
     stdev = serializers.ListField(child=serializers.FloatField(allow_null=True))
     sampled = serializers.BooleanField()
     coverage = serializers.FloatField()
+
+
+class BandInfoSerializer(serializers.Serializer):
+    """``info/band``: large_image's information about one band (statistics are not computed)."""
+
+    interpretation = serializers.CharField(help_text="gray (the values) or alpha")

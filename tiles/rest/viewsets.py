@@ -409,7 +409,7 @@ class ImageViewSet(
 
     # -- django-large-image's info routes, parameters validated -------------------------
 
-    @extend_schema(parameters=[params.BandParams])
+    @extend_schema(parameters=[params.BandParams], responses={200: params.BandInfoSerializer})
     @action(detail=True, url_path="info/band")
     def band(self, request: Request, pk=None, **kwargs):
         """One band's information (large_image's); a band the image does not have: 400."""
