@@ -11,6 +11,8 @@ through which every read of ours goes.
 from __future__ import annotations
 
 import io
+import json
+from urllib.parse import quote
 
 import numpy as np
 import pytest
@@ -199,3 +201,17 @@ def test_reads_histogram_of_a_float_log_leaves_nodata_out(anonymous_client, writ
     assert band["hist"] == [float(v) for v in expected] and band["bin_edges"] == pytest.approx(edges)
     assert band["min"] == float(valid.min()) and band["mean"] == pytest.approx(valid.astype(float).mean())
     assert band["stdev"] == pytest.approx(valid.astype(float).std())
+
+
+def test_reads_style_range_scan_counts_against_the_budget(anonymous_client, tall_image, settings):
+    """A style min/max that is a word (or unset: auto) makes large_image scan 5 tiles of level 4 here."""
+    settings.TILES_MAX_READ_PIXELS = 4 * TILE_PIXELS
+    tile = f"/api/v1/images/{tall_image.pk}/tiles/7/0/3.png?style="
+    auto = quote(json.dumps({"band": 1, "palette": "viridis"}))
+    scanning = anonymous_client.get(tile + auto)
+    assert scanning.status_code == 400 and scanning.json()["error"]["code"] == "read_too_large"
+    assert "give min and max as numbers" in scanning.json()["error"]["message"]
+    numbers = {"band": 1, "palette": "viridis", "min": 0, "max": 250}
+    assert anonymous_client.get(tile + quote(json.dumps(numbers))).status_code == 200
+    settings.TILES_MAX_READ_PIXELS = 5 * TILE_PIXELS
+    assert anonymous_client.get(tile + auto).status_code == 200

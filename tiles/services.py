@@ -231,7 +231,7 @@ def tile_render(
     """
     pyramid = _pyramid(image)
     if style_json:
-        _style_for_image(image, pyramid, style_json)
+        _style_check(image, pyramid, style_json)
     zooms = zoom_levels(image.columns, image.rows)
     level = zooms - 1 - z  # our stored level: 0 = full resolution
     stored = 0 <= level < pyramid.levels
@@ -418,7 +418,7 @@ def window_pixels(
     )
     reduction = 2**level
     if style_json:
-        _style_for_image(image, pyramid, style_json)
+        _style_check(image, pyramid, style_json)
         return _large_image_window(image, window, reduction, style_json)
     # The stored level covering the window, rounded out to whole level pixels; the
     # resampler's box keeps the exact (fractional) window, so no row is misplaced.
@@ -652,14 +652,16 @@ def style_json_check(text: str) -> str:
     return json.dumps(large_image_style(value), sort_keys=True)
 
 
-def _style_for_image(image: Image, pyramid: PyramidFile, style_json: str) -> None:
-    """Check that every ``band`` of a (checked) style is a band of this image.
+def _style_check(image: Image, pyramid: PyramidFile, style_json: str) -> None:
+    """Check a (checked) style against this image: its bands, and the read it makes large_image do.
 
     The pyramid holds value and alpha (uint8: bands 1 and 2, ``gray`` and
     ``alpha``) or the value alone (float32: band 1, ``gray``).
 
     Raises:
         StyleError: a band number or name the image does not have.
+        ReadTooLargeError: large_image would scan more than
+            ``TILES_MAX_READ_PIXELS`` pixels for a ``min``/``max`` word.
     """
     names = {"gray", "alpha"} if pyramid.samples == 2 else {"gray"}
     style = json.loads(style_json)
@@ -670,6 +672,24 @@ def _style_for_image(image: Image, pyramid: PyramidFile, style_json: str) -> Non
         raise StyleError(
             f"style {where}: band {band!r} is not a band of image {image.pk} "
             f"(bands 1..{pyramid.samples}: {', '.join(sorted(names))})"
+        )
+    entries = style["bands"] if "bands" in style else [style]
+    if all(isinstance(entry.get(key), float) for entry in entries for key in ("min", "max")):
+        return
+    # A min or max that is a word (or unset: "auto") makes large_image scan the image for
+    # its range (TileSource._scanForMinMax: an output of at most 1024 x 1024, read from the
+    # stored level just above that size, or the coarsest one). Count that read too.
+    level = next(
+        (level for level, shape in enumerate(pyramid.shapes) if max(shape) <= 2048), pyramid.levels - 1
+    )
+    rows, columns = pyramid.shapes[level]
+    pixels = pyramid.window_tiles(level, 0, rows, 0, columns) * pyramid.tile_pixels(level)
+    if pixels > settings.TILES_MAX_READ_PIXELS:
+        raise ReadTooLargeError(
+            f"this style makes large_image scan {pixels} pixels for the value range (a min or max that "
+            f"is not a number); the read budget is {settings.TILES_MAX_READ_PIXELS} "
+            "(DJANGO_TILES_MAX_READ_PIXELS): give min and max as numbers in every band",
+            limit=settings.TILES_MAX_READ_PIXELS,
         )
 
 
