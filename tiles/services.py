@@ -4,7 +4,11 @@ Pixels come from the pyramid through large_image's ``tiff`` source, unstyled
 (value and alpha); colour is applied here with a lookup table
 (:mod:`tiles.core.style`) and output is encoded in memory, so no request writes
 a file. A raw large_image ``style`` (JSON) is honoured by letting large_image
-apply it instead.
+apply it instead, once it passes the allow-list (:func:`tiles.core.style.large_image_style`:
+no ``function``, so nothing is imported or called from a URL).
+
+Every read has a budget, ``TILES_MAX_READ_PIXELS`` pixels of stored tiles,
+checked before any tile is decoded (:class:`tiles.core.pyramid.ReadTooLargeError`).
 """
 
 from __future__ import annotations

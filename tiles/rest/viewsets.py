@@ -12,6 +12,9 @@ The viewset is django-large-image's ``LargeImageFileDetailMixin`` on a DRF
 * ``data/pixel``: by row or depth, answers the stored value.
 * ``tiles/{z}/{x}/{y}/corners``: pixel and depth corners (stock: 500 for
   non-geospatial images).
+* ``data/histogram``: computed here from at most ``DJANGO_TILES_MAX_READ_PIXELS``
+  pixels (stock: every full-resolution tile); ``info/band``: an unknown band is a
+  400 (stock: 500).
 * every parameter is validated by a serializer: a bad value is a 400.
 """
 
