@@ -192,14 +192,14 @@ def test_reads_throttle_counts_fast_lane_tiles_once(sample_image, settings, thro
     assert _is_429(anonymous.get(f"/api/v1/images/{sample_image.pk}"))  # one rate for every route
 
 
-def _production(env: dict) -> subprocess.CompletedProcess:
+def _production(env: dict, data_dir: Path) -> subprocess.CompletedProcess:
     base = {
         "PATH": os.environ["PATH"],
         "DJANGO_SECRET_KEY": "x" * 50,
         "DJANGO_ALLOWED_HOSTS": "example.org",
         "DJANGO_DATABASE_URL": "postgres://u:p@db:5432/d",
         "DJANGO_CELERY_BROKER_URL": "redis://redis:6379/0",
-        "DJANGO_DATA_DIR": str(REPO / "var"),
+        "DJANGO_DATA_DIR": str(data_dir),
     }
     code = "import project.settings.production as s; print(repr((s.THROTTLE_ANON, s.THROTTLE_USER)))"
     return subprocess.run(
@@ -207,9 +207,9 @@ def _production(env: dict) -> subprocess.CompletedProcess:
     )
 
 
-def test_reads_throttle_production_defaults_and_checked_rates():
-    assert _production({}).stdout.strip() == "('1200/minute', '6000/minute')"
-    off = _production({"DJANGO_THROTTLE_ANON": "", "DJANGO_THROTTLE_USER": "50/second"})
+def test_reads_throttle_production_defaults_and_checked_rates(tmp_path):
+    assert _production({}, tmp_path).stdout.strip() == "('1200/minute', '6000/minute')"
+    off = _production({"DJANGO_THROTTLE_ANON": "", "DJANGO_THROTTLE_USER": "50/second"}, tmp_path)
     assert off.stdout.strip() == "('', '50/second')"
-    bad = _production({"DJANGO_THROTTLE_ANON": "lots"})
+    bad = _production({"DJANGO_THROTTLE_ANON": "lots"}, tmp_path)
     assert bad.returncode != 0 and "DJANGO_THROTTLE_ANON must look like 600/minute" in bad.stderr
