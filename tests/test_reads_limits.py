@@ -208,8 +208,9 @@ def _production(env: dict, data_dir: Path) -> subprocess.CompletedProcess:
 
 
 def test_reads_throttle_production_defaults_and_checked_rates(tmp_path):
-    assert _production({}, tmp_path).stdout.strip() == "('1200/minute', '6000/minute')"
+    defaults = _production({}, tmp_path)
+    assert defaults.stdout.strip() == "('1200/minute', '6000/minute')", defaults.stderr[-800:]
     off = _production({"DJANGO_THROTTLE_ANON": "", "DJANGO_THROTTLE_USER": "50/second"}, tmp_path)
-    assert off.stdout.strip() == "('', '50/second')"
+    assert off.stdout.strip() == "('', '50/second')", off.stderr[-800:]
     bad = _production({"DJANGO_THROTTLE_ANON": "lots"}, tmp_path)
     assert bad.returncode != 0 and "DJANGO_THROTTLE_ANON must look like 600/minute" in bad.stderr
