@@ -217,11 +217,16 @@ def round_significant(value: float) -> float:
     return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
 
 
+#: Largest magnitude of a number in a style: beyond any measured value, and far enough
+#: from float64's limit that large_image's ``(value - min) / (max - min) * 255`` stays finite.
+STYLE_MAX_NUMBER = 1e30
+
+
 def _finite_number(value, where: str, key: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise StyleError(f"style {where}: {key} must be a number, not {json.dumps(value)[:40]}")
-    if not np.isfinite(value):
-        raise StyleError(f"style {where}: {key} must be a finite number")
+    if not (np.isfinite(value) and abs(value) <= STYLE_MAX_NUMBER):
+        raise StyleError(f"style {where}: {key} must be a finite number within +-{STYLE_MAX_NUMBER:g}")
     return round_significant(float(value))
 
 
@@ -275,7 +280,7 @@ def _band_entry(entry, where: str) -> dict:
                 f"style {where}: key {key!r} is not allowed; allowed keys: "
                 + ", ".join(sorted(STYLE_BAND_KEYS | ({"bands"} if where == "top level" else set())))
             )
-    out = {}
+    out: dict = {}
     for key, value in entry.items():
         if key == "band":
             if isinstance(value, bool) or not (
@@ -304,6 +309,10 @@ def _band_entry(entry, where: str) -> dict:
             if value not in ("linear", "discrete"):
                 raise StyleError(f"style {where}: scheme must be linear or discrete")
             out[key] = value
+    low, high = out.get("min"), out.get("max")
+    if isinstance(low, float) and isinstance(high, float) and low != high:
+        if abs(high - low) < 1e-9 * max(1.0, abs(low), abs(high)):
+            raise StyleError(f"style {where}: min and max are too close to map values between them")
     return out
 
 
