@@ -614,8 +614,10 @@ def _band_statistics(values: np.ndarray, weights: np.ndarray | None, *, bins: in
         total, squares = float(np.dot(as_float, weights)), float(np.dot(as_float * as_float, weights))
     mean = total / count
     stdev = max(squares / count - mean**2, 0.0) ** 0.5
-    span = (float(low), float(high) + 1)
-    hist, edges = np.histogram(values, bins, span, weights=weights)
+    # large_image's [min, max + 1]; past 1e6 a millionth of max instead, so that the bins
+    # stay distinct floats (at 1e15, max + 1 holds 8 of them).
+    span = (float(low), float(high) + max(1.0, abs(float(high)) * 1e-6))
+    hist, edges = np.histogram(as_float, bins, span, weights=weights)
     counts = hist.astype(np.float64) / count if density else hist
     return {
         "min": float(low),
