@@ -215,3 +215,25 @@ def test_reads_style_range_scan_counts_against_the_budget(anonymous_client, tall
     assert anonymous_client.get(tile + quote(json.dumps(numbers))).status_code == 200
     settings.TILES_MAX_READ_PIXELS = 5 * TILE_PIXELS
     assert anonymous_client.get(tile + auto).status_code == 200
+
+
+@pytest.mark.parametrize("value", ["0.5", "-1000.25"])
+def test_reads_histogram_of_a_constant_float_log(anonymous_client, write_csv, db, value):
+    """One value everywhere: bins over [value, value + max(1, |value| / 1e6)].
+
+    (Constants past about 8,192 cannot be ingested yet: the ingest's own percentile
+    histogram has too many bins for their float32 span.)
+    """
+    from ingest.services import image_create_from_path, image_ingest
+
+    lines = ["depth,col1,col2"] + [f"{10 + r:.1f},{value},{value}" for r in range(50)]
+    image, _ = image_create_from_path(path=write_csv(lines), name="constant", queue=False)
+    image = image_ingest(image_id=image.pk)
+    assert image.status == "succeeded" and image.dtype == "float32", image.error
+    response = anonymous_client.get(f"/api/v1/images/{image.pk}/data/histogram?bins=4096")
+    assert response.status_code == 200, response.content[:300]
+    (band,) = response.json()
+    stored = float(np.float32(value))
+    assert band["min"] == band["max"] == stored and band["samples"] == 100.0
+    assert band["hist"][0] == 100.0 and sum(band["hist"]) == 100.0
+    assert band["range"] == [stored, stored + max(1.0, abs(stored) * 1e-6)]
