@@ -30,6 +30,7 @@ from rest_framework.views import set_rollback
 
 from ingest.reader import CsvFormatError
 from tiles.core.depth import DepthRangeError
+from tiles.core.pyramid import ReadTooLargeError
 from tiles.core.render import OutputTooLargeError
 from tiles.frames import NoScanlineError
 from tiles.services import ImageNotReadyError, StyleError, TileOutOfRangeError
@@ -43,6 +44,7 @@ SERVER_ERROR_MESSAGE = "internal server error; quote the request_id when you rep
 DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     CsvFormatError: (422, "invalid_csv"),
     DepthRangeError: (400, "invalid_depth_range"),
+    ReadTooLargeError: (400, "read_too_large"),  # an OutputTooLargeError: before it
     OutputTooLargeError: (400, "output_too_large"),
     StyleError: (400, "invalid_style"),
     TileOutOfRangeError: (404, "tile_out_of_range"),

@@ -20,6 +20,7 @@ from tiles.services import (
     ImageNotReadyError,
     Rendering,
     Window,
+    read_budget_check,
     stretch_values,
     window_for,
     window_pixels,
@@ -111,21 +112,28 @@ def frames_render(
     Raises:
         TooManyFramesError: more than ``max_frames`` frames (checked before reading).
         OutputTooLargeError: the window holds more than ``TILES_MAX_OUTPUT_PIXELS`` pixels.
+        ReadTooLargeError: its parts' tiles hold more than ``TILES_MAX_READ_PIXELS``
+            pixels (counted before any is decoded; a tile at a part's edge counts
+            once per part that reads it).
     """
     count = math.ceil(window.height / frame_rows)
     if count > max_frames:
         raise TooManyFramesError(count, max_frames)
     check_output_size(window.width, window.height, "png", settings.TILES_MAX_OUTPUT_PIXELS)
     step = max(frame_rows, READ_ROWS // frame_rows * frame_rows)
+    parts = [
+        Window(top, min(window.bottom, top + step), window.left, window.right)
+        for top in range(window.top, window.bottom, step)
+    ]
+    read_budget_check(image=image, windows=parts)  # every part's tiles, before any is decoded
     frames: list[Frame] = []
-    for top in range(window.top, window.bottom, step):
-        part = Window(top, min(window.bottom, top + step), window.left, window.right)
+    for part in parts:
         raw = window_pixels(image=image, window=part, width=part.width, height=part.height)
         if image.dtype == "float32":
             raw = stretch_values(raw, rendering.stretch)
         for start in range(0, part.height, frame_rows):
             chunk = raw[start : start + frame_rows]
             png, _ = render(chunk, rendering.style, "png")
-            depth = image.depth_min + (top + start) * image.depth_step
+            depth = image.depth_min + (part.top + start) * image.depth_step
             frames.append(Frame(depth=round(depth, 9), rows=chunk.shape[0], png=png))
     return frames

@@ -16,7 +16,10 @@ including every request the lane is not sure about:
 * an image not in the in-process cache of ready images (the normal path
   loads it, checking that the requester may see it), a private image (only
   its owner and staff may read it: the normal stack authenticates them), a bad
-  parameter, or any error: the normal stack answers, with its JSON error.
+  parameter, or any error: the normal stack answers, with its JSON error;
+* the anonymous request rate (``DJANGO_THROTTLE_ANON``) is spent: the lane
+  counts each tile it answers exactly as DRF would (:func:`project.throttling.lane_allows`),
+  and steps aside for DRF's 429 when the rate is spent.
 
 The lane answers public images only, from rows cached at most
 ``ingest.selectors.READY_CACHE_SECONDS`` (2 s): an image deleted or made private
@@ -41,6 +44,7 @@ from django.middleware.security import SecurityMiddleware
 from django.utils.cache import patch_vary_headers
 
 from ingest.selectors import image_get_ready_cached
+from project.throttling import lane_allows
 from tiles.rest import params
 from tiles.rest.viewsets import query_params, tile_response
 
@@ -80,7 +84,7 @@ class TileFastLaneMiddleware:
         if self._security.process_request(request) is not None:
             return None
         image = image_get_ready_cached(image_id=int(match["pk"]))
-        if image is None or not image.public:
+        if image is None or not image.public or not lane_allows(request):  # rate spent: DRF's 429
             return None
         try:
             style = query_params(params.StyleParams, request.GET)

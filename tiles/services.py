@@ -4,7 +4,11 @@ Pixels come from the pyramid through large_image's ``tiff`` source, unstyled
 (value and alpha); colour is applied here with a lookup table
 (:mod:`tiles.core.style`) and output is encoded in memory, so no request writes
 a file. A raw large_image ``style`` (JSON) is honoured by letting large_image
-apply it instead.
+apply it instead, once it passes the allow-list (:func:`tiles.core.style.large_image_style`:
+no ``function``, so nothing is imported or called from a URL).
+
+Every read has a budget, ``TILES_MAX_READ_PIXELS`` pixels of stored tiles,
+checked before any tile is decoded (:class:`tiles.core.pyramid.ReadTooLargeError`).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from PIL import Image as PILImage
 from ingest.models import Image
 from ingest.selectors import image_local_path
 from tiles.core.depth import DepthRangeError, rows_for_depth_range
-from tiles.core.pyramid import PyramidFile, TileIndexError, pyramid_open, zoom_levels
+from tiles.core.pyramid import PyramidFile, ReadTooLargeError, TileIndexError, pyramid_open, zoom_levels
 from tiles.core.render import (
     FORMATS,
     check_output_size,
@@ -38,7 +42,7 @@ from tiles.core.render import (
     resample,
     resample_float,
 )
-from tiles.core.style import Style
+from tiles.core.style import Style, StyleError, large_image_style, style_bands
 
 #: Part of every cache key and ETag: bump it when rendered bytes change for the
 #: same request, so caches and browsers do not keep output of older code.
@@ -62,10 +66,6 @@ class ImageNotReadyError(Exception):
 
 class TileOutOfRangeError(Exception):
     """A tile address outside the pyramid."""
-
-
-class StyleError(ValueError):
-    """A large_image ``style`` JSON that large_image refuses."""
 
 
 @dataclass(frozen=True)
@@ -230,11 +230,17 @@ def tile_render(
     Raises:
         ImageNotReadyError: no pyramid.
         TileOutOfRangeError: (z, x, y) outside the pyramid.
+        ReadTooLargeError: a zoom coarser than the stored levels whose source
+            tiles exceed ``TILES_MAX_READ_PIXELS`` (checked before decoding).
     """
     pyramid = _pyramid(image)
+    if style_json:
+        _style_check(image, pyramid, style_json)
     zooms = zoom_levels(image.columns, image.rows)
     level = zooms - 1 - z  # our stored level: 0 = full resolution
     stored = 0 <= level < pyramid.levels
+    if level >= pyramid.levels:  # large_image builds it from the coarsest stored level's tiles
+        _synthesized_tile_budget(pyramid, level, x, y)
     try:
         if stored and not style_json:  # our own tile: one pread and one decode, no large_image source
             tile = pyramid.tile(level, x, y)
@@ -252,6 +258,49 @@ def tile_render(
         return render(stretch_values(tile[..., 0], rendering.stretch), rendering.style, fmt)
     # Levels coarser than the stored ones are large_image's own reductions, not ours: count there.
     return render(tile, rendering.style, fmt, unused=unused_value(image) if stored else None)
+
+
+def _synthesized_tile_budget(pyramid: PyramidFile, level: int, x: int, y: int) -> None:
+    """Refuse a tile coarser than the stored levels whose source tiles exceed the read budget.
+
+    large_image composes such a tile from the tiles of the coarsest stored level
+    under it (``2 ** d`` x ``2 ** d`` of them, ``d`` levels below), clipped to the level.
+
+    Raises:
+        ReadTooLargeError: more than ``TILES_MAX_READ_PIXELS`` pixels to decode.
+    """
+    coarsest = pyramid.levels - 1
+    span = 256 * 2 ** (level - coarsest)
+    tiles = pyramid.window_tiles(coarsest, y * span, (y + 1) * span, x * span, (x + 1) * span)
+    pixels = tiles * pyramid.tile_pixels(coarsest)
+    if pixels > settings.TILES_MAX_READ_PIXELS:
+        raise ReadTooLargeError(
+            f"tile x={x} y={y} at this zoom is built from {tiles} stored tiles ({pixels} pixels); "
+            f"the read budget is {settings.TILES_MAX_READ_PIXELS} (DJANGO_TILES_MAX_READ_PIXELS): "
+            "use a finer zoom",
+            limit=settings.TILES_MAX_READ_PIXELS,
+        )
+
+
+def read_budget_check(*, image: Image, windows: list[Window]) -> None:
+    """Refuse full-resolution reads of ``windows`` that together exceed the read budget.
+
+    For requests that read several windows at native size (the classic frames).
+
+    Raises:
+        ImageNotReadyError: no pyramid.
+        ReadTooLargeError: their tiles hold more than ``TILES_MAX_READ_PIXELS`` pixels.
+    """
+    pyramid = _pyramid(image)
+    tiles = sum(pyramid.window_tiles(0, w.top, w.bottom, w.left, w.right) for w in windows)
+    pixels = tiles * pyramid.tile_pixels(0)
+    if pixels > settings.TILES_MAX_READ_PIXELS:
+        raise ReadTooLargeError(
+            f"the request would decode {pixels} pixels ({tiles} stored tiles at full resolution); "
+            f"the read budget is {settings.TILES_MAX_READ_PIXELS} (DJANGO_TILES_MAX_READ_PIXELS): "
+            "narrow the depth range",
+            limit=settings.TILES_MAX_READ_PIXELS,
+        )
 
 
 def window_for(
@@ -337,7 +386,12 @@ def output_size(
 def window_pixels(
     *, image: Image, window: Window, width: int, height: int, style_json: str | None = None
 ) -> np.ndarray:
-    """Read a window at the pyramid level closest to (and not coarser than) the output.
+    """Read a window at the pyramid level closest to (and not coarser than) the output, within the budget.
+
+    The level is :meth:`tiles.core.pyramid.PyramidFile.read_level`'s: the
+    coarsest stored level still at least as large as the output in both axes,
+    or, when its tiles hold more than ``TILES_MAX_READ_PIXELS`` pixels, a
+    coarser one still at least as large in the axis that shrinks most.
 
     Args:
         image: a ready image.
@@ -351,17 +405,27 @@ def window_pixels(
         uint8 image, ``(height, width) float32`` (NaN nodata) for a float32 one.
         With it: large_image's styled pixels at a power-of-two reduction of the
         window (the caller resizes).
+
+    Raises:
+        ReadTooLargeError: no level serves the output within the read budget
+            (checked before any tile is decoded).
     """
-    factor = min(window.width / width, window.height / height)
-    reduction = 2 ** int(math.floor(math.log2(factor))) if factor >= 2 else 1
-    # Stay on stored levels: large_image's synthesized coarser zooms are not nodata-aware.
-    reduction = min(reduction, 2 ** ((image.levels or 1) - 1))
+    pyramid = _pyramid(image)
+    level = pyramid.read_level(
+        top=window.top,
+        bottom=window.bottom,
+        left=window.left,
+        right=window.right,
+        width=width,
+        height=height,
+        max_pixels=settings.TILES_MAX_READ_PIXELS,
+    )
+    reduction = 2**level
     if style_json:
+        _style_check(image, pyramid, style_json)
         return _large_image_window(image, window, reduction, style_json)
     # The stored level covering the window, rounded out to whole level pixels; the
     # resampler's box keeps the exact (fractional) window, so no row is misplaced.
-    level = int(math.log2(reduction))
-    pyramid = _pyramid(image)
     rows, columns = pyramid.shapes[level]
     top, left = window.top // reduction, window.left // reduction
     bottom = min(rows, -(-window.bottom // reduction))
@@ -455,19 +519,184 @@ def pixel_value(*, image: Image, row: int, column: int) -> float | int | None:
     return value if alpha else None
 
 
-def style_json_check(text: str) -> str:
-    """Validate a raw large_image style parameter (a JSON object).
+def image_histogram(*, image: Image, bins: int, only_min_max: bool, density: bool) -> dict | list:
+    """Histogram and statistics of the stored values, within the read budget.
+
+    Full-resolution tiles are read: all of them when they fit in
+    ``TILES_MAX_READ_PIXELS``, otherwise as many as fit, evenly spaced over the
+    image in raster order (whole tiles: the values are stored values, not the
+    block means of a coarser level, so the shape of the distribution is kept).
+    ``sampled`` and ``coverage`` (tiles read / tiles stored) say which.
+
+    Band 1 is the values, nodata left out (uint8: alpha 0; float32: NaN); uint8
+    images also have band 2, the alpha of every pixel. Each band's statistics
+    are large_image's (``TileSource.histogram``): ``range`` is ``[min, max + 1]``,
+    ``bins`` equal bins over it, ``stdev`` the population standard deviation.
+
+    Args:
+        image: a ready image.
+        bins: number of bins, >= 1.
+        only_min_max: answer ``{"min": [...], "max": [...], "mean": [...], "stdev": [...]}``
+            (one entry per band) instead of the histograms.
+        density: divide each histogram by its number of samples.
+
+    Returns:
+        A list of one dict per band (``min``, ``max``, ``mean``, ``stdev``,
+        ``range``, ``hist``, ``bin_edges``, ``bins``, ``density``, ``samples``,
+        ``sampled``, ``coverage``), or the ``only_min_max`` dict (with
+        ``sampled`` and ``coverage``). A band without any value has null
+        ``min``/``max``/``mean``/``stdev``, zero counts over ``[0, 1]``.
 
     Raises:
-        StyleError: not a JSON object.
+        ImageNotReadyError: no pyramid.
+    """
+    pyramid = _pyramid(image)
+    rows, columns = pyramid.shapes[0]
+    across, down, high, wide = pyramid.tile_grid(0)
+    total = across * down
+    allowed = max(1, settings.TILES_MAX_READ_PIXELS // pyramid.tile_pixels(0))
+    if total <= allowed:
+        indices = np.arange(total)
+    else:
+        indices = np.unique(np.linspace(0, total - 1, allowed).round().astype(np.int64))
+    # uint8 bands are counted per value (256 counters), float32 values kept (at most the budget).
+    counts = [np.zeros(256, np.int64) for _ in range(pyramid.samples)]
+    floats: list[np.ndarray] = []
+    for index in indices.tolist():
+        y, x = divmod(index, across)
+        tile = pyramid.tile(0, x, y)[: min(high, rows - y * high), : min(wide, columns - x * wide)]
+        value = tile[..., 0]
+        if pyramid.samples == 2:
+            counts[0] += np.bincount(value[tile[..., 1] > 0], minlength=256)
+            counts[1] += np.bincount(tile[..., 1].ravel(), minlength=256)
+        else:
+            floats.append(value[~np.isnan(value)])
+    if pyramid.samples == 2:
+        byte_values = np.arange(256, dtype=np.uint8)
+        bands = [(byte_values[c > 0], c[c > 0]) for c in counts]
+    else:
+        bands = [(np.concatenate(floats), None)]
+    coverage = len(indices) / total
+    sampled = len(indices) < total
+    stats = [_band_statistics(values, weights, bins=bins, density=density) for values, weights in bands]
+    if only_min_max:
+        return {
+            key: [entry[key] if key in ("mean", "stdev") else entry[f"{key}_value"] for entry in stats]
+            for key in ("min", "max", "mean", "stdev")
+        } | {"sampled": sampled, "coverage": coverage}
+    for entry in stats:
+        entry.pop("min_value")
+        entry.pop("max_value")
+        entry.update(sampled=sampled, coverage=coverage)
+    return stats
+
+
+def _band_statistics(values: np.ndarray, weights: np.ndarray | None, *, bins: int, density: bool) -> dict:
+    """One band's entry of :func:`image_histogram`; ``min_value``/``max_value`` keep the band's type.
+
+    Args:
+        values: the values (float32), or each distinct value once (uint8).
+        weights: None, or how many times each of ``values`` occurs (int64).
+    """
+    if values.size == 0:
+        hist, edges = np.histogram(values, bins, (0.0, 1.0))
+        return {
+            "min": None, "max": None, "mean": None, "stdev": None, "min_value": None, "max_value": None,
+            "range": [0.0, 1.0], "hist": [float(h) for h in hist], "bin_edges": [float(e) for e in edges],
+            "bins": bins, "density": density, "samples": 0.0,
+        }  # fmt: skip
+    low, high = values.min(), values.max()
+    as_float = values.astype(np.float64)
+    if weights is None:
+        count, total, squares = values.size, float(as_float.sum()), float(np.dot(as_float, as_float))
+    else:
+        count = int(weights.sum())
+        total, squares = float(np.dot(as_float, weights)), float(np.dot(as_float * as_float, weights))
+    mean = total / count
+    stdev = max(squares / count - mean**2, 0.0) ** 0.5
+    # large_image's [min, max + 1]; past 1e6 a millionth of max instead, so that the bins
+    # stay distinct floats (at 1e15, max + 1 holds 8 of them).
+    span = (float(low), float(high) + max(1.0, abs(float(high)) * 1e-6))
+    hist, edges = np.histogram(as_float, bins, span, weights=weights)
+    counts = hist.astype(np.float64) / count if density else hist
+    return {
+        "min": float(low),
+        "max": float(high),
+        "mean": mean,
+        "stdev": stdev,
+        "min_value": low.item(),
+        "max_value": high.item(),
+        "range": list(span),
+        "hist": [float(h) for h in counts],
+        "bin_edges": [float(e) for e in edges],
+        "bins": bins,
+        "density": density,
+        "samples": float(count),
+    }
+
+
+def style_json_check(text: str) -> str:
+    """Validate a raw large_image style parameter (a JSON object) against the allow-list.
+
+    Args:
+        text: the ``style`` query parameter.
+
+    Returns:
+        The normalised style as canonical JSON (sorted keys, rounded numbers):
+        what large_image renders and what keys the cache.
+
+    Raises:
+        StyleError: not a JSON object, or refused by
+            :func:`tiles.core.style.large_image_style` (``function`` and every
+            key off the allow-list, named with where it is).
     """
     try:
         value = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise StyleError(f"style is not valid JSON: {exc.msg} (URL-encode it)") from None
-    if not isinstance(value, dict):
-        raise StyleError("style must be a JSON object")
-    return json.dumps(value, sort_keys=True)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        message = exc.msg if isinstance(exc, json.JSONDecodeError) else "nested too deeply"
+        raise StyleError(f"style is not valid JSON: {message} (URL-encode it)") from None
+    return json.dumps(large_image_style(value), sort_keys=True)
+
+
+def _style_check(image: Image, pyramid: PyramidFile, style_json: str) -> None:
+    """Check a (checked) style against this image: its bands, and the read it makes large_image do.
+
+    The pyramid holds value and alpha (uint8: bands 1 and 2, ``gray`` and
+    ``alpha``) or the value alone (float32: band 1, ``gray``).
+
+    Raises:
+        StyleError: a band number or name the image does not have.
+        ReadTooLargeError: large_image would scan more than
+            ``TILES_MAX_READ_PIXELS`` pixels for a ``min``/``max`` word.
+    """
+    names = {"gray", "alpha"} if pyramid.samples == 2 else {"gray"}
+    style = json.loads(style_json)
+    for i, band in enumerate(style_bands(style)):
+        if band is None or band in names or (isinstance(band, int) and band <= pyramid.samples):
+            continue
+        where = f"bands[{i}]" if "bands" in style else "top level"
+        raise StyleError(
+            f"style {where}: band {band!r} is not a band of image {image.pk} "
+            f"(bands 1..{pyramid.samples}: {', '.join(sorted(names))})"
+        )
+    entries = style["bands"] if "bands" in style else [style]
+    if all(isinstance(entry.get(key), float) for entry in entries for key in ("min", "max")):
+        return
+    # A min or max that is a word (or unset: "auto") makes large_image scan the image for
+    # its range (TileSource._scanForMinMax: an output of at most 1024 x 1024, read from the
+    # stored level just above that size, or the coarsest one). Count that read too.
+    level = next(
+        (level for level, shape in enumerate(pyramid.shapes) if max(shape) <= 2048), pyramid.levels - 1
+    )
+    rows, columns = pyramid.shapes[level]
+    pixels = pyramid.window_tiles(level, 0, rows, 0, columns) * pyramid.tile_pixels(level)
+    if pixels > settings.TILES_MAX_READ_PIXELS:
+        raise ReadTooLargeError(
+            f"this style makes large_image scan {pixels} pixels for the value range (a min or max that "
+            f"is not a number); the read budget is {settings.TILES_MAX_READ_PIXELS} "
+            "(DJANGO_TILES_MAX_READ_PIXELS): give min and max as numbers in every band",
+            limit=settings.TILES_MAX_READ_PIXELS,
+        )
 
 
 def style_key(rendering: Rendering, style_json: str | None = None) -> str:

@@ -18,6 +18,11 @@ the embedded setup (SQLite, media on the local disk, eager Celery tasks).
 | DJANGO_TILES_CACHE_SECONDS | int | 86400 |
 | DJANGO_TILES_CACHE_MAX_BYTES | int | 2097152 (larger outputs are not cached) |
 | DJANGO_TILES_MAX_OUTPUT_PIXELS | int | 67108864 (8192 x 8192) |
+| DJANGO_API_MAX_LIMIT | int | 200 (largest ``limit`` of an API list; more: 400) |
+| DJANGO_THROTTLE_ANON | str | empty: off (e.g. ``1200/minute``: requests without a user, per address; 429) |
+| DJANGO_THROTTLE_USER | str | empty: off (e.g. ``6000/minute``: requests per authenticated user; 429) |
+| DJANGO_NUM_PROXIES | int | 0 (proxies in front: the client address is taken from X-Forwarded-For) |
+| DJANGO_TILES_MAX_READ_PIXELS | int | 16777216 (4096 x 4096 pixels of stored tiles per request; more: 400) |
 | DJANGO_PUBLIC_READ | bool | true (reads need no token) |
 | DJANGO_MAX_UPLOAD_MB | int | 4096 (413 above) |
 | DJANGO_CELERY_QUEUE | str | celery |
@@ -47,6 +52,7 @@ the embedded setup (SQLite, media on the local disk, eager Celery tasks).
 | DJANGO_MAX_CONCURRENT_JOBS | int | 4 (pending + running jobs per user; 0: unlimited; more: 429) |
 """
 
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -221,6 +227,10 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 8 * 1024 * 1024
 
 TILES_MAX_OUTPUT_PIXELS = env.int("DJANGO_TILES_MAX_OUTPUT_PIXELS", default=8192 * 8192)
+#: Read budget: stored-tile pixels one request may decode (tiles read x 256 x 256), checked
+#: before decoding: 400 read_too_large above. 4096 x 4096 = 256 tiles: a tile reads 1, a
+#: viewer's or dashboard's thumbnail, strip or region a few dozen.
+TILES_MAX_READ_PIXELS = env.int("DJANGO_TILES_MAX_READ_PIXELS", default=4096 * 4096)
 
 #: Reads (lists, tiles, regions...) need no token unless this is false; writes always do.
 PUBLIC_READ = env.bool("DJANGO_PUBLIC_READ", default=True)
@@ -243,6 +253,23 @@ REST_KNOX = {
     "AUTO_REFRESH": False,
 }
 
+#: Largest ``limit`` of an API list (more: 400); without ``limit`` a page holds PAGE_SIZE (50).
+API_MAX_LIMIT = env.int("DJANGO_API_MAX_LIMIT", default=200)
+#: Request rates (``<n>/<second|minute|hour|day>``) without a user (per address) and per user;
+#: empty: off (the embedded default and the benchmarks; production sets both).
+
+
+def throttle_rate(variable: str, default: str) -> str:
+    """A request rate from the environment, checked: ``<n>/<s|m|h|d...>`` (DRF's), or empty (off)."""
+    rate = env.str(variable, default=default).strip()
+    if rate and not re.fullmatch(r"[1-9]\d*/(s|sec|second|m|min|minute|h|hour|d|day)", rate):
+        raise ImproperlyConfigured(f"{variable} must look like 600/minute (or be empty: off), not {rate!r}")
+    return rate
+
+
+THROTTLE_ANON = throttle_rate("DJANGO_THROTTLE_ANON", "")
+THROTTLE_USER = throttle_rate("DJANGO_THROTTLE_USER", "")
+
 REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "project.schema.AutoSchema",
     "DEFAULT_AUTHENTICATION_CLASSES": [
@@ -251,8 +278,11 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["project.permissions.PublicReadTokenWrite"],
     "EXCEPTION_HANDLER": "project.exceptions.api_exception_handler",
-    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "DEFAULT_PAGINATION_CLASS": "project.pagination.BoundedLimitOffsetPagination",
     "PAGE_SIZE": 50,
+    # Rates from THROTTLE_ANON / THROTTLE_USER, read per request (project/throttling.py).
+    "DEFAULT_THROTTLE_CLASSES": ["project.throttling.AnonThrottle", "project.throttling.UserThrottle"],
+    "NUM_PROXIES": env.int("DJANGO_NUM_PROXIES", default=0),
     "DEFAULT_RENDERER_CLASSES": [
         "rest_framework.renderers.JSONRenderer",
         "rest_framework.renderers.BrowsableAPIRenderer",

@@ -21,6 +21,9 @@ silenced on purpose: W008 while ``DJANGO_SECURE_SSL_REDIRECT`` is false (the pro
 redirects HTTP; probes reach the pod on plain HTTP) and W021 while
 ``DJANGO_SECURE_HSTS_PRELOAD`` is false (joining browsers' preload list is the domain
 owner's decision).
+
+Defaults that differ from the embedded ones: request rates ``DJANGO_THROTTLE_ANON=1200/minute``
+and ``DJANGO_THROTTLE_USER=6000/minute`` (set them empty to turn throttling off).
 """
 
 from django.core.exceptions import ImproperlyConfigured
@@ -31,12 +34,17 @@ from project.settings.base import (
     SECURE_PROXY_HEADER_NAME,
     SECURE_SSL_REDIRECT,
     env,
+    throttle_rate,
 )
 
 SECRET_KEY = env.str("DJANGO_SECRET_KEY", default="")
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[])
 DEBUG = False
 CELERY_TASK_ALWAYS_EAGER = env.bool("DJANGO_CELERY_TASK_ALWAYS_EAGER", default=False)
+# Request rates (project/throttling.py), on unless set empty: 20 requests a second per client
+# address without a token (a viewer panning fetches tiles by the dozen), 100 per user with one.
+THROTTLE_ANON = throttle_rate("DJANGO_THROTTLE_ANON", "1200/minute")
+THROTTLE_USER = throttle_rate("DJANGO_THROTTLE_USER", "6000/minute")
 
 if SECURE_PROXY_HEADER_NAME:
     SECURE_PROXY_SSL_HEADER = ("HTTP_" + SECURE_PROXY_HEADER_NAME.upper().replace("-", "_"), "https")

@@ -40,8 +40,12 @@ def rows_for_depth_range(
         raise DepthRangeError("depth_min and depth_max must be finite numbers")
     if range_min > range_max:
         raise DepthRangeError(f"depth_min ({range_min:g}) is greater than depth_max ({range_max:g})")
-    first = max(0, math.ceil((range_min - depth_min) / depth_step - ROW_EPSILON))
-    last = min(rows - 1, math.floor((range_max - depth_min) / depth_step + ROW_EPSILON))
+    # Row positions as floats, clamped to the image before any int conversion: a bound
+    # like 1e308 gives an infinite position, which math.floor cannot convert.
+    low = min(max((range_min - depth_min) / depth_step - ROW_EPSILON, -1.0), float(rows))
+    high = min(max((range_max - depth_min) / depth_step + ROW_EPSILON, -1.0), float(rows))
+    first = max(0, math.ceil(low))
+    last = min(rows - 1, math.floor(high))
     if first > last:
         depth_max = depth_min + (rows - 1) * depth_step
         raise DepthRangeError(

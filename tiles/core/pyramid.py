@@ -17,6 +17,8 @@ import weakref
 import numpy as np
 import tifffile
 
+from tiles.core.render import OutputTooLargeError
+
 
 def zoom_levels(columns: int, rows: int, tile_size: int = 256) -> int:
     """How many zoom levels large_image gives an image: ``z`` runs ``0..zoom_levels - 1``.
@@ -38,6 +40,13 @@ class TileIndexError(IndexError):
     """The tile address is outside the stored level."""
 
 
+class ReadTooLargeError(OutputTooLargeError):
+    """A request whose read would decode more pixels than the read budget allows.
+
+    Raised before any tile is decoded. ``limit`` is the budget in pixels.
+    """
+
+
 class PyramidFile:
     """An open pyramid: each level's tile index and decoder, and a file descriptor for ranged reads.
 
@@ -50,6 +59,7 @@ class PyramidFile:
     Attributes:
         levels: number of stored levels (0 = full resolution).
         shapes: ``(rows, columns)`` of each stored level, full resolution first.
+        samples: values per pixel (2 for uint8 value and alpha, 1 for float32).
     """
 
     def __init__(self, path: str):
@@ -61,6 +71,7 @@ class PyramidFile:
             ]
             self._tile_shapes = [(page.tilelength, page.tilewidth) for page in pages]
             self._index = [(page.dataoffsets, page.databytecounts, page.decode) for page in pages]
+            self.samples = pages[0].samplesperpixel
         self.levels = len(pages)
         self._fd = os.open(path, os.O_RDONLY)
         self._closer = weakref.finalize(self, os.close, self._fd)  # also at collection and exit
@@ -123,6 +134,75 @@ class PyramidFile:
                     r0 - y * high : r1 - y * high, c0 - x * wide : c1 - x * wide
                 ]
         return out
+
+    def window_tiles(self, level: int, top: int, bottom: int, left: int, right: int) -> int:
+        """How many stored tiles :meth:`window` decodes for a window of a level (0 if it is empty).
+
+        Args:
+            level: stored level, 0 = full resolution.
+            top, bottom, left, right: pixel bounds in that level's coordinates, clipped to it.
+        """
+        rows, columns = self.shapes[level]
+        top, left = max(0, top), max(0, left)
+        bottom, right = min(rows, bottom), min(columns, right)
+        if top >= bottom or left >= right:
+            return 0
+        high, wide = self._tile_shapes[level]
+        return ((bottom - 1) // high - top // high + 1) * ((right - 1) // wide - left // wide + 1)
+
+    def tile_grid(self, level: int) -> tuple[int, int, int, int]:
+        """``(across, down, tile_height, tile_width)``: a level's tiles per row and column, and their size."""
+        across, down = self._grids[level]
+        high, wide = self._tile_shapes[level]
+        return across, down, high, wide
+
+    def tile_pixels(self, level: int) -> int:
+        """Pixels in one stored tile of a level (256 x 256 = 65,536 for our pyramids)."""
+        high, wide = self._tile_shapes[level]
+        return high * wide
+
+    def read_level(
+        self, *, top: int, bottom: int, left: int, right: int, width: int, height: int, max_pixels: int
+    ) -> int:
+        """The stored level to read a full-resolution window from for a ``width`` x ``height`` output.
+
+        The finest candidate is the coarsest level still at least as large as the
+        output in both axes (exact: area-averaging only). A request that shrinks
+        much more in one axis than in the other (a 360 x 1 strip of an 800,000-row
+        log) may read coarser levels, down to the coarsest one still at least as
+        large as the output in the axis that shrinks most: the first candidate whose
+        tiles fit in ``max_pixels`` is read (the other axis is then resampled up
+        from fewer pixels). Reduction ``2 ** level``; level shapes halve by
+        ``ceil`` (:func:`ingest.pyramid.level_shapes`).
+
+        Args:
+            top, bottom, left, right: the window in full-resolution pixels, half-open.
+            width, height: output size in pixels, >= 1.
+            max_pixels: read budget: stored-tile pixels decoded (tiles x 256 x 256).
+
+        Returns:
+            The stored level, 0 = full resolution.
+
+        Raises:
+            ReadTooLargeError: even the coarsest candidate decodes more than
+                ``max_pixels`` (nothing is decoded).
+        """
+        shrink = sorted((max(1.0, (right - left) / width), max(1.0, (bottom - top) / height)))
+        finest, coarsest = (min(self.levels - 1, int(math.floor(math.log2(s)))) for s in shrink)
+        pixels = 0
+        for level in range(finest, coarsest + 1):
+            r = 2**level
+            pixels = self.tile_pixels(level) * self.window_tiles(
+                level, top // r, -(-bottom // r), left // r, -(-right // r)
+            )
+            if pixels <= max_pixels:
+                return level
+        raise ReadTooLargeError(
+            f"the request would decode {pixels} pixels (rows {top}..{bottom}, columns {left}..{right} "
+            f"at reduction {2**coarsest}); the read budget is {max_pixels} (DJANGO_TILES_MAX_READ_PIXELS): "
+            "ask for a smaller window or a smaller output",
+            limit=max_pixels,
+        )
 
     def close(self) -> None:
         """Close the file descriptor (also done when the object is collected)."""

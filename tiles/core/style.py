@@ -181,3 +181,174 @@ def apply_style(raw: np.ndarray, style: Style) -> np.ndarray:
     out = coloured.copy()
     out[..., 3] = (out[..., 3].astype(np.uint16) * alpha // 255).astype(np.uint8)
     return out
+
+
+class StyleError(ValueError):
+    """A large_image ``style`` we refuse: not JSON, a key off the allow-list, or a bad value."""
+
+
+#: What a large_image style may hold here (large_image ``TileSource.__init__``'s
+#: style documentation and ``TileSource._applyStyle``): the keys of one band
+#: entry, used at the top level or in each entry of ``bands``. Left out on purpose:
+#: ``function`` (large_image imports the named module and calls it: code from a
+#: URL), ``frame`` and ``framedelta`` (our images have one frame), ``dtype`` and
+#: ``axis`` (our encoders take 8-bit channels), ``icc`` (no ICC profiles).
+STYLE_BAND_KEYS = frozenset({"band", "palette", "min", "max", "nodata", "composite", "clamp", "scheme"})
+
+#: Band names large_image resolves for a grey + alpha or grey image.
+STYLE_BAND_NAMES = frozenset({"gray", "alpha"})
+
+#: Words ``min``/``max`` may be instead of a number (``_getMinMax``); ``min:``,
+#: ``max:`` and ``auto:`` may be followed by a histogram threshold in [0, 1].
+STYLE_RANGE_WORDS = frozenset({"auto", "min", "max", "full"})
+
+#: At most this many entries in ``bands``, colours in a palette list, characters in a colour or name.
+STYLE_MAX_BANDS = 16
+STYLE_MAX_COLOURS = 256
+STYLE_MAX_NAME = 100
+
+#: Significant digits kept of a float ``min``/``max`` (and ``nodata``): equal
+#: values give one cache key, and the rendering uses the value the key names.
+SIGNIFICANT_DIGITS = 6
+
+
+def round_significant(value: float) -> float:
+    """``value`` rounded to :data:`SIGNIFICANT_DIGITS` significant digits (``1.00000000001`` -> ``1.0``)."""
+    return float(f"{value:.{SIGNIFICANT_DIGITS}g}")
+
+
+#: Largest magnitude of a number in a style: beyond any measured value, and far enough
+#: from float64's limit that large_image's ``(value - min) / (max - min) * 255`` stays finite.
+STYLE_MAX_NUMBER = 1e30
+
+
+def _finite_number(value, where: str, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise StyleError(f"style {where}: {key} must be a number, not {json.dumps(value)[:40]}")
+    if not (np.isfinite(value) and abs(value) <= STYLE_MAX_NUMBER):
+        raise StyleError(f"style {where}: {key} must be a finite number within +-{STYLE_MAX_NUMBER:g}")
+    return round_significant(float(value))
+
+
+def _range_value(value, where: str, key: str) -> float | str:
+    if isinstance(value, str):
+        word, _, threshold = value.partition(":")
+        if word in STYLE_RANGE_WORDS and not threshold:
+            return value
+        if word in {"min", "max", "auto"} and threshold:
+            try:
+                fraction = float(threshold)
+            except ValueError:
+                fraction = -1.0
+            if 0.0 <= fraction <= 1.0:
+                return value
+        raise StyleError(
+            f"style {where}: {key} must be a number, auto, min, max, full, or min:/max:/auto: "
+            f"followed by a fraction in [0, 1]; not {value[:40]!r}"
+        )
+    return _finite_number(value, where, key)
+
+
+def _palette_value(value, where: str):
+    if isinstance(value, str):
+        colours = [value]
+    elif isinstance(value, list) and 1 <= len(value) <= STYLE_MAX_COLOURS:
+        colours = value
+    else:
+        raise StyleError(
+            f"style {where}: palette must be a colormap name, a colour, or a list of 1 to "
+            f"{STYLE_MAX_COLOURS} colour strings"
+        )
+    for colour in colours:
+        # A name is looked up as an attribute path of palettable: no dunders.
+        if not isinstance(colour, str) or not 1 <= len(colour) <= STYLE_MAX_NAME or "__" in colour:
+            raise StyleError(f"style {where}: palette entries must be colour strings or a colormap name")
+    try:
+        getPaletteColors(value)
+    except (ValueError, TypeError, KeyError, AttributeError):
+        shown = json.dumps(value)[:60]
+        raise StyleError(f"style {where}: palette {shown} is not a colormap or colours") from None
+    return value
+
+
+def _band_entry(entry, where: str) -> dict:
+    if not isinstance(entry, dict):
+        raise StyleError(f"style {where}: must be a JSON object")
+    for key in entry:
+        if key not in STYLE_BAND_KEYS:
+            raise StyleError(
+                f"style {where}: key {key!r} is not allowed; allowed keys: "
+                + ", ".join(sorted(STYLE_BAND_KEYS | ({"bands"} if where == "top level" else set())))
+            )
+    out: dict = {}
+    for key, value in entry.items():
+        if key == "band":
+            if isinstance(value, bool) or not (
+                (isinstance(value, int) and 1 <= value <= 64) or value in STYLE_BAND_NAMES
+            ):
+                raise StyleError(
+                    f"style {where}: band must be a band number (1 = the values) or one of "
+                    f"{', '.join(sorted(STYLE_BAND_NAMES))}; not {json.dumps(value)[:40]}"
+                )
+            out[key] = value
+        elif key == "palette":
+            out[key] = _palette_value(value, where)
+        elif key in ("min", "max"):
+            out[key] = _range_value(value, where, key)
+        elif key == "nodata":
+            out[key] = None if value is None else _finite_number(value, where, key)
+        elif key == "composite":
+            if value not in ("lighten", "multiply"):
+                raise StyleError(f"style {where}: composite must be lighten or multiply")
+            out[key] = value
+        elif key == "clamp":
+            if not isinstance(value, bool):
+                raise StyleError(f"style {where}: clamp must be true or false")
+            out[key] = value
+        else:  # scheme
+            if value not in ("linear", "discrete"):
+                raise StyleError(f"style {where}: scheme must be linear or discrete")
+            out[key] = value
+    low, high = out.get("min"), out.get("max")
+    if isinstance(low, float) and isinstance(high, float) and low != high:
+        if abs(high - low) < 1e-9 * max(1.0, abs(low), abs(high)):
+            raise StyleError(f"style {where}: min and max are too close to map values between them")
+    return out
+
+
+def large_image_style(value) -> dict:
+    """Check a large_image style against the allow-list and normalise it.
+
+    Args:
+        value: the decoded ``style`` JSON: one band entry (keys of
+            :data:`STYLE_BAND_KEYS`), or ``{"bands": [entry, ...]}``.
+
+    Returns:
+        The same style with numbers rounded (:func:`round_significant`), so equal
+        styles serialise equally.
+
+    Raises:
+        StyleError: not an object, a key off the allow-list (``function``
+            among them) or a bad value; the message names the key and where it
+            is (``top level`` or ``bands[i]``).
+    """
+    if not isinstance(value, dict):
+        raise StyleError("style must be a JSON object")
+    if "bands" not in value:
+        return _band_entry(value, "top level")
+    extra = sorted(set(value) - {"bands"})
+    if extra:
+        raise StyleError(
+            f"style top level: key {extra[0]!r} is not allowed beside bands; put band keys "
+            "in each entry of bands"
+        )
+    bands = value["bands"]
+    if not isinstance(bands, list) or not 1 <= len(bands) <= STYLE_MAX_BANDS:
+        raise StyleError(f"style top level: bands must be a list of 1 to {STYLE_MAX_BANDS} objects")
+    return {"bands": [_band_entry(entry, f"bands[{i}]") for i, entry in enumerate(bands)]}
+
+
+def style_bands(style: dict) -> list:
+    """The ``band`` of every entry of a checked style (None where unset)."""
+    entries = style["bands"] if "bands" in style else [style]
+    return [entry.get("band") for entry in entries]

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from tiles.core.style import PaletteError, parse_palette
-from tiles.services import StyleError, style_json_check
+from tiles.core.style import SIGNIFICANT_DIGITS, PaletteError, parse_palette, round_significant
+from tiles.services import style_json_check
 
 MAX_SIDE = 65535
+
+#: Longest ``style`` accepted (characters).
+STYLE_MAX_LENGTH = 4096
+
+_ROUNDED = f"; rounded to {SIGNIFICANT_DIGITS} significant digits"
 
 
 def validate_colour(attrs: dict, palette_field: str, palette_text: str | None) -> None:
@@ -15,6 +20,10 @@ def validate_colour(attrs: dict, palette_field: str, palette_text: str | None) -
 
     Shared by the tile/region parameters (``palette``) and the classic frames
     (``colormap``).
+
+    ``min`` and ``max`` are rounded to 6 significant digits
+    (:func:`tiles.core.style.round_significant`) before anything uses them: equal
+    values key the tiles cache once, and the pixels are those of the rounded value.
 
     Args:
         attrs: validated fields with ``min`` and ``max`` (values, optional).
@@ -24,6 +33,9 @@ def validate_colour(attrs: dict, palette_field: str, palette_text: str | None) -
     Raises:
         serializers.ValidationError: ``min`` above ``max``, or an unknown palette.
     """
+    for name in ("min", "max"):
+        if attrs.get(name) is not None:
+            attrs[name] = round_significant(attrs[name])
     vmin, vmax = attrs.get("min"), attrs.get("max")
     if vmin is not None and vmax is not None and vmin > vmax:
         raise serializers.ValidationError({"min": f"min ({vmin:g}) is greater than max ({vmax:g})"})
@@ -49,26 +61,26 @@ class StyleParams(serializers.Serializer):
     cmap = serializers.CharField(required=False, help_text="alias of palette")
     min = serializers.FloatField(
         required=False,
-        help_text="value mapped to the first colour (default 0; float images: the 2nd percentile)",
+        help_text="value mapped to the first colour (default 0; float images: the 2nd percentile)" + _ROUNDED,
     )
     max = serializers.FloatField(
         required=False,
-        help_text="value mapped to the last colour (default 255; float images: the 98th percentile)",
+        help_text="value mapped to the last colour (default 255; float images: the 98th percentile)"
+        + _ROUNDED,
     )
     band = serializers.IntegerField(required=False, min_value=1, max_value=1, help_text="only band 1 exists")
     style = serializers.CharField(
-        required=False, help_text="a large_image style (JSON); large_image renders it"
+        required=False,
+        max_length=STYLE_MAX_LENGTH,
+        help_text="a large_image style (JSON), rendered by large_image: one band entry or "
+        '{"bands": [entry, ...]}; entry keys band, palette, min, max, nodata, composite, clamp, '
+        "scheme only (anything else, function included: 400 invalid_style)",
     )
 
     def validate(self, attrs):
         validate_colour(attrs, "palette", attrs.get("palette") or attrs.get("cmap"))
-        if "style" in attrs:
-            try:
-                attrs["style_json"] = style_json_check(attrs["style"])
-            except StyleError as exc:
-                raise serializers.ValidationError({"style": str(exc)}) from None
-        else:
-            attrs["style_json"] = None
+        # StyleError propagates: 400 invalid_style naming the key (project/exceptions.py).
+        attrs["style_json"] = style_json_check(attrs["style"]) if "style" in attrs else None
         return attrs
 
 
@@ -129,8 +141,55 @@ class PixelParams(serializers.Serializer):
 
 
 class HistogramParams(serializers.Serializer):
-    """Histogram options passed to large_image."""
+    """Histogram options (large_image's names and defaults)."""
 
     bins = serializers.IntegerField(required=False, min_value=1, max_value=4096, default=256)
     onlyMinMax = serializers.BooleanField(required=False, default=False)  # noqa: N815 (API name)
     density = serializers.BooleanField(required=False, default=False)
+
+
+class BandParams(serializers.Serializer):
+    """``info/band``: one band, 1-based (1 = the values; 2 = alpha on uint8 images)."""
+
+    band = serializers.IntegerField(
+        required=False, min_value=1, max_value=64, default=1, help_text="band number, 1-based"
+    )
+
+
+class HistogramBandSerializer(serializers.Serializer):
+    """One band of ``data/histogram`` (large_image's entry, plus how much was read)."""
+
+    min = serializers.FloatField(allow_null=True, help_text="smallest value (null: no value in the band)")
+    max = serializers.FloatField(allow_null=True, help_text="largest value")
+    mean = serializers.FloatField(allow_null=True)
+    stdev = serializers.FloatField(allow_null=True, help_text="population standard deviation")
+    range = serializers.ListField(child=serializers.FloatField(), help_text="[min, max + 1]: the bins' span")
+    hist = serializers.ListField(
+        child=serializers.FloatField(), help_text="count per bin (density=true: fraction of samples)"
+    )
+    bin_edges = serializers.ListField(child=serializers.FloatField(), help_text="bins + 1 edges")
+    bins = serializers.IntegerField()
+    density = serializers.BooleanField()
+    samples = serializers.FloatField(help_text="values counted")
+    sampled = serializers.BooleanField(
+        help_text="true: only some full-resolution tiles were read (DJANGO_TILES_MAX_READ_PIXELS), "
+        "evenly spaced over the image"
+    )
+    coverage = serializers.FloatField(help_text="full-resolution tiles read / tiles stored (0..1]")
+
+
+class HistogramMinMaxSerializer(serializers.Serializer):
+    """``data/histogram?onlyMinMax=true``: one entry per band in each list."""
+
+    min = serializers.ListField(child=serializers.FloatField(allow_null=True))
+    max = serializers.ListField(child=serializers.FloatField(allow_null=True))
+    mean = serializers.ListField(child=serializers.FloatField(allow_null=True))
+    stdev = serializers.ListField(child=serializers.FloatField(allow_null=True))
+    sampled = serializers.BooleanField()
+    coverage = serializers.FloatField()
+
+
+class BandInfoSerializer(serializers.Serializer):
+    """``info/band``: large_image's information about one band (statistics are not computed)."""
+
+    interpretation = serializers.CharField(help_text="gray (the values) or alpha")

@@ -12,6 +12,9 @@ The viewset is django-large-image's ``LargeImageFileDetailMixin`` on a DRF
 * ``data/pixel``: by row or depth, answers the stored value.
 * ``tiles/{z}/{x}/{y}/corners``: pixel and depth corners (stock: 500 for
   non-geospatial images).
+* ``data/histogram``: computed here from at most ``DJANGO_TILES_MAX_READ_PIXELS``
+  pixels (stock: every full-resolution tile); ``info/band``: an unknown band is a
+  400 (stock: 500).
 * every parameter is validated by a serializer: a bad value is a 400.
 """
 
@@ -25,9 +28,10 @@ from django.http import HttpResponse, HttpResponseNotModified, QueryDict
 from django.utils.cache import patch_vary_headers
 from django.utils.http import parse_etags
 from django_large_image.rest import LargeImageFileDetailMixin
-from drf_spectacular.utils import OpenApiResponse, extend_schema
+from drf_spectacular.utils import OpenApiResponse, PolymorphicProxySerializer, extend_schema
 from rest_framework import mixins, status
 from rest_framework.decorators import action
+from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
@@ -60,6 +64,7 @@ from tiles.services import (
     TileOutOfRangeError,
     cached_render,
     etag_for,
+    image_histogram,
     output_size,
     pixel_value,
     region_render,
@@ -474,10 +479,47 @@ class ImageViewSet(
             }
         )
 
-    @extend_schema(parameters=[params.HistogramParams])
+    @extend_schema(
+        parameters=[params.HistogramParams],
+        responses={
+            200: OpenApiResponse(
+                PolymorphicProxySerializer(
+                    component_name="Histogram",
+                    serializers=[params.HistogramBandSerializer(many=True), params.HistogramMinMaxSerializer],
+                    resource_type_field_name=None,
+                    many=False,
+                ),
+                description="one entry per band (1: the values, nodata left out; 2: alpha, uint8 "
+                "images); with onlyMinMax=true, lists of min, max, mean and stdev per band",
+            )
+        },
+    )
     @action(detail=True, url_path="data/histogram")
     def histogram(self, request: Request, pk=None, **kwargs):
-        """large_image's histogram of the stored values (parameters validated first)."""
-        self._params(params.HistogramParams, request)
+        """Histogram of the stored values, from at most DJANGO_TILES_MAX_READ_PIXELS pixels.
+
+        All full-resolution tiles when they fit; otherwise evenly spaced tiles, and
+        ``sampled`` is true (``coverage``: the fraction of tiles read).
+        """
+        query = self._params(params.HistogramParams, request)
+        return Response(
+            image_histogram(
+                image=self._ready_image(),
+                bins=query["bins"],
+                only_min_max=query["onlyMinMax"],
+                density=query["density"],
+            )
+        )
+
+    # -- django-large-image's info routes, parameters validated -------------------------
+
+    @extend_schema(parameters=[params.BandParams], responses={200: params.BandInfoSerializer})
+    @action(detail=True, url_path="info/band")
+    def band(self, request: Request, pk=None, **kwargs):
+        """One band's information (large_image's); a band the image does not have: 400."""
+        query = self._params(params.BandParams, request)
         self._ready_image()
-        return super().histogram(request, pk)
+        bands = self.get_tile_source(request, pk, style=False).getBandInformation()
+        if query["band"] not in bands:
+            raise ValidationError({"band": f"band {query['band']} does not exist; bands: 1..{len(bands)}"})
+        return Response(bands[query["band"]])
