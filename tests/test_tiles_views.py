@@ -75,3 +75,11 @@ def test_viewer_page_config_has_the_value_range_and_endpoints(client, sample_ima
     assert config["colormaps_url"] == "/api/v1/colormaps"
     assert config["region_url"] == f"/api/v1/images/{sample_image.pk}/data/region"
     assert config["region_formats"] == ["png", "jpeg", "webp", "tiff", "npy"]
+
+
+@pytest.mark.parametrize("method", ["TRACE", "POST", "PUT", "DELETE"])
+@pytest.mark.parametrize("path", ["/", "/images/1"])
+def test_pages_answer_get_and_head_only(anonymous_client, db, method, path):
+    response = anonymous_client.generic(method, path)
+    assert response.status_code == 405
+    assert set(response["Allow"].replace(" ", "").split(",")) == {"GET", "HEAD"}

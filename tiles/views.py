@@ -13,6 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.templatetags.static import static
 from django.urls import reverse
+from django.views.decorators.http import require_safe
 
 from ingest.models import Image
 from ingest.selectors import image_list
@@ -51,6 +52,7 @@ def embed_url(request: HttpRequest, image: Image) -> str | None:
     return request.build_absolute_uri(path)
 
 
+@require_safe
 def image_list_page(request: HttpRequest) -> HttpResponse:
     """``/``: the dashboard.
 
@@ -75,6 +77,7 @@ def image_list_page(request: HttpRequest) -> HttpResponse:
     return response
 
 
+@require_safe
 def image_viewer_page(request: HttpRequest, pk: int) -> HttpResponse:
     """``/images/{id}``: pan and zoom the log with a depth axis, colour controls and a readout.
 
