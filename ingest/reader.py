@@ -515,7 +515,7 @@ def locate_error(path: str | Path, header: CsvHeader) -> CsvFormatError:
                         line=line,
                     )
                 for index, cell in enumerate(row):
-                    problem = _cell_problem(cell)
+                    problem = _cell_problem(cell, pixel=index != header.depth_index)
                     if problem:
                         return CsvFormatError(problem, line=line, column=header.names[index])
         except _NotText as exc:
@@ -537,8 +537,8 @@ def _decoded_lines(f: io.BufferedReader) -> Iterator[str]:
             raise _NotText(exc.reason) from None
 
 
-def _cell_problem(cell: str) -> str | None:
-    """What is wrong with one cell, in words, or None when it is acceptable."""
+def _cell_problem(cell: str, *, pixel: bool = True) -> str | None:
+    """What is wrong with one cell (a pixel value, or the depth), in words; None when acceptable."""
     text = cell.strip()
     if text in NULL_TOKENS:
         return None
@@ -548,4 +548,9 @@ def _cell_problem(cell: str) -> str | None:
         return f"{cell!r} is not a number"
     if not math.isfinite(value):
         return f"{cell!r} is not a finite number"
+    if pixel and abs(value) > _FLOAT32_MAX:
+        return f"{cell!r} is outside the range of float32 values (the stored type)"
     return None
+
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)
