@@ -219,14 +219,15 @@ def jobs_reap() -> dict[str, list[int]]:
     """Resume or fail the running jobs whose lease lapsed (their worker died).
 
     A job with attempts left goes back to ``pending`` and is queued again; a job
-    whose attempts are spent ends ``failed`` (:func:`attempts_spent_message`) and
-    its webhook is queued. Each change is conditional, so two reapers at once,
-    or a worker renewing meanwhile, change nothing twice.
+    whose attempts are spent ends ``failed`` (:func:`attempts_spent_message`), the
+    partial files its attempts left here are removed and its webhook is queued.
+    Each change is conditional, so two reapers at once, or a worker renewing
+    meanwhile, change nothing twice.
 
     Returns:
         ``{"resumed": [ids], "failed": [ids]}``.
     """
-    from ingest.services import _queue_ingest, _queue_webhook
+    from ingest.services import _queue_ingest, _queue_webhook, job_partials_remove
 
     now = timezone.now()
     resumed, failed = [], []
@@ -235,6 +236,7 @@ def jobs_reap() -> dict[str, list[int]]:
         if attempts >= settings.MAX_ATTEMPTS:
             if job_fail_spent(image_id=image_id):
                 failed.append(image_id)
+                job_partials_remove(image_id=image_id)
                 if webhook_url:
                     transaction.on_commit(lambda image_id=image_id: _queue_webhook(image_id, 1))
             continue

@@ -143,11 +143,21 @@ def _ingest_limits() -> IngestLimits:
     )
 
 
-def _remove_partials(image_id: int, partial_dir: Path, scratch_root: Path) -> None:
-    """Delete the partial pyramid and scratch files earlier attempts of a job left (killed)."""
-    for path in partial_dir.glob(f".{image_id}-*.tiff.partial"):
+def _partial_dir() -> Path:
+    """Where attempts write their pyramid before it is stored: ``MEDIA_ROOT/images``."""
+    path = Path(settings.MEDIA_ROOT) / "images"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def job_partials_remove(*, image_id: int) -> None:
+    """Delete the partial pyramids and scratch folders that killed attempts of a job left.
+
+    Only what this machine sees: on Kubernetes each pod's scratch goes with the pod.
+    """
+    for path in _partial_dir().glob(f".{image_id}-*.tiff.partial"):
         path.unlink(missing_ok=True)
-    for path in scratch_root.glob(f"image-{image_id}-*"):
+    for path in _scratch_dir().glob(f"image-{image_id}-*"):
         shutil.rmtree(path, ignore_errors=True)
 
 
@@ -183,6 +193,7 @@ def image_ingest(*, image_id: int, on_progress: Callable[[float], None] | None =
     try:
         attempt = job_claim(image_id=image_id)
     except JobAttemptsSpent:  # this delivery ended it failed
+        job_partials_remove(image_id=image_id)
         image = Image.objects.get(pk=image_id)
         if image.webhook_url:
             transaction.on_commit(lambda: _queue_webhook(image.pk, 1))
@@ -191,10 +202,8 @@ def image_ingest(*, image_id: int, on_progress: Callable[[float], None] | None =
         return Image.objects.filter(pk=image_id).first()
     image = Image.objects.get(pk=image_id)
     final_name = f"images/{image.pk}-{image.sha256[:16]}.tiff"
-    partial_dir = Path(settings.MEDIA_ROOT) / "images"
-    partial_dir.mkdir(parents=True, exist_ok=True)
-    _remove_partials(image.pk, partial_dir, _scratch_dir())
-    tmp_path = partial_dir / f".{image.pk}-{attempt}.tiff.partial"
+    job_partials_remove(image_id=image.pk)
+    tmp_path = _partial_dir() / f".{image.pk}-{attempt}.tiff.partial"
     scratch = _scratch_dir() / f"image-{image.pk}-{attempt}"
     scratch.mkdir(parents=True)
     last_saved = [-1.0]

@@ -98,6 +98,7 @@ def test_jobs_started_max_attempts_times_ends_failed_instead_of_returning(
 ):
     settings.MAX_ATTEMPTS = 3
     image = queued_image(sample_csv, status=status, attempts=3, lease_expires=None)
+    (Path(settings.DATA_DIR) / "scratch" / f"image-{image.pk}-3").mkdir(parents=True)  # the last death's
     ingest_image.delay(image.pk)
     detail = client.get(f"/api/v1/images/{image.pk}").json()
     assert detail["status"] == "failed"
