@@ -218,7 +218,7 @@ def image_ingest(*, image_id: int, on_progress: Callable[[float], None] | None =
                 on_progress(fraction)
             if fraction - last_saved[0] >= 0.02 or fraction >= 1.0:
                 last_saved[0] = fraction
-                Image.objects.filter(pk=image_id, attempts=attempt).update(
+                Image.objects.filter(pk=image_id, status=Image.Status.RUNNING, attempts=attempt).update(
                     progress=fraction, bytes_read=bytes_read
                 )
 
