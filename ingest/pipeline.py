@@ -165,28 +165,42 @@ NO_LIMITS = IngestLimits()
 
 
 def resample_scanlines(values: np.ndarray, width: int) -> np.ndarray:
-    """Area-average scanlines to ``width`` columns, ignoring nodata.
+    """Area-average scanlines to ``width`` columns (no more than they have), ignoring nodata.
 
     Output column ``i`` covers input columns ``[i * w / width, (i + 1) * w / width)``;
     each input column contributes in proportion to its overlap (a box filter, as
-    PIL's ``BOX`` resize), valid cells only.
+    PIL's ``BOX`` resize), valid cells only. Narrowing, an input column overlaps
+    at most two output columns, so the sums take ``O(n * w)`` time and memory
+    (never a ``(w, width)`` weight matrix: 64 MB for 4,096 columns).
 
     Args:
         values: ``(n, w) float32``, NaN = nodata.
-        width: output columns, >= 1.
+        width: output columns, 1 <= width <= w.
 
     Returns:
         ``(n, width) float32``, NaN where no valid cell contributes. (The caller
         rounds for uint8 storage.)
+
+    Raises:
+        ValueError: ``width`` is not in 1..w.
     """
-    w = values.shape[1]
-    edges_in = np.arange(w + 1) * (width / w)  # input column edges in output units
-    lo = np.maximum(edges_in[:-1, None], np.arange(width)[None, :])
-    hi = np.minimum(edges_in[1:, None], np.arange(1, width + 1)[None, :])
-    weights = np.clip(hi - lo, 0, None).astype(np.float32)  # (w, width) overlaps
+    n, w = values.shape
+    if not 1 <= width <= w:
+        raise ValueError(f"width must be 1..{w}, not {width}")
+    edges = np.arange(w + 1) * (width / w)  # input column edges in output units
+    first = np.minimum(np.floor(edges[:-1]).astype(np.intp), width - 1)  # output column of each start
+    to_first = (np.minimum(edges[1:], first + 1) - edges[:-1]).astype(np.float32)
+    to_next = np.clip(edges[1:] - (first + 1), 0, None).astype(np.float32)  # spills into first + 1
     valid = ~np.isnan(values)
-    total = np.where(valid, values, 0).astype(np.float32) @ weights
-    coverage = valid.astype(np.float32) @ weights
+    cells = np.where(valid, values, np.float32(0)).astype(np.float32)
+    total = np.zeros((n, width + 1), np.float32)
+    coverage = np.zeros((n, width + 1), np.float32)
+    for target, weight in ((first, to_first), (first + 1, to_next)):
+        starts = np.flatnonzero(np.diff(target, prepend=-1))  # runs of one output column
+        columns = target[starts]
+        total[:, columns] += np.add.reduceat(cells * weight, starts, axis=1)
+        coverage[:, columns] += np.add.reduceat(valid * weight, starts, axis=1)
+    total, coverage = total[:, :width], coverage[:, :width]
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(coverage > 1e-6, total / coverage, np.nan).astype(np.float32)
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from ingest.models import Image
-from ingest.pipeline import IngestLimits
+from ingest.pipeline import IngestLimits, resample_scanlines
 from ingest.reader import CsvFormatError, iter_scanline_blocks, read_header
 from ingest.services import _ingest_limits
 from tests.conftest import media_files
@@ -185,3 +185,30 @@ def test_jobs_sample_passes_the_default_caps(client, sample_csv):
 def test_jobs_pixel_value_beyond_float32_is_422_naming_its_cell(client, write_csv, settings):
     lines = ["depth,col1,col2", "1.0,1,2", "1.1,1,4e38", "1.2,1,2"]
     assert_refused(client, settings, upload(client, write_csv(lines)), line=3, column="col2", words="float32")
+
+
+@pytest.mark.parametrize(
+    ("columns", "width"), [(200, 150), (4096, 1000), (4096, 4095), (5, 3), (7, 1), (9, 9)]
+)
+def test_jobs_resample_without_a_weight_matrix_equals_the_box_filter(columns, width):
+    """The banded sums equal the (columns, width) overlap matrix they replace (PIL's BOX filter)."""
+    rng = np.random.default_rng(columns + width)
+    values = rng.uniform(0, 255, (16, columns)).astype(np.float32)
+    values[rng.random(values.shape) < 0.2] = np.nan
+    edges = np.arange(columns + 1) * (width / columns)
+    low = np.maximum(edges[:-1, None], np.arange(width)[None, :])
+    high = np.minimum(edges[1:, None], np.arange(1, width + 1)[None, :])
+    weights = np.clip(high - low, 0, None)  # float64 reference
+    valid = ~np.isnan(values)
+    coverage = valid @ weights
+    with np.errstate(invalid="ignore", divide="ignore"):
+        expected = np.where(coverage > 1e-6, (np.where(valid, values, 0) @ weights) / coverage, np.nan)
+    out = resample_scanlines(values, width)
+    assert out.dtype == np.float32 and out.shape == (16, width)
+    np.testing.assert_array_equal(np.isnan(out), np.isnan(expected))
+    np.testing.assert_allclose(out, expected, rtol=1e-5, atol=1e-3)
+
+
+def test_jobs_resample_refuses_to_widen():
+    with pytest.raises(ValueError, match="width must be 1..2"):
+        resample_scanlines(np.zeros((1, 2), np.float32), 3)
