@@ -328,6 +328,12 @@ def stack(tmp_path_factory):
         admin.close()
 
 
+def test_stack_readyz_reaches_the_rabbitmq_broker(stack):
+    status, _, body = stack.request("GET", "/readyz")
+    assert status == 200, body
+    assert stack.env["DJANGO_CELERY_BROKER_URL"].startswith("amqp://")
+
+
 def test_stack_upload_poll_and_serve_tile(stack, sample_csv, sample_reference):
     _, values = sample_reference
     status, body = stack.upload(sample_csv, name="well A", depth_unit="m")
