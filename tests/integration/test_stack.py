@@ -558,3 +558,31 @@ def test_stack_job_that_kills_its_worker_every_time_ends_failed(stack, sample_cs
     ]
     # The beat sends the reaper (it resumes jobs whose message is gone, e.g. with Redis as broker).
     assert b"ingest.tasks.reap_jobs" in (stack.data_dir / "logs" / "beat.log").read_bytes()
+
+
+def test_stack_job_whose_message_is_lost_is_resumed_by_the_reaper(stack, sample_csv, tmp_path):
+    """The whole worker dies and its message is gone too (as with Redis as the broker, whose
+    visibility timeout is an hour): beat's reaper sees the lapsed lease and queues the job again."""
+    import kombu
+
+    csv_path = _long_log(tmp_path / "long.csv", sample_csv, copies=30)
+    status, body = stack.upload(csv_path, name="lost", force="true")
+    assert status == 202
+    _wait_running(stack, body["id"])
+    dead = stack.worker
+    os.killpg(dead.pid, signal.SIGKILL)
+    dead.wait(timeout=10)
+    killed = time.monotonic()
+    with kombu.Connection(stack.env["DJANGO_CELERY_BROKER_URL"]) as connection:
+        connection.default_channel.queue_purge(stack.queue)  # the redelivered message: lost
+    stack.start_worker()
+    while (row := stack.row(body["id"]))["attempts"] < 2:
+        assert time.monotonic() - killed < 60, f"not resumed within a minute: {row}"
+        time.sleep(0.2)
+    detail = stack.wait_for(body["id"], {"succeeded", "failed"}, timeout=180)
+    assert detail["status"] == "succeeded", detail
+    assert detail["rows"] == 30 * 5460
+    assert stack.row(body["id"])["attempts"] == 2
+    assert f"reaper: resumed [{body['id']}]".encode() in stack.worker_log()
+    scratch = stack.data_dir / "scratch"
+    assert not scratch.exists() or list(scratch.iterdir()) == []
