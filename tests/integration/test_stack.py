@@ -211,7 +211,8 @@ class Stack:
             return exc.code, dict(exc.headers), exc.read()
 
     def json(self, path: str) -> dict:
-        status, _, body = self.request("GET", path)
+        """GET as the uploader (the owner sees the webhook deliveries too)."""
+        status, _, body = self.request("GET", path, headers={"Authorization": f"Token {self.token}"})
         assert status == 200, body
         return json.loads(body)
 
