@@ -194,7 +194,7 @@ def image_create(
     option_values = asdict(options)
     dedupe_key = None if force else dedupe_key_for(sha256=sha256, options=option_values)
     try:
-        read_header(spooled)
+        read_header(spooled, max_line_bytes=settings.MAX_LINE_BYTES, max_columns=settings.MAX_COLUMNS)
         if dedupe_key is not None and (existing := _existing(owner=owner, dedupe_key=dedupe_key)):
             return existing, False
         quota_check(owner=owner, size=size)

@@ -7,11 +7,12 @@ the embedded setup (SQLite, media on the local disk, eager Celery tasks).
 | variable | type | default |
 | --- | --- | --- |
 | DJANGO_SECRET_KEY | str | an insecure development key (production requires one) |
-| DJANGO_ALLOWED_HOSTS | list | 127.0.0.1,localhost,testserver |
+| DJANGO_ALLOWED_HOSTS | list | 127.0.0.1,localhost,testserver (production requires it) |
+| DJANGO_DEBUG | bool | false (Django's debug pages; development settings turn it on) |
 | DJANGO_DATA_DIR | path | ``var/`` in the repository |
-| DJANGO_DATABASE_URL | url | ``sqlite:///<DATA_DIR>/db.sqlite3`` |
+| DJANGO_DATABASE_URL | url | ``sqlite:///<DATA_DIR>/db.sqlite3`` (or ``postgres://user@host:5432/db``) |
 | DJANGO_MEDIA_ROOT | path | ``<DATA_DIR>/media`` |
-| DJANGO_CELERY_BROKER_URL | url | ``memory://`` |
+| DJANGO_CELERY_BROKER_URL | url | ``memory://`` (e.g. ``amqp://user:password@rabbitmq:5672//``) |
 | DJANGO_CELERY_TASK_ALWAYS_EAGER | bool | true (tasks run in the web process) |
 | DJANGO_MAX_ROWS | int | 20000000 (image rows of one job, gap rows included; more: 422) |
 | DJANGO_MAX_COLUMNS | int | 4096 (pixel columns of one CSV; more: 422) |
@@ -24,9 +25,9 @@ the embedded setup (SQLite, media on the local disk, eager Celery tasks).
 | DJANGO_MAX_ATTEMPTS | int | 3 (starts of one job; then ``failed``: it kills its worker) |
 | DJANGO_JOB_LEASE_SECONDS | int | 30 (a running job's lease, renewed every third of it) |
 | DJANGO_REAP_INTERVAL_SECONDS | int | 15 (Celery beat: resume or fail jobs whose lease lapsed) |
-| DJANGO_CACHE_URL | url | ``locmemcache://`` |
-| DJANGO_TILES_CACHE_URL | url | ``locmemcache://depthtiles-tiles`` (2,000 entries) |
-| DJANGO_TILES_CACHE_SECONDS | int | 86400 |
+| DJANGO_CACHE_URL | url | ``locmemcache://`` (Django's cache: throttle counters, large_image's cache) |
+| DJANGO_TILES_CACHE_URL | url | ``locmemcache://depthtiles-tiles`` (2,000 entries; production: LRU Redis) |
+| DJANGO_TILES_CACHE_SECONDS | int | 86400 (life of a rendered output in the tiles cache) |
 | DJANGO_TILES_CACHE_MAX_BYTES | int | 2097152 (larger outputs are not cached) |
 | DJANGO_TILES_MAX_OUTPUT_PIXELS | int | 67108864 (8192 x 8192) |
 | DJANGO_API_MAX_LIMIT | int | 200 (largest ``limit`` of an API list; more: 400) |
@@ -34,7 +35,8 @@ the embedded setup (SQLite, media on the local disk, eager Celery tasks).
 | DJANGO_THROTTLE_USER | str | empty: off (e.g. ``6000/minute``: requests per authenticated user; 429) |
 | DJANGO_NUM_PROXIES | int | 0 (proxies in front: the client address is taken from X-Forwarded-For) |
 | DJANGO_TILES_MAX_READ_PIXELS | int | 16777216 (4096 x 4096 pixels of stored tiles per request; more: 400) |
-| DJANGO_PUBLIC_READ | bool | true (reads need no token) |
+| DJANGO_PUBLIC_READ | bool | true (reads need no token; a new image's ``public`` default) |
+| DJANGO_CORS_ALLOWED_ORIGINS | list | empty (other origins allowed to read: GET and HEAD) |
 | DJANGO_MAX_UPLOAD_MB | int | 4096 (413 above) |
 | DJANGO_CELERY_QUEUE | str | celery |
 | DJANGO_WEBHOOK_SECRET | str | empty: derived from DJANGO_SECRET_KEY |
