@@ -65,6 +65,6 @@ if not env.str("DJANGO_DATABASE_URL", default=""):
     _missing.append("DJANGO_DATABASE_URL (e.g. postgres://user:password@host:5432/db)")
 _broker = env.str("DJANGO_CELERY_BROKER_URL", default="")
 if not CELERY_TASK_ALWAYS_EAGER and (not _broker or _broker.startswith("memory://")):
-    _missing.append("DJANGO_CELERY_BROKER_URL (e.g. amqp://user:password@rabbitmq:5672//; a worker cannot reach memory://)")
+    _missing.append("DJANGO_CELERY_BROKER_URL (e.g. amqp://user:password@rabbitmq:5672//, not memory://)")
 if _missing:
     raise ImproperlyConfigured("production settings need: " + "; ".join(_missing))
