@@ -9,6 +9,11 @@ serializers. Two things are added here rather than on each view:
   component (the one JSON error shape of :mod:`project.exceptions`) and the
   error statuses each operation can answer, and describes the path parameters
   (image id, tile address, output format, depth range with its unit).
+  It also makes the schema say what the server really does where the views
+  cannot (tests/test_api_fuzz.py holds the server to it): the JSON bodies of
+  django-large-image's routes and of our pixel and corner routes, the probes,
+  empty optional query parameters (DRF reads ``?width=`` as "not given"), and
+  no ``projection`` or ``source`` (our images are always opened as TIFF).
 """
 
 from __future__ import annotations
@@ -147,6 +152,194 @@ PATH_PARAMETERS = {
 }
 
 
+#: JSON bodies of routes whose views do not declare them (django-large-image's ``info/*``,
+#: ``tiles/metadata`` and ``data/histogram``; our ``data/pixel`` and ``corners``), as answered
+#: for our images: component name -> (path suffix, schema).
+_NUMBER = {"type": "number"}
+_INTEGER = {"type": "integer"}
+_OBJECT = {"type": "object", "additionalProperties": True}
+_HISTOGRAM_BAND = {
+    "type": "object",
+    "description": "one band (1 = the values, 2 = alpha for uint8 images)",
+    "required": ["hist", "bin_edges", "bins"],
+    "properties": {
+        "min": _NUMBER,
+        "max": _NUMBER,
+        "mean": _NUMBER,
+        "stdev": _NUMBER,
+        "range": {"type": "array", "items": _NUMBER, "description": "[first edge, last edge]"},
+        "hist": {"type": "array", "items": _NUMBER, "description": "count (or density) per bin"},
+        "bin_edges": {"type": "array", "items": _NUMBER, "description": "bins + 1 edges, value units"},
+        "bins": _INTEGER,
+        "density": {"type": "boolean"},
+        "samples": _NUMBER,
+    },
+}
+JSON_RESPONSES: dict[str, tuple[str, dict]] = {
+    "TilesMetadata": (
+        "/tiles/metadata",
+        {
+            "type": "object",
+            "description": "pyramid size and levels (django-large-image)",
+            "required": ["levels", "size_x", "size_y", "tile_size"],
+            "properties": {
+                "levels": {**_INTEGER, "description": "number of levels (z = 0 the coarsest)"},
+                "size_x": {**_INTEGER, "description": "columns (pixels)"},
+                "size_y": {**_INTEGER, "description": "rows (pixels), one per scanline"},
+                "tile_size": {**_INTEGER, "description": "tile side (pixels)"},
+                "geospatial": {"type": "boolean"},
+                "additional_metadata": _OBJECT,
+            },
+        },
+    ),
+    "LargeImageMetadata": (
+        "/info/metadata",
+        {
+            "type": "object",
+            "description": "large_image's metadata of the pyramid",
+            "required": ["levels", "sizeX", "sizeY", "tileWidth", "tileHeight"],
+            "properties": {
+                "levels": _INTEGER,
+                "sizeX": {**_INTEGER, "description": "columns (pixels)"},
+                "sizeY": {**_INTEGER, "description": "rows (pixels)"},
+                "tileWidth": _INTEGER,
+                "tileHeight": _INTEGER,
+                "dtype": {"type": "string"},
+                "bandCount": _INTEGER,
+            },
+            "additionalProperties": True,
+        },
+    ),
+    "LargeImageMetadataInternal": (
+        "/info/metadata_internal",
+        {**_OBJECT, "description": "large_image's internal metadata (TIFF tags, our depth axis in xml)"},
+    ),
+    "LargeImageBands": (
+        "/info/bands",
+        {
+            "type": "object",
+            "description": "band index (1-based, as a string) -> its information",
+            "additionalProperties": _OBJECT,
+        },
+    ),
+    "LargeImageBand": (
+        "/info/band",
+        {**_OBJECT, "description": "one band's information (interpretation: gray, alpha...)"},
+    ),
+    "LargeImageFrames": (
+        "/info/frames",
+        {
+            "type": "object",
+            "description": "frames and their bands (one frame here)",
+            "properties": {"frames": {"type": "array", "items": _OBJECT}},
+            "additionalProperties": True,
+        },
+    ),
+    "TiffDump": (
+        "/info/tiffdump",
+        {
+            "type": "object",
+            "description": "tifftools' dump of the stored TIFF",
+            "required": ["ifds"],
+            "properties": {"ifds": {"type": "array", "items": _OBJECT}},
+            "additionalProperties": True,
+        },
+    ),
+    "Histogram": (
+        "/data/histogram",
+        {
+            "description": (
+                "a list with one histogram per band; with onlyMinMax=true an object of per-band "
+                "lists min, max, mean, stdev"
+            ),
+            "oneOf": [
+                {"type": "array", "items": _HISTOGRAM_BAND},
+                {
+                    "type": "object",
+                    "required": ["min", "max"],
+                    "properties": {
+                        key: {"type": "array", "items": _NUMBER} for key in ("min", "max", "mean", "stdev")
+                    },
+                },
+            ],
+        },
+    ),
+    "PixelValue": (
+        "/data/pixel",
+        {
+            "type": "object",
+            "description": "the stored value of one pixel",
+            "required": ["row", "column", "depth", "depth_unit", "value", "bands"],
+            "properties": {
+                "row": {**_INTEGER, "description": "row (pixels, 0 = shallowest)"},
+                "column": {**_INTEGER, "description": "column (pixels)"},
+                "depth": {**_NUMBER, "description": "the row's depth, in depth_unit"},
+                "depth_unit": {"type": "string", "enum": ["m", "ft"]},
+                "value": {**_NUMBER, "nullable": True, "description": "stored value; null for nodata"},
+                "bands": {
+                    "type": "object",
+                    "description": 'the same value by band: {"1": value}',
+                    "additionalProperties": {**_NUMBER, "nullable": True},
+                },
+            },
+        },
+    ),
+    "TileCorners": (
+        "/corners",
+        {
+            "type": "object",
+            "description": "a tile's pixel corners in the full-resolution image, and their depths",
+            "required": ["xmin", "xmax", "ymin", "ymax", "depth_top", "depth_bottom", "depth_unit"],
+            "properties": {
+                "xmin": {**_INTEGER, "description": "first column (pixels)"},
+                "xmax": {**_INTEGER, "description": "column after the last (pixels)"},
+                "ymin": {**_INTEGER, "description": "first row (pixels)"},
+                "ymax": {**_INTEGER, "description": "row after the last (pixels)"},
+                "depth_top": {**_NUMBER, "description": "depth of row ymin, in depth_unit"},
+                "depth_bottom": {**_NUMBER, "description": "depth of row ymax - 1, in depth_unit"},
+                "depth_unit": {"type": "string", "enum": ["m", "ft"]},
+            },
+        },
+    ),
+}
+
+#: Query parameters django-large-image declares that our routes ignore (always the TIFF source).
+IGNORED_QUERY_PARAMETERS = {"projection", "source"}
+
+#: (component, property) of URLs that are empty ("") when not given: no ``format: uri``.
+BLANK_URLS = {("Image", "webhook_url")}
+
+#: (component, property) of uploaded files: ``format: binary``, sent as multipart only
+#: (drf-spectacular writes a FileField as a ``uri`` string, the way it reads back).
+FILE_FIELDS = {("ImageUpload", "file")}
+
+#: The probes' bodies.
+PROBE_BODIES = {
+    "/healthz": {
+        "type": "object",
+        "required": ["status"],
+        "properties": {"status": {"type": "string", "enum": ["ok"]}},
+    },
+    "/readyz": {
+        "type": "object",
+        "required": ["status", "checks"],
+        "properties": {
+            "status": {"type": "string", "enum": ["ok", "unavailable"]},
+            "checks": {
+                "type": "object",
+                "description": "dependency (database, cache, broker, storage) -> ok or what failed",
+                "additionalProperties": {"type": "string"},
+            },
+            "error": {
+                "type": "object",
+                "description": "when unavailable: code not_ready and a message naming what failed",
+                "properties": {"code": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+    },
+}
+
+
 def _errors_of(path: str, method: str) -> list[str]:
     """The error statuses an operation can answer."""
     statuses = ["400", "401"]
@@ -160,7 +353,7 @@ def _errors_of(path: str, method: str) -> list[str]:
 
 
 def add_error_responses(result: dict, generator, request, public) -> dict:
-    """drf-spectacular post-processing hook: the error shape and path parameter descriptions.
+    """drf-spectacular post-processing hook: the error shape, and the schema made to match the server.
 
     Args:
         result: the generated OpenAPI document (changed in place).
@@ -168,9 +361,21 @@ def add_error_responses(result: dict, generator, request, public) -> dict:
     Returns:
         The document, with ``components.schemas.Error`` and, on every operation,
         a response per error status it can answer (unless the view declared
-        one) and a description on every path parameter.
+        one), the JSON body of routes whose views do not declare it
+        (:data:`JSON_RESPONSES`), a description on every path parameter, no
+        ignored query parameter, and ``allowEmptyValue`` on the optional query
+        parameters of DRF views (``?width=`` is read as "not given"); the probes.
     """
-    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    components = result.setdefault("components", {}).setdefault("schemas", {})
+    components["Error"] = ERROR_SCHEMA
+    for component, name in BLANK_URLS:
+        field = components.get(component, {}).get("properties", {}).get(name)
+        if field is not None and field.pop("format", None) == "uri":
+            field["description"] = (field.get("description", "") + " (empty when none)").strip()
+    for component, name in FILE_FIELDS:
+        field = components.get(component, {}).get("properties", {}).get(name)
+        if field is not None:
+            field.update(type="string", format="binary")
     ref = {"$ref": "#/components/schemas/Error"}
     for path, operations in result.get("paths", {}).items():
         for method, operation in operations.items():
@@ -185,8 +390,15 @@ def add_error_responses(result: dict, generator, request, public) -> dict:
                         "content": {"application/json": {"schema": ref}},
                     },
                 )
-            for parameter in operation.get("parameters", []):
+            _json_body(path, method, responses, components)
+            _multipart_only(operation.get("requestBody", {}))
+            parameters = [p for p in operation.get("parameters", []) if not _ignored(p)]
+            for parameter in parameters:
                 _describe(path, parameter)
+            if parameters:
+                operation["parameters"] = parameters
+            else:
+                operation.pop("parameters", None)
             content = responses.get("200", {}).get("content", {})
             if "{fmt}" in path and "image/png" in content:
                 formats = DATA_FORMATS if "/data/" in path else TILE_FORMATS
@@ -201,21 +413,68 @@ def add_error_responses(result: dict, generator, request, public) -> dict:
                 "tags": ["probes"],
                 "security": [{}],
                 "responses": {
-                    "200": {"description": "ready" if path == "/readyz" else "up"},
-                    **({"503": {"description": "a dependency is unreachable"}} if path == "/readyz" else {}),
+                    "200": {
+                        "description": "ready" if path == "/readyz" else "up",
+                        "content": {"application/json": {"schema": PROBE_BODIES[path]}},
+                    },
+                    **(
+                        {
+                            "503": {
+                                "description": "a dependency is unreachable",
+                                "content": {"application/json": {"schema": PROBE_BODIES[path]}},
+                            }
+                        }
+                        if path == "/readyz"
+                        else {}
+                    ),
                 },
             }
         }
     return result
 
 
+def _json_body(path: str, method: str, responses: dict, components: dict) -> None:
+    """Document the 200 JSON body of a GET route listed in :data:`JSON_RESPONSES`."""
+    if method != "get":
+        return
+    for component, (suffix, schema) in JSON_RESPONSES.items():
+        if path.endswith(suffix):
+            components[component] = schema
+            responses["200"] = {
+                "description": schema.get("description", ""),
+                "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{component}"}}},
+            }
+            return
+
+
+def _multipart_only(body: dict) -> None:
+    """A form with a file can only be multipart: drop the urlencoded twin DRF's FormParser adds."""
+    content = body.get("content", {})
+    form = content.get("multipart/form-data", {}).get("schema", {}).get("$ref", "")
+    if form.rsplit("/", 1)[-1] in {component for component, _ in FILE_FIELDS}:
+        content.pop("application/x-www-form-urlencoded", None)
+
+
+def _ignored(parameter: dict) -> bool:
+    return parameter.get("in") == "query" and parameter["name"] in IGNORED_QUERY_PARAMETERS
+
+
 def _describe(path: str, parameter: dict) -> None:
-    """Give a parameter its description (with units) and, for a path one, its type."""
+    """Give a parameter its description (with units) and, for a path one, its type.
+
+    The optional query parameters of ``/api/v1/`` (validated by DRF serializers from
+    the query string) may be empty: DRF reads an empty value as "not given".
+    """
     name = parameter["name"]
     table = PATH_PARAMETERS if parameter.get("in") == "path" else QUERY_PARAMETERS
     if not parameter.get("description") and name in table:
         parameter["description"] = table[name]
-    if parameter.get("in") != "path":
+    if parameter.get("in") == "query":
+        if path.startswith("/api/v1/") and not parameter.get("required"):
+            parameter["allowEmptyValue"] = True
+        if path.endswith("/info/band") and name == "band":
+            parameter["schema"] = {"type": "integer", "minimum": 1}
+            parameter["description"] = "band index: 1 = the values, 2 = alpha (uint8 images)"
         return
     if name in INTEGER_PATH_PARAMETERS:
         parameter["schema"] = {"type": "integer", "minimum": 0}
