@@ -309,6 +309,9 @@ IGNORED_QUERY_PARAMETERS = {"projection", "source"}
 #: (component, property) of URLs that are empty ("") when not given: no ``format: uri``.
 BLANK_URLS = {("Image", "webhook_url")}
 
+#: (component, property) null until the job has run (declared without ``allow_null``).
+NULLABLE_FIELDS = {("Image", "duration")}
+
 #: (component, property) of uploaded files: ``format: binary``, sent as multipart only
 #: (drf-spectacular writes a FileField as a ``uri`` string, the way it reads back).
 FILE_FIELDS = {("ImageUpload", "file")}
@@ -364,7 +367,8 @@ def add_error_responses(result: dict, generator, request, public) -> dict:
         one), the JSON body of routes whose views do not declare it
         (:data:`JSON_RESPONSES`), a description on every path parameter, no
         ignored query parameter, and ``allowEmptyValue`` on the optional query
-        parameters of DRF views (``?width=`` is read as "not given"); the probes.
+        parameters of DRF views (``?width=`` is read as "not given"); the probes
+        and the API root, which are not DRF operations drf-spectacular lists.
     """
     components = result.setdefault("components", {}).setdefault("schemas", {})
     components["Error"] = ERROR_SCHEMA
@@ -372,6 +376,10 @@ def add_error_responses(result: dict, generator, request, public) -> dict:
         field = components.get(component, {}).get("properties", {}).get(name)
         if field is not None and field.pop("format", None) == "uri":
             field["description"] = (field.get("description", "") + " (empty when none)").strip()
+    for component, name in NULLABLE_FIELDS:
+        field = components.get(component, {}).get("properties", {}).get(name)
+        if field is not None:
+            field["nullable"] = True
     for component, name in FILE_FIELDS:
         field = components.get(component, {}).get("properties", {}).get(name)
         if field is not None:
@@ -430,6 +438,28 @@ def add_error_responses(result: dict, generator, request, public) -> dict:
                 },
             }
         }
+    result["paths"]["/api/v1/"] = {
+        "get": {
+            "operationId": "api_v1_root",
+            "description": "The API root (DRF's router): each resource's name and URL.",
+            "tags": ["api"],
+            "security": [{"tokenAuth": []}, {}],
+            "responses": {
+                "200": {
+                    "description": "resource name -> its absolute URL",
+                    "content": {
+                        "application/json": {
+                            "schema": {"type": "object", "additionalProperties": {"type": "string"}}
+                        }
+                    },
+                },
+                "401": {
+                    "description": ERROR_DESCRIPTIONS["401"],
+                    "content": {"application/json": {"schema": ref}},
+                },
+            },
+        }
+    }
     return result
 
 

@@ -20,7 +20,8 @@ deliveries) points there too.
 
 A failure lists, per failing test case: the operation, the status answered
 (with the exception for a 500), each failed check and the request as a curl
-command (from schemathesis's JUnit report); the full output is kept beside it.
+command (from schemathesis's JUnit report); the full output is kept beside it,
+with gunicorn's log and access log (seconds per request).
 """
 
 from __future__ import annotations
@@ -95,6 +96,9 @@ include-method = ["POST", "PUT", "PATCH", "DELETE"]
 generation.max-examples = {write_max_examples}
 """
 
+#: gunicorn's access log beside the reports: seconds, method, status, path and query of each request.
+ACCESS_LOG_FORMAT = "%(L)s %(m)s %(s)s %(U)s?%(q)s"
+
 #: Pass name -> (extra ``st run`` options, send the token). The anonymous pass sends no
 #: credentials at all (schemathesis otherwise also tries made-up ones: 401).
 PASSES = {
@@ -140,7 +144,10 @@ def live_api(tmp_path_factory, sample_csv):
     log_path = work / "gunicorn.log"
     log = open(log_path, "wb")  # noqa: SIM115 (closed below)
     process = subprocess.Popen(
-        [python, "-m", "gunicorn", "project.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2"],
+        [
+            *(python, "-m", "gunicorn", "project.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2"),
+            *("--access-logfile", str(work / "access.log"), "--access-logformat", ACCESS_LOG_FORMAT),
+        ],
         cwd=REPO,
         env=env,
         stdout=log,
