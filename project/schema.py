@@ -152,29 +152,12 @@ PATH_PARAMETERS = {
 }
 
 
-#: JSON bodies of routes whose views do not declare them (django-large-image's ``info/*``,
-#: ``tiles/metadata`` and ``data/histogram``; our ``data/pixel`` and ``corners``), as answered
-#: for our images: component name -> (path suffix, schema).
+#: JSON bodies of routes whose views do not declare them (django-large-image's ``info/*``
+#: and ``tiles/metadata``; our ``data/pixel`` and ``corners``), as answered for our images:
+#: component name -> (path suffix, schema).
 _NUMBER = {"type": "number"}
 _INTEGER = {"type": "integer"}
 _OBJECT = {"type": "object", "additionalProperties": True}
-_HISTOGRAM_BAND = {
-    "type": "object",
-    "description": "one band (1 = the values, 2 = alpha for uint8 images)",
-    "required": ["hist", "bin_edges", "bins"],
-    "properties": {
-        "min": _NUMBER,
-        "max": _NUMBER,
-        "mean": _NUMBER,
-        "stdev": _NUMBER,
-        "range": {"type": "array", "items": _NUMBER, "description": "[first edge, last edge]"},
-        "hist": {"type": "array", "items": _NUMBER, "description": "count (or density) per bin"},
-        "bin_edges": {"type": "array", "items": _NUMBER, "description": "bins + 1 edges, value units"},
-        "bins": _INTEGER,
-        "density": {"type": "boolean"},
-        "samples": _NUMBER,
-    },
-}
 JSON_RESPONSES: dict[str, tuple[str, dict]] = {
     "TilesMetadata": (
         "/tiles/metadata",
@@ -222,10 +205,6 @@ JSON_RESPONSES: dict[str, tuple[str, dict]] = {
             "additionalProperties": _OBJECT,
         },
     ),
-    "LargeImageBand": (
-        "/info/band",
-        {**_OBJECT, "description": "one band's information (interpretation: gray, alpha...)"},
-    ),
     "LargeImageFrames": (
         "/info/frames",
         {
@@ -243,25 +222,6 @@ JSON_RESPONSES: dict[str, tuple[str, dict]] = {
             "required": ["ifds"],
             "properties": {"ifds": {"type": "array", "items": _OBJECT}},
             "additionalProperties": True,
-        },
-    ),
-    "Histogram": (
-        "/data/histogram",
-        {
-            "description": (
-                "a list with one histogram per band; with onlyMinMax=true an object of per-band "
-                "lists min, max, mean, stdev"
-            ),
-            "oneOf": [
-                {"type": "array", "items": _HISTOGRAM_BAND},
-                {
-                    "type": "object",
-                    "required": ["min", "max"],
-                    "properties": {
-                        key: {"type": "array", "items": _NUMBER} for key in ("min", "max", "mean", "stdev")
-                    },
-                },
-            ],
         },
     ),
     "PixelValue": (
@@ -303,11 +263,11 @@ JSON_RESPONSES: dict[str, tuple[str, dict]] = {
     ),
 }
 
+#: The schema drf-spectacular gives a detail route whose view declares no response.
+INHERITED = "#/components/schemas/Image"
+
 #: Query parameters django-large-image declares that our routes ignore (always the TIFF source).
 IGNORED_QUERY_PARAMETERS = {"projection", "source"}
-
-#: (component, property) of URLs that are empty ("") when not given: no ``format: uri``.
-BLANK_URLS = {("Image", "webhook_url")}
 
 #: (component, property) null until the job has run (declared without ``allow_null``).
 NULLABLE_FIELDS = {("Image", "duration")}
@@ -372,10 +332,6 @@ def add_error_responses(result: dict, generator, request, public) -> dict:
     """
     components = result.setdefault("components", {}).setdefault("schemas", {})
     components["Error"] = ERROR_SCHEMA
-    for component, name in BLANK_URLS:
-        field = components.get(component, {}).get("properties", {}).get(name)
-        if field is not None and field.pop("format", None) == "uri":
-            field["description"] = (field.get("description", "") + " (empty when none)").strip()
     for component, name in NULLABLE_FIELDS:
         field = components.get(component, {}).get("properties", {}).get(name)
         if field is not None:
@@ -464,8 +420,15 @@ def add_error_responses(result: dict, generator, request, public) -> dict:
 
 
 def _json_body(path: str, method: str, responses: dict, components: dict) -> None:
-    """Document the 200 JSON body of a GET route listed in :data:`JSON_RESPONSES`."""
+    """Document the 200 JSON body of a GET route listed in :data:`JSON_RESPONSES`.
+
+    Only where the view declares none: drf-spectacular then falls back to the
+    viewset's serializer (``Image``), which these routes do not answer.
+    """
     if method != "get":
+        return
+    content = responses.get("200", {}).get("content", {}).get("application/json", {})
+    if content.get("schema", {"$ref": INHERITED}) != {"$ref": INHERITED}:
         return
     for component, (suffix, schema) in JSON_RESPONSES.items():
         if path.endswith(suffix):
@@ -502,9 +465,6 @@ def _describe(path: str, parameter: dict) -> None:
     if parameter.get("in") == "query":
         if path.startswith("/api/v1/") and not parameter.get("required"):
             parameter["allowEmptyValue"] = True
-        if path.endswith("/info/band") and name == "band":
-            parameter["schema"] = {"type": "integer", "minimum": 1}
-            parameter["description"] = "band index: 1 = the values, 2 = alpha (uint8 images)"
         return
     if name in INTEGER_PATH_PARAMETERS:
         parameter["schema"] = {"type": "integer", "minimum": 0}
