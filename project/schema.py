@@ -103,6 +103,13 @@ ERROR_DESCRIPTIONS = {
     "422": "invalid_csv: the CSV cannot be read (line and column given)",
 }
 
+#: gunicorn refuses a request line longer than 4094 bytes (its ``--limit-request-line``) with
+#: its own HTML page, before the application sees the request.
+URI_TOO_LONG = {
+    "description": "URI Too Long: the request line is longer than 4094 bytes (gunicorn's page)",
+    "content": {"text/html": {"schema": {"type": "string"}}},
+}
+
 #: Query parameters declared without a description (serializer fields of django-large-image
 #: or our params with no help text) -> description with units.
 QUERY_PARAMETERS = {
@@ -303,16 +310,26 @@ PROBE_BODIES = {
 }
 
 
-def _errors_of(path: str, method: str) -> list[str]:
-    """The error statuses an operation can answer."""
-    statuses = ["400", "401"]
+def _errors_of(path: str, operation: dict) -> list[str]:
+    """The error statuses an operation can answer (its ignored parameters already dropped).
+
+    400 needs something to validate (a query parameter or a body); 413 and 422
+    belong to uploads (a form with a file); 414 to anything a client can make
+    long (a path or query parameter).
+    """
+    parameters = operation.get("parameters", [])
+    statuses = ["401"]
+    if any(parameter.get("in") == "query" for parameter in parameters) or "requestBody" in operation:
+        statuses.append("400")
     if "{id}" in path or path.startswith("/get-images/") or path.startswith("/api/v1/colormaps/"):
         statuses.append("404")
     if "{id}/" in path or path.startswith("/get-images/"):
         statuses.append("409")
-    if method == "post":
+    if _form_with_file(operation.get("requestBody", {})):
         statuses += ["413", "422"]
-    return statuses
+    if parameters:
+        statuses.append("414")
+    return sorted(statuses)
 
 
 def add_error_responses(result: dict, generator, request, public) -> dict:
@@ -346,16 +363,6 @@ def add_error_responses(result: dict, generator, request, public) -> dict:
             if not isinstance(operation, dict) or "responses" not in operation:
                 continue
             responses = operation["responses"]
-            for status in _errors_of(path, method):
-                responses.setdefault(
-                    status,
-                    {
-                        "description": ERROR_DESCRIPTIONS[status],
-                        "content": {"application/json": {"schema": ref}},
-                    },
-                )
-            _json_body(path, method, responses, components)
-            _multipart_only(operation.get("requestBody", {}))
             parameters = [p for p in operation.get("parameters", []) if not _ignored(p)]
             for parameter in parameters:
                 _describe(path, parameter)
@@ -363,6 +370,10 @@ def add_error_responses(result: dict, generator, request, public) -> dict:
                 operation["parameters"] = parameters
             else:
                 operation.pop("parameters", None)
+            for status in _errors_of(path, operation):
+                responses.setdefault(status, URI_TOO_LONG if status == "414" else _error(status, ref))
+            _json_body(path, method, responses, components)
+            _multipart_only(operation.get("requestBody", {}))
             content = responses.get("200", {}).get("content", {})
             if "{fmt}" in path and "image/png" in content:
                 formats = DATA_FORMATS if "/data/" in path else TILE_FORMATS
@@ -440,12 +451,19 @@ def _json_body(path: str, method: str, responses: dict, components: dict) -> Non
             return
 
 
+def _error(status: str, ref: dict) -> dict:
+    return {"description": ERROR_DESCRIPTIONS[status], "content": {"application/json": {"schema": ref}}}
+
+
+def _form_with_file(body: dict) -> bool:
+    form = body.get("content", {}).get("multipart/form-data", {}).get("schema", {}).get("$ref", "")
+    return form.rsplit("/", 1)[-1] in {component for component, _ in FILE_FIELDS}
+
+
 def _multipart_only(body: dict) -> None:
     """A form with a file can only be multipart: drop the urlencoded twin DRF's FormParser adds."""
-    content = body.get("content", {})
-    form = content.get("multipart/form-data", {}).get("schema", {}).get("$ref", "")
-    if form.rsplit("/", 1)[-1] in {component for component, _ in FILE_FIELDS}:
-        content.pop("application/x-www-form-urlencoded", None)
+    if _form_with_file(body):
+        body["content"].pop("application/x-www-form-urlencoded", None)
 
 
 def _ignored(parameter: dict) -> bool:
