@@ -3,7 +3,8 @@
 gunicorn is started here as in tests/test_readme_session.py: a free port on
 127.0.0.1, the development settings named explicitly, a fresh data folder
 (SQLite, eager tasks), the real sample ingested first (image 1, ready) so the
-image routes render real pixels. schemathesis's CLI (``st run``) then sends
+image routes render real pixels, and a small private image of another user
+(image 2). schemathesis's CLI (``st run``) then sends
 generated requests to every operation of the schema, with a fixed seed, and
 checks each answer: no 5xx, a documented status, a documented content type, a
 body that validates against the documented schema, and invalid requests
@@ -37,6 +38,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
+import requests
 
 from tests.conftest import REPO
 from tests.test_readme_session import free_port
@@ -74,13 +76,13 @@ def before_call(context, case, kwargs):
 """
 
 #: schemathesis.toml (the command line sets the seed, checks and examples). ``path.id`` is
-#: the ingested image most of the time (generated ids otherwise, mostly 404); the classic
+#: one of the two images most of the time (generated ids otherwise, mostly 404); the classic
 #: frames get real depths of the sample.
 CONFIG = """
 hooks = "{hooks}"
 
 [dictionaries.images]
-values = [1]
+values = [1, 2]
 
 [dictionaries.depths]
 values = [9000.1, 9100, 9100.4, 9546]
@@ -105,10 +107,12 @@ generation.max-examples = {write_max_examples}
 #: gunicorn's access log beside the reports: seconds, method, status, path and query of each request.
 ACCESS_LOG_FORMAT = "%(L)s %(m)s %(s)s %(U)s?%(q)s"
 
-#: Pass name -> (extra ``st run`` options, send the token). The anonymous pass sends no
-#: credentials at all (schemathesis otherwise also tries made-up ones: 401).
+#: Pass name -> (extra ``st run`` options, send the token). The token pass leaves out logout
+#: (it would revoke the token and leave the rest of the pass to 401s; test_api_schema_truth.py
+#: calls it). The anonymous pass sends no credentials at all (schemathesis otherwise also
+#: tries made-up ones: 401).
 PASSES = {
-    "token": ([], True),
+    "token": (["--exclude-path-regex", "/logout$"], True),
     "anonymous": (["--include-method", "GET", "--generation-with-security-parameters", "false"], False),
 }
 
@@ -170,6 +174,7 @@ def live_api(tmp_path_factory, sample_csv):
                 if process.poll() is not None or time.monotonic() > deadline:
                     pytest.fail("gunicorn did not start: " + log_path.read_text()[-2000:])
                 time.sleep(0.2)
+        _upload_private_image(base, _manage(python, env, "createtoken", "owner").strip())
         yield base, token, work
     finally:
         process.terminate()
@@ -179,6 +184,25 @@ def live_api(tmp_path_factory, sample_csv):
             process.kill()
             process.wait()
         log.close()
+
+
+def _upload_private_image(base: str, token: str) -> None:
+    """Image 2: a small log of another user (``owner``), private (``public=false``).
+
+    The fuzzer reads it with the token of ``fuzzer`` and without one: every
+    answer must still be a documented one (404, as for no image).
+    """
+    rows = "".join(
+        f"{9000 + row / 10:.1f},{row % 256},{(row * 7) % 256},{(row * 13) % 256}\n" for row in range(300)
+    )
+    answer = requests.post(
+        f"{base}/api/v1/images",
+        headers={"Authorization": f"Token {token}"},
+        files={"file": ("private.csv", "depth,col1,col2,col3\n" + rows)},
+        data={"name": "private", "public": "false"},
+        timeout=60,
+    )
+    assert answer.status_code == 202 and answer.json()["id"] == 2, answer.text[:500]
 
 
 def failure_summary(junit: Path) -> list[str]:
