@@ -48,7 +48,7 @@ pytestmark = pytest.mark.fuzz
 #: The seed of every run: the same requests each time (change it to explore).
 SEED = 20261201
 #: Test cases per operation and phase (the coverage phase adds its boundary cases).
-MAX_EXAMPLES = 25
+MAX_EXAMPLES = 100
 #: Writes (uploads) create rows and files: fewer of them.
 WRITE_MAX_EXAMPLES = 8
 CHECKS = [
