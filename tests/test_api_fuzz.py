@@ -60,6 +60,8 @@ CHECKS = [
 ]
 #: Seconds one request may take before it counts as a failure (a read with no budget).
 REQUEST_TIMEOUT = 20
+#: Seconds one pass may take before the test gives up on it (a pass takes well under a minute).
+PASS_TIMEOUT = 300
 
 #: schemathesis hooks (a file it loads): every ``webhook_url`` that could name a host (Django's
 #: URLValidator needs "://") is pointed at a closed port on 127.0.0.1 before the request is sent.
@@ -269,7 +271,7 @@ def test_api_fuzz_every_operation_answers_as_documented(live_api, name):
         str(report),
         "--no-color",
     ]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=600, cwd=work)
+    done = subprocess.run(command, capture_output=True, text=True, timeout=PASS_TIMEOUT, cwd=work)
     output.write_text(done.stdout + done.stderr)
     tested = json.loads(report.read_text())["operations"]["tested"] if report.is_file() else 0
     assert tested, f"schemathesis tested nothing:\n{done.stdout[-3000:]}{done.stderr[-3000:]}"
