@@ -9,6 +9,7 @@ pytestmark = pytest.mark.django_db
 
 #: Every API route, as the schema names it.
 API_PATHS = [
+    "/api/v1/",
     "/api/v1/images",
     "/api/v1/images/{id}",
     "/api/v1/images/{id}/tiles/{z}/{x}/{y}.{fmt}",
@@ -94,8 +95,13 @@ def test_api_schema_describes_the_error_shape(schema):
     assert error_schema("/api/v1/images/{id}/tiles/{z}/{x}/{y}.{fmt}", "get", "409") == ref
     for path, operations in schema["paths"].items():
         for method, operation in operations.items():
-            if path not in ("/healthz", "/readyz"):
+            parameters = operation.get("parameters", [])
+            if any(p["in"] == "query" for p in parameters) or "requestBody" in operation:
                 assert "400" in operation["responses"], (method, path)
+            if parameters and path not in ("/healthz", "/readyz"):  # gunicorn's page for a long URL
+                assert "text/html" in operation["responses"]["414"]["content"], (method, path)
+    assert "400" not in schema["paths"]["/api/v1/"]["get"]["responses"]  # nothing to validate
+    assert "413" not in schema["paths"]["/api/v1/images"]["get"]["responses"]
 
 
 def test_api_schema_responses_of_the_classic_api(schema):
