@@ -98,18 +98,21 @@ ERROR_SCHEMA = {
 
 #: HTTP status -> what it means (the codes of the README's error table).
 ERROR_DESCRIPTIONS = {
-    "400": "invalid_parameter, invalid_depth_range, invalid_style or output_too_large",
+    "400": "invalid_parameter, invalid_depth_range, invalid_style, output_too_large or read_too_large "
+    "(the pixels to decode pass DJANGO_TILES_MAX_READ_PIXELS; the body gives the limit)",
     "401": "not_authenticated: a write (or, with DJANGO_PUBLIC_READ=false, a read) without a valid token",
     "404": "not_found (no such image), tile_out_of_range, or no_scanline_in_range (classic frames)",
     "409": "image_not_ready: the image is still ingesting, or failed",
-    "413": "upload_too_large: the upload is larger than DJANGO_MAX_UPLOAD_MB",
+    "413": "upload_too_large (larger than DJANGO_MAX_UPLOAD_MB) or quota_exceeded (DJANGO_QUOTA_BYTES)",
     "422": "invalid_csv: the CSV cannot be read (line and column given)",
+    "429": "throttled (DJANGO_THROTTLE_ANON / DJANGO_THROTTLE_USER; Retry-After says when) "
+    "or, on uploads, too_many_jobs (DJANGO_MAX_CONCURRENT_JOBS)",
 }
 
-#: gunicorn refuses a request line longer than 4094 bytes (its ``--limit-request-line``) with
-#: its own HTML page, before the application sees the request.
+#: gunicorn refuses a request line longer than ``limit_request_line`` (8190 bytes, its most;
+#: gunicorn.conf.py) with its own HTML page, before the application sees the request.
 URI_TOO_LONG = {
-    "description": "URI Too Long: the request line is longer than 4094 bytes (gunicorn's page)",
+    "description": "URI Too Long: the request line is longer than 8190 bytes (gunicorn's page)",
     "content": {"text/html": {"schema": {"type": "string"}}},
 }
 
@@ -318,7 +321,8 @@ def _errors_of(path: str, operation: dict) -> list[str]:
 
     400 needs something to validate (a query parameter or a body); 413 and 422
     belong to uploads (a form with a file); 414 to anything a client can make
-    long (a path or query parameter).
+    long (a path or query parameter); 429 to every throttled route (the API and
+    the classic routes: DRF's throttles, on in production).
     """
     parameters = operation.get("parameters", [])
     statuses = ["401"]
@@ -332,6 +336,8 @@ def _errors_of(path: str, operation: dict) -> list[str]:
         statuses += ["413", "422"]
     if parameters:
         statuses.append("414")
+    if path.startswith(("/api/", "/get-images/", "/upload-csv/")):
+        statuses.append("429")
     return sorted(statuses)
 
 

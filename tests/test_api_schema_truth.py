@@ -117,7 +117,9 @@ def _openapi_path(route: str) -> str:
 def _methods(callback) -> set[str]:
     actions = getattr(callback, "actions", None)
     if actions:
-        return {method.upper() for method in actions}
+        # DRF adds "head" to a GET route's actions on its first request (ViewSetMixin.as_view):
+        # HEAD is implied by GET either way, and the schema does not list it.
+        return {method.upper() for method in actions} - {"HEAD"}
     view = getattr(callback, "cls", None)
     if view is None:
         return set()

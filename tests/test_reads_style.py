@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import io
 import json
+import re
 import sys
 from urllib.parse import quote
 
@@ -169,3 +170,23 @@ def test_reads_equal_min_max_give_one_cache_key_and_the_same_pixels(client, samp
     lows = (20, 20.0, 20.0000000001)
     styled = [client.get(f"{tile}?style={_style({'band': 1, 'min': low})}") for low in lows]
     assert len({answer["ETag"] for answer in styled}) == 1
+
+
+def test_reads_style_longer_than_its_bound_is_400_naming_style(client, sample_image):
+    from tiles.rest.params import STYLE_MAX_LENGTH
+
+    style = json.dumps({"band": 1, "palette": ["#000000"] * 400})
+    assert len(style) > STYLE_MAX_LENGTH
+    response = client.get(f"/api/v1/images/{sample_image.pk}/tiles/0/0/0.png", {"style": style})
+    assert response.status_code == 400
+    assert "style" in response.json()["error"]["fields"]
+
+
+def test_reads_style_of_the_longest_length_fits_gunicorns_request_line():
+    from tests.conftest import REPO
+    from tiles.rest.params import STYLE_MAX_LENGTH
+
+    limit = int(re.search(r"limit_request_line = (\d+)", (REPO / "gunicorn.conf.py").read_text())[1])
+    worst = quote('"' * STYLE_MAX_LENGTH, safe="")  # every character encoded as %XX
+    line = f"GET /api/v1/images/2147483647/data/thumbnail.png?style={worst}&palette=viridis HTTP/1.1"
+    assert len(line) <= limit

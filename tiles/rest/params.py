@@ -9,8 +9,9 @@ from tiles.services import style_json_check
 
 MAX_SIDE = 65535
 
-#: Longest ``style`` accepted (characters).
-STYLE_MAX_LENGTH = 4096
+#: Longest ``style`` (characters): URL-encoded (up to 3 bytes a character) it still fits
+#: gunicorn's request line (``limit_request_line`` 8190 in gunicorn.conf.py) with the path.
+STYLE_MAX_LENGTH = 2048
 
 _ROUNDED = f"; rounded to {SIGNIFICANT_DIGITS} significant digits"
 
