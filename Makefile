@@ -8,7 +8,7 @@ SAMPLE ?= samples/img.csv
 # here run development ones, but the tests, which name project.settings.testing.
 export DJANGO_SETTINGS_MODULE := project.settings.development
 
-.PHONY: demo test install lint bench-serve bench-ingest
+.PHONY: demo test install lint bench-serve bench-ingest bench-attacks
 
 $(VENV)/.installed: pyproject.toml
 	scripts/system-deps.sh build
@@ -40,6 +40,10 @@ bench-serve: install
 ## Ingest benchmark: ours vs pandas.read_csv + tifffile on a 2,000,000 x 360 CSV (not a test).
 bench-ingest: install
 	$(PY) -m benchmarks.ingest
+
+## Replay issue 11's attacks against gunicorn with the sample and an 800,000 x 360 log (not a test).
+bench-attacks: install
+	$(PY) -m benchmarks.attacks
 
 lint: install
 	$(VENV)/bin/ruff check .
