@@ -8,7 +8,7 @@ the embedded setup (SQLite, media on the local disk, eager Celery tasks).
 | --- | --- | --- |
 | DJANGO_SECRET_KEY | str | an insecure development key (production requires one) |
 | DJANGO_ALLOWED_HOSTS | list | 127.0.0.1,localhost,testserver (production requires it) |
-| DJANGO_DEBUG | bool | false (Django's debug pages; development settings turn it on) |
+| DJANGO_DEBUG | bool | false (Django's debug pages; development: true unless set) |
 | DJANGO_DATA_DIR | path | ``var/`` in the repository |
 | DJANGO_DATABASE_URL | url | ``sqlite:///<DATA_DIR>/db.sqlite3`` (or ``postgres://user@host:5432/db``) |
 | DJANGO_MEDIA_ROOT | path | ``<DATA_DIR>/media`` |

@@ -7,6 +7,6 @@ Makefile does): every entry point defaults to production.
 from project.settings.base import *  # noqa: F403
 from project.settings.base import env
 
-DEBUG = True
+DEBUG = env.bool("DJANGO_DEBUG", default=True)
 #: A webhook receiver on the developer's machine is allowed here (base: refused).
 WEBHOOK_ALLOW_PRIVATE = env.bool("DJANGO_WEBHOOK_ALLOW_PRIVATE", default=True)
