@@ -153,8 +153,10 @@ class IngestLimits:
             caps.append(
                 (
                     self.max_cells // columns,
-                    f"rows x {columns:,} columns may not pass {self.max_cells:,} cells, "
-                    "the most the server accepts",
+                    (
+                        f"rows x {columns:,} columns may not pass {self.max_cells:,} cells, "
+                        "the most the server accepts"
+                    ),
                 )
             )
         return min(caps) if caps else (None, "")
@@ -414,7 +416,7 @@ class _Statistics:
         }
 
 
-def csv_to_pyramid(
+def csv_to_pyramid(  # noqa: PLR0915 (the pipeline's steps in order, read top to bottom)
     csv_path: str | Path,
     tiff_path: str | Path,
     *,
@@ -620,7 +622,7 @@ def scanline_lines(path: str | Path, header: CsvHeader, indices: tuple[int, ...]
     Returns:
         1-based line numbers (the header is line 1), in the order of ``indices``.
     """
-    wanted = {index: None for index in indices}
+    wanted = dict.fromkeys(indices)
     if not wanted:
         return []
     kept = -1

@@ -121,7 +121,7 @@ class ScanlineBlock:
         return np.where(self.valid, self.values.astype(np.float32), np.float32("nan"))
 
 
-def read_header(
+def read_header(  # noqa: PLR0912 (one branch per malformed-header case, each with its message)
     path: str | Path, *, max_line_bytes: int | None = None, max_columns: int | None = None
 ) -> CsvHeader:
     """Parse and check the header line of ``path``.
@@ -341,7 +341,7 @@ class _ChunkParser:
         self.floats_seen = False  # once a chunk needed float32, parse the rest as float32 first
 
     def _convert_options(self, pixel_type: pa.DataType) -> pa_csv.ConvertOptions:
-        column_types = {name: pixel_type for name in self.names}
+        column_types = dict.fromkeys(self.names, pixel_type)
         column_types[self.depth_name] = pa.float64()
         return pa_csv.ConvertOptions(
             column_types=column_types, null_values=list(NULL_TOKENS), strings_can_be_null=True

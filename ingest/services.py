@@ -283,7 +283,7 @@ def job_partials_remove(*, image_id: int) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def image_ingest(*, image_id: int, on_progress: Callable[[float], None] | None = None) -> Image | None:
+def image_ingest(*, image_id: int, on_progress: Callable[[float], None] | None = None) -> Image | None:  # noqa: PLR0912, PLR0915 (the job's whole lifecycle: lease, run, record)
     """Run the ingestion job of one image: CSV -> pyramid, status on the row.
 
     Safe to deliver twice (:mod:`ingest.jobs`): the job is claimed by one

@@ -37,6 +37,7 @@ it with ``hmac.compare_digest`` over the bytes it received.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import http.client
@@ -112,7 +113,7 @@ def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     return None
 
 
-def address_category(ip: IPAddress) -> str | None:
+def address_category(ip: IPAddress) -> str | None:  # noqa: PLR0911 (one return per address class, a table)
     """What kind of non-public address ``ip`` is, or None for a public (global unicast) one.
 
     Args:
@@ -356,17 +357,18 @@ def _connect(target: Target, deadline: float, allow_private: bool) -> socket.soc
             if target.scheme == "https":
                 sock.settimeout(max(deadline - time.monotonic(), 0.001))  # the handshake's total
                 sock = ssl.create_default_context().wrap_socket(sock, server_hostname=target.host)
-            return sock
         except OSError as exc:
             sock.close()
             error = exc
         except BaseException:
             sock.close()
             raise
+        else:
+            return sock
     raise error
 
 
-def post_json(
+def post_json(  # noqa: PLR0911 (one return per delivery outcome)
     url: str,
     body: bytes,
     *,
@@ -424,10 +426,10 @@ def post_json(
         )
         response = connection.getresponse()
         status = response.status
-        try:
-            response.read()  # the rest of the answer, up to the byte limit, within the deadline
-        except http.client.IncompleteRead:
-            pass  # cut at MAX_ANSWER_BYTES, or closed early: the status is known
+        # The rest of the answer, up to the byte limit, within the deadline; cut at
+        # MAX_ANSWER_BYTES, or closed early: the status is known.
+        with contextlib.suppress(http.client.IncompleteRead):
+            response.read()
     except WebhookRefused as exc:
         return answer(None, f"{REFUSED}{exc}")
     except TimeoutError:

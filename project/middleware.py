@@ -108,9 +108,12 @@ class ApiErrorMiddleware:
         token = REQUEST_ID.set(request_id)
         try:
             response = self.get_response(request)
-            if response.status_code >= 400 and is_api_path(request.path_info):
-                if not response.get("Content-Type", "").startswith("application/json"):
-                    response = self._reshaped(request, response)
+            if (
+                response.status_code >= 400
+                and is_api_path(request.path_info)
+                and not response.get("Content-Type", "").startswith("application/json")
+            ):
+                response = self._reshaped(request, response)
         finally:
             REQUEST_ID.reset(token)
         response["X-Request-ID"] = request_id

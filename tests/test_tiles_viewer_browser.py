@@ -70,7 +70,7 @@ class Browser:
         )
         self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
         self.page.on("requestfailed", lambda r: self.errors.append(f"requestfailed: {r.url}"))
-        self.page.on("response", lambda r: self.responses.append(r))
+        self.page.on("response", self.responses.append)
 
     def goto(self, path: str) -> None:
         self.page.goto(self.base_url + path)
@@ -641,7 +641,7 @@ def outside_event_loop(function) -> None:
     def run():
         try:
             function()
-        except Exception as exc:  # re-raised in the test thread
+        except Exception as exc:  # noqa: BLE001 (any failure is re-raised in the test thread)
             errors.append(exc)
         finally:
             connections.close_all()
