@@ -135,7 +135,7 @@ def downsample(band: np.ndarray) -> np.ndarray:
 def _tiles_of_band(band: np.ndarray, columns: int, layout: Layout) -> Iterator[np.ndarray]:
     """Cut one band (at most one tile high) into padded 256 x 256 tiles."""
     for x in range(0, columns, TILE):
-        tile = np.full((TILE, TILE, layout.samples), layout.fill, layout.dtype)
+        tile: np.ndarray = np.full((TILE, TILE, layout.samples), layout.fill, layout.dtype)
         part = band[:, x : x + TILE]
         tile[: part.shape[0], : part.shape[1]] = part
         yield tile

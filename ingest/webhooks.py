@@ -48,10 +48,14 @@ import socket
 import ssl
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 SIGNATURE_HEADER = "X-Signature-256"
 
@@ -175,10 +179,10 @@ class Target:
     host: str
     port: int
     path: str
-    addresses: tuple[tuple[int, tuple], ...]
+    addresses: tuple[tuple[int, tuple[Any, ...]], ...]
 
 
-def _resolve(host: str, port: int) -> list[tuple[int, tuple]]:
+def _resolve(host: str, port: int) -> list[tuple[int, tuple[Any, ...]]]:
     """``(family, sockaddr)`` of a host: an IP literal (any IPv4 spelling) or a DNS name."""
     try:
         literal = ipaddress.ip_address(host)
@@ -197,7 +201,7 @@ def _resolve(host: str, port: int) -> list[tuple[int, tuple]]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError, OSError):
         raise WebhookUnresolvable("host does not resolve") from None
-    found = [
+    found: list[tuple[int, tuple[Any, ...]]] = [
         (family, sockaddr)
         for family, _, _, _, sockaddr in infos
         if family in (socket.AF_INET, socket.AF_INET6)
@@ -305,7 +309,7 @@ class _DeadlineReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:
+    def readinto(self, buffer: WriteableBuffer) -> int:
         if self._left <= 0:
             return 0
         remaining = self._deadline - time.monotonic()
@@ -330,7 +334,7 @@ class _DeadlineSocket:
         self._sock.settimeout(remaining)  # a total for sendall (Python >= 3.5)
         self._sock.sendall(data)
 
-    def makefile(self, mode: str = "rb", *args, **kwargs) -> io.BufferedReader:
+    def makefile(self, mode: str = "rb", *args: Any, **kwargs: Any) -> io.BufferedReader:
         return io.BufferedReader(_DeadlineReader(self._sock, self._deadline, MAX_ANSWER_BYTES))
 
     def close(self) -> None:
