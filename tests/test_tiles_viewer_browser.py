@@ -70,7 +70,8 @@ class Browser:
         )
         self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
         self.page.on("requestfailed", lambda r: self.errors.append(f"requestfailed: {r.url}"))
-        self.page.on("response", self.responses.append)
+        # A lambda, not the bound method: Playwright tags the handler with an attribute.
+        self.page.on("response", lambda r: self.responses.append(r))  # noqa: PLW0108
 
     def goto(self, path: str) -> None:
         self.page.goto(self.base_url + path)
