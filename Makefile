@@ -26,10 +26,14 @@ demo: install
 	@echo "API write token of the demo user: $$($(PY) manage.py createtoken demo)"
 	$(PY) manage.py runserver 127.0.0.1:$(PORT) --noreload
 
-## Run the whole test suite (the viewer's JavaScript helpers, then unit, API and browser tests).
+## Run the whole test suite: lint, format, types and migrations first (seconds), then the
+## viewer's JavaScript helpers, then unit, API and browser tests.
 test: install
 	scripts/system-deps.sh test
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+	DJANGO_SETTINGS_MODULE=project.settings.testing $(PY) manage.py makemigrations --check --dry-run
 	node --test tests/js/*.test.mjs
 	DJANGO_SETTINGS_MODULE=project.settings.testing $(VENV)/bin/pytest
 
@@ -47,3 +51,5 @@ bench-attacks: install
 
 lint: install
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy

@@ -10,6 +10,7 @@ import sys
 
 
 def main() -> None:
+    """Run the management command named on the command line."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "project.settings.production")
     from django.core.management import execute_from_command_line
 

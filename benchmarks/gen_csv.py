@@ -221,6 +221,7 @@ def generate(
 
 
 def main() -> None:
+    """Parse the command line and write the CSV."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("path", type=Path)
     parser.add_argument("--rows", type=int, required=True)

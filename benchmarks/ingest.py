@@ -239,6 +239,7 @@ def check_tiff(path: Path, rows: int, columns: int, levels: int) -> str:
 
 
 def main() -> None:
+    """Parse the command line, run ours and the baseline in child processes, print the report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=2_000_000)
     parser.add_argument("--columns", type=int, default=360)
@@ -290,6 +291,7 @@ def main() -> None:
 
 
 def report(figures: dict[str, Figure], csv_bytes: int) -> None:
+    """Print each side's figures and the ratios of ours to the baseline's."""
     ours, base = figures.get("ours"), figures.get("baseline")
     if ours and base:
         print(f"speed ratio ours/baseline: {base.seconds / ours.seconds:.2f}x (target >= 3x)")

@@ -181,6 +181,7 @@ for number in range({copies}):
 
 
 def main() -> None:
+    """Parse the command line, serve both stacks, time them, print the report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
@@ -232,6 +233,7 @@ def main() -> None:
 
 
 def report(figures: dict[str, dict[str, Figure]]) -> None:
+    """Print each route's figures for both stacks and the ratios."""
     names = {
         "cold": ("cold colormapped tile", 10),
         "warm": ("warm tile", 4),

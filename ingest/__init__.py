@@ -1,0 +1,1 @@
+"""Ingestion: CSV -> reader -> axis -> pipeline -> pyramid -> storage."""

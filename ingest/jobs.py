@@ -28,6 +28,7 @@ job resumes within ``DJANGO_JOB_LEASE_SECONDS`` plus a reaper period.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import threading
 from collections.abc import Iterator
@@ -238,7 +239,7 @@ def jobs_reap() -> dict[str, list[int]]:
                 failed.append(image_id)
                 job_partials_remove(image_id=image_id)
                 if webhook_url:
-                    transaction.on_commit(lambda image_id=image_id: _queue_webhook(image_id, 1))
+                    transaction.on_commit(functools.partial(_queue_webhook, image_id, 1))
             continue
         with transaction.atomic():
             again = (
@@ -248,7 +249,7 @@ def jobs_reap() -> dict[str, list[int]]:
             )
             if again:
                 resumed.append(image_id)
-                transaction.on_commit(lambda image_id=image_id: _queue_ingest(image_id))
+                transaction.on_commit(functools.partial(_queue_ingest, image_id))
     if resumed or failed:
         logger.warning("reaper: resumed %s, failed %s (their lease lapsed)", resumed, failed)
     return {"resumed": resumed, "failed": failed}

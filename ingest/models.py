@@ -166,4 +166,9 @@ def _image_delete_files(sender, instance: Image, **kwargs) -> None:
     names = {field.name for field in (instance.file, instance.source) if field}
     if instance.sha256:
         names.add(instance.pyramid_name)
-    transaction.on_commit(lambda: [storage_delete(name) for name in names])
+
+    def delete_files() -> None:
+        for name in names:
+            storage_delete(name)
+
+    transaction.on_commit(delete_files)

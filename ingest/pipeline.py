@@ -153,8 +153,10 @@ class IngestLimits:
             caps.append(
                 (
                     self.max_cells // columns,
-                    f"rows x {columns:,} columns may not pass {self.max_cells:,} cells, "
-                    "the most the server accepts",
+                    (
+                        f"rows x {columns:,} columns may not pass {self.max_cells:,} cells, "
+                        "the most the server accepts"
+                    ),
                 )
             )
         return min(caps) if caps else (None, "")
@@ -392,20 +394,23 @@ class _Statistics:
         if not total:
             return {"value_min": None, "value_max": None, "value_p2": None, "value_p98": None}
         cumulative = np.cumsum(self.histogram)
+        # Float values were binned only when the spool knew their range (see add).
+        low_edge = self.low if self.low is not None else 0.0
+        high_edge = self.high if self.high is not None else low_edge
 
         def percentile(q: float) -> float:
             """Nearest rank: the value (uint8) or bin upper edge (float) holding rank ceil(q * n)."""
             index = int(np.searchsorted(cumulative, max(1, int(np.ceil(q * total)))))
             if self.layout is UINT8:
                 return float(index)
-            width = (self.high - self.low) / self.BINS
-            return float(min(self.high, self.low + (index + 1) * width))
+            width = (high_edge - low_edge) / self.BINS
+            return float(min(high_edge, low_edge + (index + 1) * width))
 
         if self.layout is UINT8:
             present = np.flatnonzero(self.histogram)
             low, high = float(present[0]), float(present[-1])
         else:
-            low, high = float(self.low), float(self.high)
+            low, high = float(low_edge), float(high_edge)
         return {
             "value_min": low,
             "value_max": high,
@@ -414,7 +419,7 @@ class _Statistics:
         }
 
 
-def csv_to_pyramid(
+def csv_to_pyramid(  # noqa: PLR0912, PLR0915 (the pipeline's steps in order, read top to bottom)
     csv_path: str | Path,
     tiff_path: str | Path,
     *,
@@ -481,8 +486,9 @@ def csv_to_pyramid(
                 )
             if block.pixels is not None:
                 spool.append_pixels(block.pixels)
-                histogram += block.histogram
-            else:
+                if block.histogram is not None:  # always, with pixels
+                    histogram += block.histogram
+            elif block.floats is not None:  # always, without pixels
                 spool.append_floats(block.floats)
             depths.append(block.depth)
             dropped += block.dropped
@@ -620,7 +626,7 @@ def scanline_lines(path: str | Path, header: CsvHeader, indices: tuple[int, ...]
     Returns:
         1-based line numbers (the header is line 1), in the order of ``indices``.
     """
-    wanted = {index: None for index in indices}
+    wanted: dict[int, int | None] = dict.fromkeys(indices)
     if not wanted:
         return []
     kept = -1
@@ -635,4 +641,4 @@ def scanline_lines(path: str | Path, header: CsvHeader, indices: tuple[int, ...]
                 wanted[kept] = rows.line_num
                 if all(line is not None for line in wanted.values()):
                     break
-    return [wanted[index] for index in indices if wanted[index] is not None]
+    return [line for index in indices if (line := wanted[index]) is not None]

@@ -135,7 +135,7 @@ def downsample(band: np.ndarray) -> np.ndarray:
 def _tiles_of_band(band: np.ndarray, columns: int, layout: Layout) -> Iterator[np.ndarray]:
     """Cut one band (at most one tile high) into padded 256 x 256 tiles."""
     for x in range(0, columns, TILE):
-        tile = np.full((TILE, TILE, layout.samples), layout.fill, layout.dtype)
+        tile: np.ndarray = np.full((TILE, TILE, layout.samples), layout.fill, layout.dtype)
         part = band[:, x : x + TILE]
         tile[: part.shape[0], : part.shape[1]] = part
         yield tile
@@ -208,7 +208,9 @@ def write_pyramid(
                     following = _Spool(scratch, *shapes[level + 1], layout)
                     spools.append(following)
                 tif.write(
-                    _level_tiles(h, w, reader, following, layout, on_rows if level == 0 else None),
+                    _level_tiles(
+                        h, w, reader, following, layout=layout, on_rows=on_rows if level == 0 else None
+                    ),
                     shape=(h, w, layout.samples) if layout.samples > 1 else (h, w),
                     dtype=layout.dtype,
                     tile=(TILE, TILE),
@@ -239,6 +241,7 @@ def _level_tiles(
     columns: int,
     read_band: BandReader,
     following: _Spool | None,
+    *,
     layout: Layout,
     on_rows: Callable[[int], None] | None,
 ) -> Iterator[np.ndarray]:

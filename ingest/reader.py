@@ -27,11 +27,11 @@ import math
 import os
 import re
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 import pyarrow as pa
@@ -121,7 +121,7 @@ class ScanlineBlock:
         return np.where(self.valid, self.values.astype(np.float32), np.float32("nan"))
 
 
-def read_header(
+def read_header(  # noqa: PLR0912 (one branch per malformed-header case, each with its message)
     path: str | Path, *, max_line_bytes: int | None = None, max_columns: int | None = None
 ) -> CsvHeader:
     """Parse and check the header line of ``path``.
@@ -207,7 +207,7 @@ def iter_scanline_blocks(
     workers: int | None = None,
     prepare: Callable[[ScanlineBlock], T] | None = None,
     max_line_bytes: int | None = None,
-) -> Iterator[T]:
+) -> Generator[T, None, None]:
     """Stream the scanlines of ``path`` in blocks of about ``block_bytes`` of CSV.
 
     The file is cut into chunks of whole lines, read in order by this thread and
@@ -249,7 +249,7 @@ def iter_scanline_blocks(
     parser = _ChunkParser(header)
     workers = workers or min(4, os.cpu_count() or 1)
 
-    def task(chunk: memoryview, position: int, first_line: int):
+    def task(chunk: memoryview, position: int, first_line: int) -> object:
         if max_line_bytes is not None and len(chunk) > max_line_bytes:
             longest, index = _longest_line(chunk)
             if longest > max_line_bytes:
@@ -262,7 +262,7 @@ def iter_scanline_blocks(
         return prepare(block) if prepare else block
 
     pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="csv-parse")
-    pending: deque[Future] = deque()
+    pending: deque[Future[object]] = deque()
     try:
         for chunk, position, first_line in _chunks(path, block_bytes or BLOCK_BYTES, max_line_bytes):
             pending.append(pool.submit(task, chunk, position, first_line))
@@ -279,7 +279,7 @@ def iter_scanline_blocks(
 _BAD, _EMPTY = object(), object()  # task results: a chunk with a bad line; a chunk of blank lines
 
 
-def _checked(result, path: str | Path, header: CsvHeader):
+def _checked(result: object, path: str | Path, header: CsvHeader) -> Any:
     """A task's result, or raise the error of its chunk."""
     if result is _BAD:
         raise locate_error(path, header)
@@ -341,7 +341,7 @@ class _ChunkParser:
         self.floats_seen = False  # once a chunk needed float32, parse the rest as float32 first
 
     def _convert_options(self, pixel_type: pa.DataType) -> pa_csv.ConvertOptions:
-        column_types = {name: pixel_type for name in self.names}
+        column_types = dict.fromkeys(self.names, pixel_type)
         column_types[self.depth_name] = pa.float64()
         return pa_csv.ConvertOptions(
             column_types=column_types, null_values=list(NULL_TOKENS), strings_can_be_null=True
@@ -374,7 +374,7 @@ class _ChunkParser:
 
     def _block(self, table: pa.Table, position: int, dtype: type) -> ScanlineBlock | None:
         if not table.num_rows:  # blank lines only
-            empty = np.empty((0, len(self.pixel_names)), dtype)
+            empty: np.ndarray = np.empty((0, len(self.pixel_names)), dtype)
             valid = np.empty(empty.shape, bool) if dtype is np.uint8 else None
             return ScanlineBlock(np.empty(0), empty, valid, True, 0, position)
         return _block(_one_batch(table), self.depth_name, self.pixel_names, position, dtype)
@@ -395,7 +395,7 @@ def _column(column: pa.Array, dtype: type) -> tuple[np.ndarray, np.ndarray | Non
     """
     n, offset = len(column), column.offset
     validity, data = column.buffers()[:2]
-    values = np.frombuffer(data, dtype, count=n, offset=offset * np.dtype(dtype).itemsize)
+    values: np.ndarray = np.frombuffer(data, dtype, count=n, offset=offset * np.dtype(dtype).itemsize)
     if not column.null_count:
         return values, None
     bits = np.unpackbits(np.frombuffer(validity, np.uint8), count=offset + n, bitorder="little")
@@ -473,7 +473,8 @@ def _block(
         valid = np.ones(values.shape, bool)
     if dropped:
         values = values[keep]
-        valid = valid[keep] if uint8 else None
+        if valid is not None:  # uint8 blocks; float32 ones mark nodata with NaN
+            valid = valid[keep]
     integral = True
     if not uint8:
         if np.isinf(values).any():

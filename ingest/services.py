@@ -283,7 +283,7 @@ def job_partials_remove(*, image_id: int) -> None:
         shutil.rmtree(path, ignore_errors=True)
 
 
-def image_ingest(*, image_id: int, on_progress: Callable[[float], None] | None = None) -> Image | None:
+def image_ingest(*, image_id: int, on_progress: Callable[[float], None] | None = None) -> Image | None:  # noqa: PLR0912, PLR0915 (the job's whole lifecycle: lease, run, record)
     """Run the ingestion job of one image: CSV -> pyramid, status on the row.
 
     Safe to deliver twice (:mod:`ingest.jobs`): the job is claimed by one
@@ -391,12 +391,12 @@ def image_ingest(*, image_id: int, on_progress: Callable[[float], None] | None =
             status = Image.objects.filter(pk=image_id).values_list("status", flat=True).first()
             if status in (None, Image.Status.FAILED):
                 storage_delete(final_name)
-    image = Image.objects.filter(pk=image_id).first()
-    if image is None:
+    recorded = Image.objects.filter(pk=image_id).first()
+    if recorded is None:
         return None
-    if ended and image.webhook_url:
-        transaction.on_commit(lambda: _queue_webhook(image.pk, 1))
-    return image
+    if ended and recorded.webhook_url:
+        transaction.on_commit(lambda: _queue_webhook(recorded.pk, 1))
+    return recorded
 
 
 def _record_success(image_id: int, attempt: int, final_name: str, result: IngestResult) -> bool:

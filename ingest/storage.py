@@ -108,7 +108,7 @@ def _download(name: str, out) -> None:
     S3 storages: boto3's managed transfer (ranged GETs in parallel for large
     objects), straight into ``out``; other storages: ``Storage.open`` in chunks.
     """
-    global download_count
+    global download_count  # noqa: PLW0603 (a process-wide counter the tests read)
     with _count_lock:
         download_count += 1
     backend = storage()
@@ -117,7 +117,7 @@ def _download(name: str, out) -> None:
         from botocore.exceptions import ClientError
         from storages.utils import clean_name
 
-        key = backend._normalize_name(clean_name(name))
+        key = backend._normalize_name(clean_name(name))  # noqa: SLF001 (django-storages' key mapping)
         try:
             bucket.Object(key).download_fileobj(out)
         except ClientError as exc:

@@ -37,6 +37,7 @@ it with ``hmac.compare_digest`` over the bytes it received.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import http.client
@@ -47,10 +48,14 @@ import socket
 import ssl
 import time
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 SIGNATURE_HEADER = "X-Signature-256"
 
@@ -112,7 +117,7 @@ def _embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     return None
 
 
-def address_category(ip: IPAddress) -> str | None:
+def address_category(ip: IPAddress) -> str | None:  # noqa: PLR0911 (one return per address class, a table)
     """What kind of non-public address ``ip`` is, or None for a public (global unicast) one.
 
     Args:
@@ -174,10 +179,10 @@ class Target:
     host: str
     port: int
     path: str
-    addresses: tuple[tuple[int, tuple], ...]
+    addresses: tuple[tuple[int, tuple[Any, ...]], ...]
 
 
-def _resolve(host: str, port: int) -> list[tuple[int, tuple]]:
+def _resolve(host: str, port: int) -> list[tuple[int, tuple[Any, ...]]]:
     """``(family, sockaddr)`` of a host: an IP literal (any IPv4 spelling) or a DNS name."""
     try:
         literal = ipaddress.ip_address(host)
@@ -196,7 +201,7 @@ def _resolve(host: str, port: int) -> list[tuple[int, tuple]]:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError, OSError):
         raise WebhookUnresolvable("host does not resolve") from None
-    found = [
+    found: list[tuple[int, tuple[Any, ...]]] = [
         (family, sockaddr)
         for family, _, _, _, sockaddr in infos
         if family in (socket.AF_INET, socket.AF_INET6)
@@ -304,7 +309,7 @@ class _DeadlineReader(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:
+    def readinto(self, buffer: WriteableBuffer) -> int:
         if self._left <= 0:
             return 0
         remaining = self._deadline - time.monotonic()
@@ -329,7 +334,7 @@ class _DeadlineSocket:
         self._sock.settimeout(remaining)  # a total for sendall (Python >= 3.5)
         self._sock.sendall(data)
 
-    def makefile(self, mode: str = "rb", *args, **kwargs) -> io.BufferedReader:
+    def makefile(self, mode: str = "rb", *args: Any, **kwargs: Any) -> io.BufferedReader:
         return io.BufferedReader(_DeadlineReader(self._sock, self._deadline, MAX_ANSWER_BYTES))
 
     def close(self) -> None:
@@ -356,17 +361,18 @@ def _connect(target: Target, deadline: float, allow_private: bool) -> socket.soc
             if target.scheme == "https":
                 sock.settimeout(max(deadline - time.monotonic(), 0.001))  # the handshake's total
                 sock = ssl.create_default_context().wrap_socket(sock, server_hostname=target.host)
-            return sock
         except OSError as exc:
             sock.close()
             error = exc
         except BaseException:
             sock.close()
             raise
+        else:
+            return sock
     raise error
 
 
-def post_json(
+def post_json(  # noqa: PLR0911 (one return per delivery outcome)
     url: str,
     body: bytes,
     *,
@@ -424,10 +430,10 @@ def post_json(
         )
         response = connection.getresponse()
         status = response.status
-        try:
-            response.read()  # the rest of the answer, up to the byte limit, within the deadline
-        except http.client.IncompleteRead:
-            pass  # cut at MAX_ANSWER_BYTES, or closed early: the status is known
+        # The rest of the answer, up to the byte limit, within the deadline; cut at
+        # MAX_ANSWER_BYTES, or closed early: the status is known.
+        with contextlib.suppress(http.client.IncompleteRead):
+            response.read()
     except WebhookRefused as exc:
         return answer(None, f"{REFUSED}{exc}")
     except TimeoutError:

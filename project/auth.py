@@ -18,5 +18,5 @@ class LogoutView(knox_views.LogoutView):
         request=None,
         responses={204: OpenApiResponse(description="the token is revoked: it is refused from now on")},
     )
-    def post(self, request, format=None):
+    def post(self, request, format=None):  # noqa: A002 (DRF's signature)
         return super().post(request, format)

@@ -33,15 +33,23 @@ import logging
 import os
 import secrets
 from contextvars import ContextVar
+from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 logger = logging.getLogger("project.errors")
 
+
+class RequestWithId(HttpRequest):
+    """A request as :class:`ApiErrorMiddleware` hands it on: with its ``request_id``."""
+
+    request_id: str
+
+
 #: The id of the request being served in this thread or task ("-" outside requests).
 REQUEST_ID: ContextVar[str] = ContextVar("request_id", default="-")
 
-_process = {"prefix": secrets.token_hex(8), "counter": itertools.count(1)}
+_process: dict[str, Any] = {"prefix": secrets.token_hex(8), "counter": itertools.count(1)}
 
 
 def _renew_process_ids() -> None:
@@ -102,22 +110,25 @@ class ApiErrorMiddleware:
     def __init__(self, get_response):
         self.get_response = get_response
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
+    def __call__(self, request: RequestWithId) -> HttpResponse:
         request_id = new_request_id()
         request.request_id = request_id
         token = REQUEST_ID.set(request_id)
         try:
             response = self.get_response(request)
-            if response.status_code >= 400 and is_api_path(request.path_info):
-                if not response.get("Content-Type", "").startswith("application/json"):
-                    response = self._reshaped(request, response)
+            if (
+                response.status_code >= 400
+                and is_api_path(request.path_info)
+                and not response.get("Content-Type", "").startswith("application/json")
+            ):
+                response = self._reshaped(request, response)
         finally:
             REQUEST_ID.reset(token)
         response["X-Request-ID"] = request_id
         return response
 
     @staticmethod
-    def _reshaped(request: HttpRequest, response: HttpResponse) -> JsonResponse:
+    def _reshaped(request: RequestWithId, response: HttpResponse) -> JsonResponse:
         status = response.status_code
         if status == 405:
             message = f"{request.method} is not allowed here; allowed: {response.get('Allow', 'none')}"
@@ -133,7 +144,7 @@ class ApiErrorMiddleware:
                 reshaped[header] = response[header]
         return reshaped
 
-    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+    def process_exception(self, request: RequestWithId, exception: Exception) -> HttpResponse | None:
         """A view's uncaught exception on an API path: logged with its traceback, a JSON 500.
 
         Django's own ``Http404``, ``PermissionDenied``, ``BadRequest`` and

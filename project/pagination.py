@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from rest_framework import serializers
 from rest_framework.pagination import LimitOffsetPagination
+from rest_framework.request import Request
 
 #: Largest ``offset`` accepted: far beyond any list here, well inside every database's integer.
 MAX_OFFSET = 2**31 - 1
@@ -21,23 +22,25 @@ class BoundedLimitOffsetPagination(LimitOffsetPagination):
     """
 
     @property
-    def max_limit(self) -> int:
+    def max_limit(self) -> int:  # type: ignore[override]  # read per request: tests override the setting
         return settings.API_MAX_LIMIT
 
-    def _bounded(self, request, name: str, low: int, high: int, default: int) -> int:
+    def _bounded(self, request: Request, name: str, low: int, high: int) -> int | None:
         if name not in request.query_params:
-            return default
+            return None
         field = serializers.IntegerField(min_value=low, max_value=high)
         try:
             return field.run_validation(request.query_params[name])
         except serializers.ValidationError as exc:
             raise serializers.ValidationError({name: exc.detail}) from None
 
-    def get_limit(self, request) -> int:
-        return self._bounded(request, self.limit_query_param, 1, self.max_limit, self.default_limit)
+    def get_limit(self, request: Request) -> int | None:
+        limit = self._bounded(request, self.limit_query_param, 1, self.max_limit)
+        return self.default_limit if limit is None else limit
 
-    def get_offset(self, request) -> int:
-        return self._bounded(request, self.offset_query_param, 0, MAX_OFFSET, 0)
+    def get_offset(self, request: Request) -> int:
+        offset = self._bounded(request, self.offset_query_param, 0, MAX_OFFSET)
+        return 0 if offset is None else offset
 
     def get_schema_operation_parameters(self, view):
         limit, offset = super().get_schema_operation_parameters(view)

@@ -152,6 +152,7 @@ def people(db):
 def small_csv(write_csv):
     """A 600-scanline, 16-column log with known values: row r, column c holds ``(r + 3 c) % 256``."""
     lines = ["depth," + ",".join(f"col{c + 1}" for c in range(16))]
-    for r in range(600):
-        lines.append(f"{1000 + r * 0.5:g}," + ",".join(str((r + 3 * c) % 256) for c in range(16)))
+    lines += [
+        f"{1000 + r * 0.5:g}," + ",".join(str((r + 3 * c) % 256) for c in range(16)) for r in range(600)
+    ]
     return write_csv(lines, name="small.csv")

@@ -220,7 +220,7 @@ def failure_summary(junit: Path) -> list[str]:
             for block in re.split(r"(?m)^\d+\. Test Case ID: \w+\n", text)[1:] or [text]:
                 status = re.search(r"(?m)^\[(\d+)\] ([^\n]*):$", block)
                 answered = f"{status[1]} {status[2]}" if status else "no answer"
-                exception = re.search(r"<title>\s*(.*?)\s*</title>", block, re.S)
+                exception = re.search(r"<title>\s*(.*?)\s*</title>", block, re.DOTALL)
                 if exception and status and status[1].startswith("5"):
                     answered += f" ({' '.join(exception[1].split())})"
                 checks = [

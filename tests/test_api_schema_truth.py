@@ -110,8 +110,7 @@ def _openapi_path(route: str) -> str:
     """``api/v1/^images/(?P<pk>\\d+)\\.(?P<fmt>png|...)$`` -> ``/api/v1/images/{id}.{fmt}``."""
     path = re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", route)
     path = re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", path)
-    path = path.replace("^", "").replace("$", "").replace("\\.", ".").replace("{pk}", "{id}")
-    return path
+    return path.replace("^", "").replace("$", "").replace("\\.", ".").replace("{pk}", "{id}")
 
 
 def _methods(callback) -> set[str]:

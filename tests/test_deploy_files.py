@@ -54,8 +54,8 @@ def dockerfile_stages() -> list[tuple[str, list[str]]]:
     """
     text = re.sub(r"\\\n", " ", DOCKERFILE.read_text())
     stages: list[tuple[str, list[str]]] = []
-    for line in text.splitlines():
-        line = line.strip()
+    for raw in text.splitlines():
+        line = raw.strip()
         if not line or line.startswith("#"):
             continue
         if line.upper().startswith("FROM "):

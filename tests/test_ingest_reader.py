@@ -34,7 +34,7 @@ def test_reader_orders_pixel_columns_numerically(write_csv):
             "5," + "1.0,100,4" + "".join(f",{i}" for i in range(3, 10)),
         ]
     )
-    header, depth, values, valid, _ = read_all(path)
+    _header, depth, values, _valid, _ = read_all(path)
     assert depth.tolist() == [1.0]
     assert values[0].tolist() == [4, 5, 3, 4, 5, 6, 7, 8, 9, 100]
 

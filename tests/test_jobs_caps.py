@@ -210,5 +210,5 @@ def test_jobs_resample_without_a_weight_matrix_equals_the_box_filter(columns, wi
 
 
 def test_jobs_resample_refuses_to_widen():
-    with pytest.raises(ValueError, match="width must be 1..2"):
+    with pytest.raises(ValueError, match=r"width must be 1\.\.2"):
         resample_scanlines(np.zeros((1, 2), np.float32), 3)

@@ -146,7 +146,7 @@ def test_jobs_soft_time_limit_ends_the_job_failed_and_cleans_up(client, sample_c
 
     def too_slow(fraction: float) -> None:
         if fraction > 0.6:  # writing the pyramid: Celery's signal arrives here
-            raise SoftTimeLimitExceeded()
+            raise SoftTimeLimitExceeded
 
     image_ingest(image_id=image.pk, on_progress=too_slow)
     detail = client.get(f"/api/v1/images/{image.pk}").json()

@@ -138,18 +138,18 @@ def test_concurrent_jobs_quota_is_429(people, write_csv, settings, monkeypatch):
     monkeypatch.setattr("ingest.services._queue_ingest", lambda image_id: None)  # a busy worker
     settings.MAX_CONCURRENT_JOBS = 2
     first = post(people.alice, write_csv(SMALL))
-    second = post(people.alice, write_csv(SMALL + ["1.3,1,1"]))
+    second = post(people.alice, write_csv([*SMALL, "1.3,1,1"]))
     assert (first.status_code, second.status_code) == (202, 202)
-    third = post(people.alice, write_csv(SMALL + ["1.4,1,1"]))
+    third = post(people.alice, write_csv([*SMALL, "1.4,1,1"]))
     assert third.status_code == 429
     assert third.json()["error"]["code"] == "too_many_jobs" and "2" in third.json()["error"]["message"]
     assert Image.objects.filter(owner__username="alice").count() == 2
     assert post(people.bob, write_csv(SMALL)).status_code == 202  # per user
     # A job that ends frees its slot.
     Image.objects.filter(pk=first.json()["id"]).update(status=Image.Status.SUCCEEDED)
-    assert post(people.alice, write_csv(SMALL + ["1.5,1,1"])).status_code == 202
+    assert post(people.alice, write_csv([*SMALL, "1.5,1,1"])).status_code == 202
     settings.MAX_CONCURRENT_JOBS = 0
-    assert post(people.alice, write_csv(SMALL + ["1.6,1,1"])).status_code == 202
+    assert post(people.alice, write_csv([*SMALL, "1.6,1,1"])).status_code == 202
 
 
 def test_classic_upload_has_an_owner_or_none_when_anonymous(people, write_csv, settings):

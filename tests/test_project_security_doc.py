@@ -31,6 +31,6 @@ def test_security_doc_names_only_tests_that_exist():
         source = REPO / path
         if not source.is_file():
             missing.append(path)
-        elif name and not re.search(rf"^(async )?def {name}\(", source.read_text(), re.M):
+        elif name and not re.search(rf"^(async )?def {name}\(", source.read_text(), re.MULTILINE):
             missing.append(f"{path}::{name}")
     assert not missing, "SECURITY.md names tests that do not exist: " + ", ".join(missing)

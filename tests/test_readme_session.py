@@ -37,7 +37,7 @@ def readme_session() -> list[str]:
     text = (REPO / "README.md").read_text()
     assert HEADING in text, f"README.md has no {HEADING!r} section"
     after = text[text.index(HEADING) :]
-    match = re.search(r"```sh\n(.*?)```", after, re.S)
+    match = re.search(r"```sh\n(.*?)```", after, re.DOTALL)
     assert match, "no ```sh block under the session heading"
     lines = [line for line in match.group(1).splitlines() if line.strip() and not line.startswith("#")]
     assert not [line for line in lines if line.endswith("\\")], "keep each command on one line"

@@ -59,7 +59,7 @@ def test_region_viridis_equals_matplotlib(client, sample_image, sample_reference
 
 
 def test_region_palette_list_and_min_max(client, sample_image, sample_reference):
-    depth, values = sample_reference
+    _depth, values = sample_reference
     url = (
         f"/api/v1/images/{sample_image.pk}/data/region.png"
         "?top=0&bottom=3&palette=%23000000,%23ff0000&min=100&max=200"
@@ -343,7 +343,7 @@ def test_borehole_palette_applies_to_tiles(client, sample_image):
 
 
 @pytest.mark.parametrize(
-    "top, bottom, left, right, width, height, aligned",
+    ("top", "bottom", "left", "right", "width", "height", "aligned"),
     [(1000, 3000, 0, 200, 25, 250, True), (1001, 3001, 3, 197, 24, 250, False)],
 )
 def test_region_from_a_coarser_level_is_the_area_mean_of_its_window(

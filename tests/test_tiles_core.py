@@ -191,7 +191,7 @@ def test_pyramid_file_tiles_equal_large_image(tmp_path, layout):
 
 
 @pytest.mark.parametrize(
-    "rows, columns", [(5460, 200), (700, 300), (256, 256), (257, 40), (100, 100), (40, 3000)]
+    ("rows", "columns"), [(5460, 200), (700, 300), (256, 256), (257, 40), (100, 100), (40, 3000)]
 )
 def test_zoom_levels_is_large_images_count(tmp_path, rows, columns):
     """Our zoom count (z = 0 whole image .. full resolution) is the one large_image serves."""

@@ -70,7 +70,8 @@ class Browser:
         )
         self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
         self.page.on("requestfailed", lambda r: self.errors.append(f"requestfailed: {r.url}"))
-        self.page.on("response", lambda r: self.responses.append(r))
+        # A lambda, not the bound method: Playwright tags the handler with an attribute.
+        self.page.on("response", lambda r: self.responses.append(r))  # noqa: PLW0108
 
     def goto(self, path: str) -> None:
         self.page.goto(self.base_url + path)
@@ -641,7 +642,7 @@ def outside_event_loop(function) -> None:
     def run():
         try:
             function()
-        except Exception as exc:  # re-raised in the test thread
+        except Exception as exc:  # noqa: BLE001 (any failure is re-raised in the test thread)
             errors.append(exc)
         finally:
             connections.close_all()

@@ -1,0 +1,1 @@
+"""``manage.py ingest`` and ``manage.py createtoken``."""

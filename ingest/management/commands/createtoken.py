@@ -6,6 +6,8 @@ from knox.models import AuthToken
 
 
 class Command(BaseCommand):
+    """``createtoken USER``: print a new API token of USER."""
+
     help = (
         "Print a new API token of USER (the user is created if missing). Send it as "
         "'Authorization: Token <key>'. Only its digest is stored, so it is shown once; it expires "

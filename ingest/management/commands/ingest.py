@@ -15,6 +15,8 @@ from ingest.services import QuotaExceededError, TooManyJobsError, image_create_f
 
 
 class Command(BaseCommand):
+    """``ingest PATH``: ingest a local CSV, with a progress bar."""
+
     help = "Ingest a depth-indexed CSV into a pyramidal TIFF (skips a file already ingested)."
 
     def add_arguments(self, parser):
