@@ -53,7 +53,7 @@ LARGE_ROWS, LARGE_COLUMNS = 800_000, 360
 #: gunicorn's worker timeout in the issue's run: a request that hangs is killed after it.
 WORKER_TIMEOUT = 120
 #: A webhook URL as a secret (a chat hook's path is its credential); never contacted here.
-SECRET_HOOK = "https://hooks.example.com/services/T0000/B0000/attacks-secret"
+SECRET_HOOK = "https://hooks.example.com/services/T0000/B0000/attacks-secret"  # noqa: S105 - a fake one
 #: The issue's style: a large_image ``function`` entry calls ``numpy.save``.
 FUNCTION_STYLE = '{"bands":[{"band":1,"palette":"viridis"}],"function":[{"name":"numpy.save","stage":"pre"}]}'
 SSRF_URLS = (
@@ -267,7 +267,9 @@ def settings_trap(command: list[str], shown: str) -> Case:
     )
 
 
-def cases(client: Client, ids: dict[str, int], tokens: dict[str, str], scratch: Path) -> list[Case]:
+def cases(  # noqa: PLR0915 - one statement block per case of the issue, in its order
+    client: Client, ids: dict[str, int], tokens: dict[str, str], scratch: Path
+) -> list[Case]:
     """Every case of issue 11's first section, in its order."""
     owner, other = tokens["owner"], tokens["other"]
     sample, large = ids["sample"], ids["large"]
@@ -571,6 +573,7 @@ def setup(scratch: Path) -> tuple[dict[str, str], dict[str, int], dict[str, str]
 
 
 def main() -> None:
+    """Set up the server and the logs, replay every case, print one line each; exit 1 on a miss."""
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix="attacks-", dir=BENCH_DIR))
     failures = total = 0
