@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 from PIL import Image as PILImage
 
+from ingest.axis import DepthAxis, DepthRangeError
 from ingest.pyramid import FLOAT32, write_pyramid
-from tiles.core.depth import DepthRangeError, rows_for_depth_range
 from tiles.core.png import encode_png
 from tiles.core.pyramid import PyramidFile, TileIndexError, zoom_levels
 from tiles.core.render import OutputTooLargeError, check_output_size, render, resample
 from tiles.core.style import Style, apply_style, lookup_table, parse_palette
 
-AXIS = {"depth_min": 9000.1, "depth_step": 0.1, "rows": 5460}
+AXIS = DepthAxis(depth_min=9000.1, depth_step=0.1, rows=5460)
 
 
 @pytest.mark.parametrize(
@@ -30,7 +30,7 @@ AXIS = {"depth_min": 9000.1, "depth_step": 0.1, "rows": 5460}
     ],
 )
 def test_depth_range_rows_are_closed_and_clipped(low, high, rows):
-    assert rows_for_depth_range(**AXIS, range_min=low, range_max=high) == rows
+    assert AXIS.rows_for(low, high) == rows
 
 
 @pytest.mark.parametrize(
@@ -38,7 +38,7 @@ def test_depth_range_rows_are_closed_and_clipped(low, high, rows):
 )
 def test_depth_range_errors(low, high):
     with pytest.raises(DepthRangeError):
-        rows_for_depth_range(**AXIS, range_min=low, range_max=high)
+        AXIS.rows_for(low, high)
 
 
 def test_lookup_table_matches_large_image_style(tmp_path):
@@ -168,7 +168,7 @@ def test_pyramid_file_tiles_equal_large_image(tmp_path, layout):
     levels = write_pyramid(path, rows=rows, columns=columns, read_band=lambda a, b: raw[a:b], **kwargs)
     pyramid = PyramidFile(str(path))
     source = large_image_source_tiff.open(str(path))
-    assert pyramid.levels == levels == 3
+    assert pyramid.pages == levels == 3
     tiles = 0
     for level in range(levels):
         z = source.levels - 1 - level
