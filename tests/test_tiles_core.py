@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from PIL import Image as PILImage
 
-from ingest.axis import DepthAxis, DepthRangeError
+from ingest.axis import DepthAxis, DepthRangeError, depth_range_check
 from ingest.pyramid import FLOAT32, write_pyramid
 from tiles.core.png import encode_png
 from tiles.core.pyramid import PyramidFile, TileIndexError, zoom_levels
@@ -39,6 +39,28 @@ def test_depth_range_rows_are_closed_and_clipped(low, high, rows):
 def test_depth_range_errors(low, high):
     with pytest.raises(DepthRangeError):
         AXIS.rows_for(low, high)
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "field"),
+    [(float("nan"), 1.0, "depth_min"), (1.0, float("inf"), "depth_max"), (2.0, 1.0, "depth_min")],
+)
+def test_depth_range_check_names_the_bad_bound(low, high, field):
+    with pytest.raises(DepthRangeError) as error:
+        depth_range_check(low, high)
+    assert error.value.field == field
+
+
+def test_depth_axis_row_depths_nearest_row_and_output_depths():
+    assert AXIS.depth(1000) == pytest.approx(9100.1)
+    assert AXIS.depth_max == 9546.0
+    assert AXIS.row_nearest(9100.14) == 1000
+    assert AXIS.row_nearest(9100.16) == 1001
+    with pytest.raises(DepthRangeError):
+        AXIS.row_nearest(8000.0)
+    # Native size: output row r is row top + r; 10 rows into 5: each output row is 2 rows' centre.
+    assert AXIS.output_depths(1000, 1010, 10) == pytest.approx((9100.1, 9101.0, 0.1))
+    assert AXIS.output_depths(1000, 1010, 5) == pytest.approx((9100.15, 9100.95, 0.2))
 
 
 def test_lookup_table_matches_large_image_style(tmp_path):

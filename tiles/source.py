@@ -305,6 +305,8 @@ def forget(image: Image) -> None:
         image: the image (its row may already be deleted; ``pk`` and ``file`` are read).
     """
     image_forget_ready(image_id=image.pk)
+    if image.pk is None:  # a deleted row (Django clears its pk after the delete): forget every source
+        _SOURCES.clear()
     for key in [key for key in list(_SOURCES) if key[0] == image.pk]:
         _SOURCES.pop(key, None)
     if not image.file:
