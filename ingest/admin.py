@@ -11,6 +11,7 @@ have.
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import admin
 from django.templatetags.static import static
 from django.urls import reverse
@@ -18,7 +19,6 @@ from django.utils.html import format_html
 
 from ingest.models import Image, WebhookDelivery
 from ingest.pyramid import TILE
-from tiles.views import GEOJS
 
 #: The strip on the change page: this many pixels wide and high, whatever the log's size.
 STRIP_WIDTH = 48
@@ -44,7 +44,7 @@ def image_preview_urls(image: Image) -> dict:
         "detail": detail,
         "strip": f"{detail}/data/thumbnail.png?width={STRIP_WIDTH}&height={STRIP_HEIGHT}",
         "tiles": f"{detail}/tiles/{{z}}/{{x}}/{{y}}.png",
-        "geojs": static(GEOJS),
+        "geojs": static(settings.GEOJS_STATIC),
     }
 
 

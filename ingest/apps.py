@@ -8,3 +8,7 @@ class IngestConfig(AppConfig):
 
     name = "ingest"
     verbose_name = "Ingestion"
+
+    def ready(self) -> None:
+        # Register the tasks in every process, so services queue them by name (ingest/queue.py).
+        from ingest import tasks  # noqa: F401

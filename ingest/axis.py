@@ -20,12 +20,52 @@ addressing exact and cheap. Placement policy (README.md, "Input policy"):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, field
 
 import numpy as np
 
 #: How far (as a fraction of the step) a scanline may sit from its row.
 STEP_TOLERANCE = 0.01
+
+#: Slack, in rows, for floating-point error when a bound falls on a row's depth
+#: (9100.0 must select the row written as 9100.0 although 0.1 is inexact).
+ROW_EPSILON = 1e-6
+
+
+class DepthRangeError(ValueError):
+    """A depth range that selects no row, or is malformed (``depth_min > depth_max``).
+
+    Attributes:
+        field: the request parameter at fault (``depth_min`` or ``depth_max``), or
+            None when the range is well formed but misses the image.
+    """
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
+
+
+def depth_range_check(range_min: float, range_max: float) -> None:
+    """Refuse a malformed closed depth range: a bound that is not finite, or ``range_min > range_max``.
+
+    The one range check of the project: the API's and the classic API's query
+    serializers and :meth:`DepthAxis.rows_for` all call it.
+
+    Args:
+        range_min: shallow end (the image's depth unit).
+        range_max: deep end, same unit.
+
+    Raises:
+        DepthRangeError: with ``field`` naming the bad bound.
+    """
+    for name, value in (("depth_min", range_min), ("depth_max", range_max)):
+        if not math.isfinite(value):
+            raise DepthRangeError(f"{name} must be a finite number", field=name)
+    if range_min > range_max:
+        raise DepthRangeError(
+            f"depth_min ({range_min:g}) is greater than depth_max ({range_max:g})", field="depth_min"
+        )
 
 
 class DepthAxisError(ValueError):
@@ -63,25 +103,88 @@ ON_DUPLICATE = ("error", "first", "last", "mean")
 class DepthAxis:
     """A regular depth axis and where each scanline lands on it.
 
+    The only depth <-> row arithmetic in Python (its mirror for the viewer is
+    ``static/tiles/viewer/axis.js``): ingest builds it from the scanlines
+    (:func:`depth_axis_from_depths`); serving builds it from an image's row
+    (``DepthAxis(image.depth_min, image.depth_step, image.rows)``, no scanlines).
+
     Attributes:
         depth_min: depth of row 0, in the file's depth unit.
         depth_step: depth between consecutive rows (> 0; 1.0 for a single row).
         rows: number of image rows, gap rows included.
         row_of_scanline: ``(n,) int64``: the row of each scanline, in file order;
-            -1 for a duplicate left out (``on_duplicate`` first or last).
+            -1 for a duplicate left out (``on_duplicate`` first or last). Empty
+            for an axis read back from a stored image.
         merged: True when some row holds several scanlines (``on_duplicate=mean``).
     """
 
     depth_min: float
     depth_step: float
     rows: int
-    row_of_scanline: np.ndarray
+    row_of_scanline: np.ndarray = field(default_factory=lambda: np.empty(0, np.int64), compare=False)
     merged: bool = False
+
+    def depth(self, row: float) -> float:
+        """The depth of row ``row``, ``depth_min + row * depth_step`` (0 = shallowest; may be fractional)."""
+        return self.depth_min + row * self.depth_step
 
     @property
     def depth_max(self) -> float:
         """Depth of the last row (rounded to 9 decimals against float noise)."""
-        return round(self.depth_min + (self.rows - 1) * self.depth_step, 9)
+        return round(self.depth(self.rows - 1), 9)
+
+    def rows_for(self, range_min: float, range_max: float) -> tuple[int, int]:
+        """Rows whose depth lies in the closed range ``[range_min, range_max]``.
+
+        Args:
+            range_min: shallow end of the range, in the axis's unit.
+            range_max: deep end of the range, same unit.
+
+        Returns:
+            ``(first, stop)``: rows ``first <= r < stop``, clipped to the axis.
+
+        Raises:
+            DepthRangeError: a malformed range (:func:`depth_range_check`), or a
+                range that contains no row (``field`` None).
+        """
+        depth_range_check(range_min, range_max)
+        # Row positions as floats, clamped to the axis before any int conversion: a bound
+        # like 1e308 gives an infinite position, which math.floor cannot convert.
+        low = min(max((range_min - self.depth_min) / self.depth_step - ROW_EPSILON, -1.0), float(self.rows))
+        high = min(max((range_max - self.depth_min) / self.depth_step + ROW_EPSILON, -1.0), float(self.rows))
+        first = max(0, math.ceil(low))
+        last = min(self.rows - 1, math.floor(high))
+        if first > last:
+            raise DepthRangeError(
+                f"no scanline lies in the depth range {range_min:g}..{range_max:g}; "
+                f"the image spans {self.depth_min:g}..{self.depth(self.rows - 1):g}"
+            )
+        return first, last + 1
+
+    def row_nearest(self, depth: float) -> int:
+        """The row whose depth is nearest ``depth`` (within half a step).
+
+        Raises:
+            DepthRangeError: no row within half a step, or ``depth`` not finite.
+        """
+        half = self.depth_step / 2
+        return self.rows_for(depth - half, depth + half)[0]
+
+    def output_depths(self, top: int, bottom: int, height: int) -> tuple[float, float, float]:
+        """Depths of an output of ``height`` rows resampled from rows ``top..bottom - 1``.
+
+        Output row ``r`` stands for the centre of the rows it averages:
+        ``first + r * step`` with ``step = depth_step * (bottom - top) / height``
+        (at native size, exactly each row's depth). These are a window's
+        ``X-Depth-Min``, ``X-Depth-Max`` and ``X-Depth-Step``.
+
+        Returns:
+            ``(first, last, step)``: depths of output rows 0 and ``height - 1``, and the step.
+        """
+        rows_per_output_row = (bottom - top) / height
+        step = self.depth_step * rows_per_output_row
+        first = self.depth(top + (rows_per_output_row - 1) / 2)
+        return first, first + (height - 1) * step, step
 
     def source_rows(self) -> np.ndarray:
         """``(rows,) int64``: for each image row, its scanline (file order) or -1 (gap).

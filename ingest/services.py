@@ -20,6 +20,7 @@ from django.db.models import Sum
 from ingest.jobs import JobAttemptsSpent, JobSuperseded, job_claim, job_finish, job_lease
 from ingest.models import Image, WebhookDelivery
 from ingest.pipeline import DEFAULT_OPTIONS, IngestLimits, IngestOptions, IngestResult, csv_to_pyramid
+from ingest.queue import DELIVER_WEBHOOK, INGEST_IMAGE, task_queue
 from ingest.reader import CsvFormatError, read_header
 from ingest.storage import storage_delete, storage_fetch, storage_put
 from ingest.webhooks import post_json
@@ -249,9 +250,7 @@ def image_delete(*, image: Image) -> None:
 
 
 def _queue_ingest(image_id: int) -> None:
-    from ingest.tasks import ingest_image
-
-    ingest_image.delay(image_id)
+    task_queue(INGEST_IMAGE, image_id)
 
 
 def _ingest_limits() -> IngestLimits:
@@ -512,9 +511,7 @@ def webhook_deliver(*, image_id: int, attempt: int) -> tuple[WebhookDelivery | N
 
 def _queue_webhook(image_id: int, attempt: int) -> None:
     """Queue attempt ``attempt`` of an image's webhook (in-process when tasks run eagerly)."""
-    from ingest.tasks import deliver_webhook
-
-    deliver_webhook.delay(image_id, attempt)
+    task_queue(DELIVER_WEBHOOK, image_id, attempt)
 
 
 def image_create_from_path(

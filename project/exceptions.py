@@ -28,8 +28,8 @@ from rest_framework.renderers import JSONRenderer
 from rest_framework.response import Response
 from rest_framework.views import set_rollback
 
+from ingest.axis import DepthRangeError
 from ingest.reader import CsvFormatError
-from tiles.core.depth import DepthRangeError
 from tiles.core.pyramid import ReadTooLargeError
 from tiles.core.render import OutputTooLargeError
 from tiles.frames import NoScanlineError

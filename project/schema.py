@@ -24,6 +24,8 @@ from __future__ import annotations
 from drf_spectacular.openapi import AutoSchema as SpectacularAutoSchema
 from rest_framework.renderers import BrowsableAPIRenderer
 
+from tiles.source import ImageSource
+
 
 class AutoSchema(SpectacularAutoSchema):
     """drf-spectacular's AutoSchema, skipping renderers that have no ``format``/``media_type``."""
@@ -133,8 +135,8 @@ QUERY_PARAMETERS = {
 INTEGER_PATH_PARAMETERS = {"id", "z", "x", "y"}
 
 #: Output formats of the image routes, by path.
-TILE_FORMATS = ["png", "jpeg", "jpg", "webp"]
-DATA_FORMATS = TILE_FORMATS + ["tiff", "tif", "npy"]
+TILE_FORMATS = list(ImageSource.tile_formats)
+DATA_FORMATS = list(ImageSource.data_formats)
 MEDIA_TYPES = {
     "png": "image/png",
     "jpeg": "image/jpeg",
@@ -262,14 +264,14 @@ JSON_RESPONSES: dict[str, tuple[str, dict]] = {
         {
             "type": "object",
             "description": "a tile's pixel corners in the full-resolution image, and their depths",
-            "required": ["xmin", "xmax", "ymin", "ymax", "depth_top", "depth_bottom", "depth_unit"],
+            "required": ["xmin", "xmax", "ymin", "ymax", "depth_min", "depth_max", "depth_unit"],
             "properties": {
                 "xmin": {**_INTEGER, "description": "first column (pixels)"},
                 "xmax": {**_INTEGER, "description": "column after the last (pixels)"},
                 "ymin": {**_INTEGER, "description": "first row (pixels)"},
                 "ymax": {**_INTEGER, "description": "row after the last (pixels)"},
-                "depth_top": {**_NUMBER, "description": "depth of row ymin, in depth_unit"},
-                "depth_bottom": {**_NUMBER, "description": "depth of row ymax - 1, in depth_unit"},
+                "depth_min": {**_NUMBER, "description": "depth of row ymin, in depth_unit"},
+                "depth_max": {**_NUMBER, "description": "depth of row ymax - 1, in depth_unit"},
                 "depth_unit": {"type": "string", "enum": ["m", "ft"]},
             },
         },

@@ -3,18 +3,24 @@
 from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
-from rest_framework.routers import DefaultRouter
+from rest_framework.routers import DefaultRouter, SimpleRouter
 
+from ingest.rest.viewsets import ImageViewSet
 from project.auth import LogoutView
 from project.health import healthz, readyz
 from tiles import views
 from tiles.rest.classic import ClassicFramesView, ClassicUploadView
 from tiles.rest.colormaps import ColormapLegendView, ColormapListView
-from tiles.rest.viewsets import ImageViewSet
+from tiles.rest.viewsets import ImageDataViewSet
 
+# One prefix, two apps: the image as a job (upload, list, detail, PATCH, DELETE) is
+# ingest's; serving it (tiles, data, info) is tiles'. Two routers, as DRF allows one
+# viewset per basename in a router; the route names (image-list, image-tile, ...) are unchanged.
 router = DefaultRouter(trailing_slash=False)
 router.include_format_suffixes = False  # no ".json" twins: half the patterns to match per request
 router.register("images", ImageViewSet, basename="image")
+serving = SimpleRouter(trailing_slash=False)
+serving.register("images", ImageDataViewSet, basename="image")
 
 urlpatterns = [
     path("", views.image_list_page, name="image-list-page"),
@@ -23,6 +29,7 @@ urlpatterns = [
     path("api/v1/colormaps/<str:name>.png", ColormapLegendView.as_view(), name="colormap-legend"),
     path("api/v1/auth/logout", LogoutView.as_view(), name="auth-logout"),
     path("api/v1/", include(router.urls)),
+    path("api/v1/", include(serving.urls)),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),
     path("api/docs", SpectacularSwaggerView.as_view(url_name="schema"), name="api-docs"),
     # The classic depth-frame API (tiles/rest/classic.py).

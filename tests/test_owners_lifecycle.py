@@ -13,6 +13,7 @@ from ingest.models import Image
 from ingest.services import image_create_from_path, image_ingest
 from tests.conftest import media_files
 from tests.test_ingest_storage import s3, s3_endpoint  # noqa: F401 - the bucket fixtures
+from tiles import source
 from tiles.core.pyramid import pyramid_open
 from tiles.services import _open_source
 
@@ -57,6 +58,7 @@ def test_delete_by_owner_removes_row_files_and_every_cache(people, small_csv, se
     urls = warm(image.pk)
     assert len(media_files(settings)) == 2  # the CSV and the pyramid
     assert image.pk in selectors._READY and large_image_keys(pyramid)
+    assert (image.pk, image.sha256) in source._SOURCES  # the image's ImageSource
     assert pyramid_open.cache_info().currsize >= 1 and _open_source.cache_info().currsize >= 1
     rendered = len(caches["tiles"]._cache)
     assert rendered >= 3
@@ -67,6 +69,7 @@ def test_delete_by_owner_removes_row_files_and_every_cache(people, small_csv, se
     assert not Image.objects.filter(pk=image.pk).exists()
     assert media_files(settings) == []
     assert image.pk not in selectors._READY
+    assert not [key for key in source._SOURCES if key[0] == image.pk]
     assert pyramid_open.cache_info().currsize == 0 and _open_source.cache_info().currsize == 0
     assert large_image_keys(pyramid) == []
     for url in urls:  # 404 on every route, the fast lane included (the normal stack answers)

@@ -58,6 +58,29 @@ def test_region_viridis_equals_matplotlib(client, sample_image, sample_reference
     assert np.abs(pixels - expected).max() <= 1
 
 
+def test_region_colormap_is_an_alias_of_palette(client, sample_image):
+    """``colormap`` (the classic API's and the viewer's name) gives the pixels of ``palette``."""
+    base = f"/api/v1/images/{sample_image.pk}/data/region.png?depth_min=9100&depth_max=9101"
+    by_palette = decode(client.get(f"{base}&palette=viridis"))
+    np.testing.assert_array_equal(decode(client.get(f"{base}&colormap=viridis")), by_palette)
+    assert by_palette.shape[2] == 4  # coloured, not grey
+    response = client.get(f"{base}&colormap=no-such-map")
+    assert response.status_code == 400
+    assert "colormap" in json.dumps(response.json())
+
+
+def test_tile_corners_name_the_depth_range(client, sample_image, sample_reference):
+    """Corners of a full-resolution tile: its pixels and the depths of its first and last rows."""
+    depth, _ = sample_reference
+    metadata = client.get(f"/api/v1/images/{sample_image.pk}/tiles/metadata").json()
+    z = metadata["levels"] - 1
+    corners = client.get(f"/api/v1/images/{sample_image.pk}/tiles/{z}/0/1/corners").json()
+    assert (corners["ymin"], corners["ymax"], corners["xmin"]) == (256, 512, 0)
+    assert corners["depth_min"] == pytest.approx(depth[256])
+    assert corners["depth_max"] == pytest.approx(depth[511])
+    assert corners["depth_unit"] == "m"
+
+
 def test_region_palette_list_and_min_max(client, sample_image, sample_reference):
     _depth, values = sample_reference
     url = (

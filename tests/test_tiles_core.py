@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 from PIL import Image as PILImage
 
+from ingest.axis import DepthAxis, DepthRangeError, depth_range_check
 from ingest.pyramid import FLOAT32, write_pyramid
-from tiles.core.depth import DepthRangeError, rows_for_depth_range
 from tiles.core.png import encode_png
 from tiles.core.pyramid import PyramidFile, TileIndexError, zoom_levels
 from tiles.core.render import OutputTooLargeError, check_output_size, render, resample
 from tiles.core.style import Style, apply_style, lookup_table, parse_palette
 
-AXIS = {"depth_min": 9000.1, "depth_step": 0.1, "rows": 5460}
+AXIS = DepthAxis(depth_min=9000.1, depth_step=0.1, rows=5460)
 
 
 @pytest.mark.parametrize(
@@ -30,7 +30,7 @@ AXIS = {"depth_min": 9000.1, "depth_step": 0.1, "rows": 5460}
     ],
 )
 def test_depth_range_rows_are_closed_and_clipped(low, high, rows):
-    assert rows_for_depth_range(**AXIS, range_min=low, range_max=high) == rows
+    assert AXIS.rows_for(low, high) == rows
 
 
 @pytest.mark.parametrize(
@@ -38,7 +38,29 @@ def test_depth_range_rows_are_closed_and_clipped(low, high, rows):
 )
 def test_depth_range_errors(low, high):
     with pytest.raises(DepthRangeError):
-        rows_for_depth_range(**AXIS, range_min=low, range_max=high)
+        AXIS.rows_for(low, high)
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "field"),
+    [(float("nan"), 1.0, "depth_min"), (1.0, float("inf"), "depth_max"), (2.0, 1.0, "depth_min")],
+)
+def test_depth_range_check_names_the_bad_bound(low, high, field):
+    with pytest.raises(DepthRangeError) as error:
+        depth_range_check(low, high)
+    assert error.value.field == field
+
+
+def test_depth_axis_row_depths_nearest_row_and_output_depths():
+    assert AXIS.depth(1000) == pytest.approx(9100.1)
+    assert AXIS.depth_max == 9546.0
+    assert AXIS.row_nearest(9100.14) == 1000
+    assert AXIS.row_nearest(9100.16) == 1001
+    with pytest.raises(DepthRangeError):
+        AXIS.row_nearest(8000.0)
+    # Native size: output row r is row top + r; 10 rows into 5: each output row is 2 rows' centre.
+    assert AXIS.output_depths(1000, 1010, 10) == pytest.approx((9100.1, 9101.0, 0.1))
+    assert AXIS.output_depths(1000, 1010, 5) == pytest.approx((9100.15, 9100.95, 0.2))
 
 
 def test_lookup_table_matches_large_image_style(tmp_path):
@@ -168,7 +190,7 @@ def test_pyramid_file_tiles_equal_large_image(tmp_path, layout):
     levels = write_pyramid(path, rows=rows, columns=columns, read_band=lambda a, b: raw[a:b], **kwargs)
     pyramid = PyramidFile(str(path))
     source = large_image_source_tiff.open(str(path))
-    assert pyramid.levels == levels == 3
+    assert pyramid.pages == levels == 3
     tiles = 0
     for level in range(levels):
         z = source.levels - 1 - level

@@ -13,18 +13,10 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from ingest.models import Image
-from tiles.core.depth import DepthRangeError
+from ingest.axis import DepthRangeError, depth_range_check
 from tiles.core.render import OutputTooLargeError, check_output_size, render
-from tiles.services import (
-    ImageNotReadyError,
-    Rendering,
-    Window,
-    read_budget_check,
-    stretch_values,
-    window_for,
-    window_pixels,
-)
+from tiles.services import Rendering, Window, stretch_values
+from tiles.source import ImageSource
 
 #: Rows read from the pyramid at a time (rounded down to whole frames): bounds memory.
 READ_ROWS = 4096
@@ -66,38 +58,32 @@ class Frame:
     png: bytes
 
 
-def frames_window(*, image: Image, depth_min: float, depth_max: float) -> Window:
+def frames_window(*, source: ImageSource, depth_min: float, depth_max: float) -> Window:
     """The rows of the closed depth range ``[depth_min, depth_max]``, all columns.
 
     Args:
-        image: a ready image.
+        source: a ready image's source.
         depth_min: shallow end, in ``image.depth_unit``.
         depth_max: deep end, same unit.
 
     Raises:
-        ImageNotReadyError: the image has no pyramid.
         DepthRangeError: a bound is not finite, or ``depth_min > depth_max``.
         NoScanlineError: no row lies in the range.
     """
-    if not (math.isfinite(depth_min) and math.isfinite(depth_max)):
-        raise DepthRangeError("depth_min and depth_max must be finite numbers")
-    if depth_min > depth_max:
-        raise DepthRangeError(f"depth_min ({depth_min:g}) is greater than depth_max ({depth_max:g})")
-    if not image.is_ready:
-        raise ImageNotReadyError(image)
+    depth_range_check(depth_min, depth_max)
     try:
-        return window_for(image=image, depth_min=depth_min, depth_max=depth_max)
+        return source.window(depth_min=depth_min, depth_max=depth_max)
     except DepthRangeError as exc:  # the range is well formed: it misses the image
         raise NoScanlineError(str(exc)) from None
 
 
 def frames_render(
-    *, image: Image, window: Window, rendering: Rendering, frame_rows: int = 1, max_frames: int
+    *, source: ImageSource, window: Window, rendering: Rendering, frame_rows: int = 1, max_frames: int
 ) -> list[Frame]:
     """Cut a window of rows into frames of ``frame_rows`` rows, each coloured and PNG-encoded.
 
     Args:
-        image: a ready image.
+        source: a ready image's source.
         window: rows ``window.top..window.bottom - 1`` (from :func:`frames_window`).
         rendering: the colour mapping (:func:`tiles.services.resolve_style`); grey
             without a palette (the stored values, nodata transparent).
@@ -107,7 +93,7 @@ def frames_render(
     Returns:
         Frames from the shallowest down; frame ``i`` starts at row
         ``window.top + i * frame_rows`` and its depth is that row's,
-        ``depth_min + row * depth_step`` (rounded to 9 decimals).
+        ``source.axis.depth(row)`` (rounded to 9 decimals).
 
     Raises:
         TooManyFramesError: more than ``max_frames`` frames (checked before reading).
@@ -125,15 +111,15 @@ def frames_render(
         Window(top, min(window.bottom, top + step), window.left, window.right)
         for top in range(window.top, window.bottom, step)
     ]
-    read_budget_check(image=image, windows=parts)  # every part's tiles, before any is decoded
+    source.read_budget_check(parts)  # every part's tiles, before any is decoded
     frames: list[Frame] = []
     for part in parts:
-        raw = window_pixels(image=image, window=part, width=part.width, height=part.height)
-        if image.dtype == "float32":
+        raw = source.pixels(window=part, width=part.width, height=part.height)
+        if source.image.dtype == "float32":
             raw = stretch_values(raw, rendering.stretch)
         for start in range(0, part.height, frame_rows):
             chunk = raw[start : start + frame_rows]
             png, _ = render(chunk, rendering.style, "png")
-            depth = image.depth_min + (part.top + start) * image.depth_step
+            depth = source.axis.depth(part.top + start)
             frames.append(Frame(depth=round(depth, 9), rows=chunk.shape[0], png=png))
     return frames

@@ -46,12 +46,10 @@ from django.utils.cache import patch_vary_headers
 from ingest.selectors import image_get_ready_cached
 from project.throttling import lane_allows
 from tiles.rest import params
-from tiles.rest.viewsets import query_params, tile_response
+from tiles.rest.viewsets import TILE_ROUTE, query_params, tile_response
 
-#: The tile route of :class:`tiles.rest.viewsets.ImageViewSet` under ``/api/v1/``.
-TILE_PATH = re.compile(
-    r"^/api/v1/images/(?P<pk>\d+)/tiles/(?P<z>\d+)/(?P<x>\d+)/(?P<y>\d+)\.(?P<fmt>png|jpeg|jpg|webp)$"
-)
+#: The tile route of :class:`tiles.rest.viewsets.ImageDataViewSet` (its own regex) under ``/api/v1/``.
+TILE_PATH = re.compile(rf"^/api/v1/images/(?P<pk>\d+)/{TILE_ROUTE}$")
 
 #: Request headers that send a request down the normal stack.
 _UNSURE = ("HTTP_AUTHORIZATION", "HTTP_ORIGIN")

@@ -29,10 +29,10 @@ from large_image.constants import TILE_FORMAT_NUMPY
 from large_image.exceptions import TileSourceError, TileSourceXYZRangeError
 from PIL import Image as PILImage
 
+from ingest.axis import DepthRangeError
 from ingest.models import Image
 from ingest.selectors import image_local_path
-from tiles.core.depth import DepthRangeError, rows_for_depth_range
-from tiles.core.pyramid import PyramidFile, ReadTooLargeError, TileIndexError, pyramid_open, zoom_levels
+from tiles.core.pyramid import PyramidFile, ReadTooLargeError, TileIndexError, pyramid_open
 from tiles.core.render import (
     FORMATS,
     check_output_size,
@@ -211,12 +211,23 @@ def unused_value(image: Image) -> int | None:
 
 
 def tile_render(
-    *, image: Image, z: int, x: int, y: int, rendering: Rendering, fmt: str, style_json: str | None = None
+    *,
+    image: Image,
+    page: int,
+    z: int,
+    x: int,
+    y: int,
+    rendering: Rendering,
+    fmt: str,
+    style_json: str | None = None,
 ) -> tuple[bytes, str]:
-    """One 256 x 256 tile, encoded.
+    """One 256 x 256 tile, encoded (served through :meth:`tiles.source.ImageSource.tile`).
 
     Args:
         image: a ready image.
+        page: the TIFF page of ``z`` (0 = full resolution;
+            :meth:`tiles.source.ImageSource.page`); past the stored pages, a
+            level large_image synthesizes.
         z: large_image level, 0 = the coarsest (whole image in one tile).
         x: tile column at that level.
         y: tile row at that level (0 = shallowest).
@@ -236,19 +247,17 @@ def tile_render(
     pyramid = _pyramid(image)
     if style_json:
         _style_check(image, pyramid, style_json)
-    zooms = zoom_levels(image.columns, image.rows)
-    level = zooms - 1 - z  # our stored level: 0 = full resolution
-    stored = 0 <= level < pyramid.levels
-    if level >= pyramid.levels:  # large_image builds it from the coarsest stored level's tiles
-        _synthesized_tile_budget(pyramid, level, x, y)
+    stored = 0 <= page < pyramid.pages
+    if page >= pyramid.pages:  # large_image builds it from the coarsest stored page's tiles
+        _synthesized_tile_budget(pyramid, page, x, y)
     try:
         if stored and not style_json:  # our own tile: one pread and one decode, no large_image source
-            tile = pyramid.tile(level, x, y)
+            tile = pyramid.tile(page, x, y)
         else:  # a coarser zoom large_image builds, or a large_image style
             tile = _source(image, style_json).getTile(x, y, z, numpyAllowed="always")
     except (TileSourceXYZRangeError, TileIndexError) as exc:
         raise TileOutOfRangeError(
-            f"tile z={z} x={x} y={y} is outside the pyramid (levels 0..{zooms - 1}): {exc}"
+            f"tile z={z} x={x} y={y} is outside the pyramid (levels 0..{page + z}): {exc}"
         ) from None
     if tile.ndim == 2:
         tile = tile[..., np.newaxis]
@@ -260,17 +269,18 @@ def tile_render(
     return render(tile, rendering.style, fmt, unused=unused_value(image) if stored else None)
 
 
-def _synthesized_tile_budget(pyramid: PyramidFile, level: int, x: int, y: int) -> None:
-    """Refuse a tile coarser than the stored levels whose source tiles exceed the read budget.
+def _synthesized_tile_budget(pyramid: PyramidFile, page: int, x: int, y: int) -> None:
+    """Refuse a tile coarser than the stored pages whose source tiles exceed the read budget.
 
-    large_image composes such a tile from the tiles of the coarsest stored level
-    under it (``2 ** d`` x ``2 ** d`` of them, ``d`` levels below), clipped to the level.
+    large_image composes such a tile (of a page past the stored ones) from the tiles
+    of the coarsest stored page under it (``2 ** d`` x ``2 ** d`` of them, ``d``
+    pages below), clipped to the image.
 
     Raises:
         ReadTooLargeError: more than ``TILES_MAX_READ_PIXELS`` pixels to decode.
     """
-    coarsest = pyramid.levels - 1
-    span = 256 * 2 ** (level - coarsest)
+    coarsest = pyramid.pages - 1
+    span = 256 * 2 ** (page - coarsest)
     tiles = pyramid.window_tiles(coarsest, y * span, (y + 1) * span, x * span, (x + 1) * span)
     pixels = tiles * pyramid.tile_pixels(coarsest)
     if pixels > settings.TILES_MAX_READ_PIXELS:
@@ -301,56 +311,6 @@ def read_budget_check(*, image: Image, windows: list[Window]) -> None:
             "narrow the depth range",
             limit=settings.TILES_MAX_READ_PIXELS,
         )
-
-
-def window_for(
-    *,
-    image: Image,
-    depth_min: float | None = None,
-    depth_max: float | None = None,
-    top: int | None = None,
-    bottom: int | None = None,
-    left: int | None = None,
-    right: int | None = None,
-) -> Window:
-    """The pixel window of a request; a depth range wins over ``top``/``bottom``.
-
-    Args:
-        image: a ready image.
-        depth_min: shallow end of a closed depth range, in ``image.depth_unit``.
-        depth_max: deep end of it.
-        top: first row (pixels), default 0.
-        bottom: row after the last (pixels), default the image height.
-        left: first column, default 0.
-        right: column after the last, default the image width.
-
-    Raises:
-        ImageNotReadyError: no pyramid.
-        DepthRangeError: a depth range with no row, reversed, or a pixel window
-            that is empty or outside the image.
-    """
-    if not image.is_ready:
-        raise ImageNotReadyError(image)
-    if depth_min is not None or depth_max is not None:
-        first, stop = rows_for_depth_range(
-            depth_min=image.depth_min,
-            depth_step=image.depth_step,
-            rows=image.rows,
-            range_min=image.depth_min if depth_min is None else depth_min,
-            range_max=image.depth_max if depth_max is None else depth_max,
-        )
-    else:
-        first = 0 if top is None else top
-        stop = image.rows if bottom is None else bottom
-    first, stop = max(0, first), min(image.rows, stop)
-    left = 0 if left is None else max(0, left)
-    right = image.columns if right is None else min(image.columns, right)
-    if first >= stop or left >= right:
-        raise DepthRangeError(
-            f"the window rows {first}..{stop}, columns {left}..{right} is empty or outside "
-            f"the image ({image.rows} rows x {image.columns} columns)"
-        )
-    return Window(first, stop, left, right)
 
 
 def output_size(
@@ -388,8 +348,8 @@ def window_pixels(
 ) -> np.ndarray:
     """Read a window at the pyramid level closest to (and not coarser than) the output, within the budget.
 
-    The level is :meth:`tiles.core.pyramid.PyramidFile.read_level`'s: the
-    coarsest stored level still at least as large as the output in both axes,
+    The TIFF page is :meth:`tiles.core.pyramid.PyramidFile.read_page`'s: the
+    coarsest stored page still at least as large as the output in both axes,
     or, when its tiles hold more than ``TILES_MAX_READ_PIXELS`` pixels, a
     coarser one still at least as large in the axis that shrinks most.
 
@@ -411,7 +371,7 @@ def window_pixels(
             (checked before any tile is decoded).
     """
     pyramid = _pyramid(image)
-    level = pyramid.read_level(
+    page = pyramid.read_page(
         top=window.top,
         bottom=window.bottom,
         left=window.left,
@@ -420,17 +380,17 @@ def window_pixels(
         height=height,
         max_pixels=settings.TILES_MAX_READ_PIXELS,
     )
-    reduction = 2**level
+    reduction = 2**page
     if style_json:
         _style_check(image, pyramid, style_json)
         return _large_image_window(image, window, reduction, style_json)
-    # The stored level covering the window, rounded out to whole level pixels; the
+    # The stored page covering the window, rounded out to whole page pixels; the
     # resampler's box keeps the exact (fractional) window, so no row is misplaced.
-    rows, columns = pyramid.shapes[level]
+    rows, columns = pyramid.shapes[page]
     top, left = window.top // reduction, window.left // reduction
     bottom = min(rows, -(-window.bottom // reduction))
     right = min(columns, -(-window.right // reduction))
-    array = pyramid.window(level, top, bottom, left, right)
+    array = pyramid.window(page, top, bottom, left, right)
     box = (
         window.left / reduction - left,
         window.top / reduction - top,
@@ -685,11 +645,9 @@ def _style_check(image: Image, pyramid: PyramidFile, style_json: str) -> None:
     # A min or max that is a word (or unset: "auto") makes large_image scan the image for
     # its range (TileSource._scanForMinMax: an output of at most 1024 x 1024, read from the
     # stored level just above that size, or the coarsest one). Count that read too.
-    level = next(
-        (level for level, shape in enumerate(pyramid.shapes) if max(shape) <= 2048), pyramid.levels - 1
-    )
-    rows, columns = pyramid.shapes[level]
-    pixels = pyramid.window_tiles(level, 0, rows, 0, columns) * pyramid.tile_pixels(level)
+    page = next((page for page, shape in enumerate(pyramid.shapes) if max(shape) <= 2048), pyramid.pages - 1)
+    rows, columns = pyramid.shapes[page]
+    pixels = pyramid.window_tiles(page, 0, rows, 0, columns) * pyramid.tile_pixels(page)
     if pixels > settings.TILES_MAX_READ_PIXELS:
         raise ReadTooLargeError(
             f"this style makes large_image scan {pixels} pixels for the value range (a min or max that "

@@ -1,8 +1,16 @@
-"""What a process holds for an image, and :func:`forget`, which drops it all.
+"""One object serves a ready image (:class:`ImageSource`), and :func:`forget` drops it all.
+
+:meth:`ImageSource.for_image` is the only way a route (the API's viewset, the
+classic frames, the tile fast lane, the viewer page) serves a ready image: the
+object owns its depth axis (:class:`ingest.axis.DepthAxis`: depth <-> row, range
+checks, the ``X-Depth-*`` headers), its levels and the z <-> page mapping, the
+formats, and the tile, window, pixel and histogram reads (:mod:`tiles.services`,
+our pyramid reader first, large_image for styles and synthesized coarse zooms).
 
 A ready image is served from several per-process caches, all keyed by the image
 id or by its pyramid's local path:
 
+* the image sources themselves (:data:`_SOURCES`, by image id and content hash);
 * ``ingest.selectors``' cache of ready rows (pk -> row, :data:`READY_CACHE_SECONDS`);
 * the open pyramids (:func:`tiles.core.pyramid.pyramid_open`, by path) and large_image
   tile sources (:func:`tiles.services._open_source` and large_image's own source
@@ -26,19 +34,249 @@ rules out. A cache cannot be enumerated, so neither choice could delete the keys
 from __future__ import annotations
 
 import logging
+from typing import ClassVar
 
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 from large_image.cache_util.cache import LruCacheMetaclass
 
+from ingest.axis import DepthAxis, DepthRangeError
 from ingest.models import Image
 from ingest.selectors import image_forget_ready
 from ingest.storage import _cache_path, storage, storage_is_local
-from tiles.core.pyramid import pyramid_open
-from tiles.services import _open_source
+from tiles import services
+from tiles.core.pyramid import pyramid_open, zoom_levels
+from tiles.services import ImageNotReadyError, Rendering, TileOutOfRangeError, Window, _open_source
 
 logger = logging.getLogger(__name__)
+
+#: Tile side in pixels, at every level (:mod:`ingest.pyramid` writes 256 x 256 tiles).
+TILE_SIZE = 256
+#: Output formats of tiles, and of regions and thumbnails (``npy``: the stored values).
+TILE_FORMATS = ("png", "jpeg", "jpg", "webp")
+DATA_FORMATS = (*TILE_FORMATS, "tiff", "tif", "npy")
+#: Image sources kept per process (each is a few numbers; the open files are cached apart).
+MAX_SOURCES = 4096
+
+
+class ImageSource:
+    """Everything a request needs to serve one ready image: axis, levels, formats and reads.
+
+    Built once per image and process (:meth:`for_image`), dropped by :func:`forget`.
+    Every read keeps the read budget (``DJANGO_TILES_MAX_READ_PIXELS``), checked
+    before any tile is decoded.
+
+    Attributes:
+        image: the image's row (its pixels and axis never change for its id).
+        axis: its depth axis (row 0 the shallowest, in ``image.depth_unit``).
+        zooms: large_image's number of levels; ``z`` runs ``0..zooms - 1``, 0 the coarsest.
+    """
+
+    tile_formats: ClassVar[tuple[str, ...]] = TILE_FORMATS
+    data_formats: ClassVar[tuple[str, ...]] = DATA_FORMATS
+    tile_size: ClassVar[int] = TILE_SIZE
+
+    def __init__(self, image: Image):
+        if not image.is_ready:
+            raise ImageNotReadyError(image)
+        self.image = image
+        self.axis = DepthAxis(image.depth_min, image.depth_step, image.rows)
+        self.zooms = zoom_levels(image.columns, image.rows, TILE_SIZE)
+
+    @classmethod
+    def for_image(cls, image: Image) -> ImageSource:
+        """The source of a ready image, built once per process (keyed by id and content hash).
+
+        Raises:
+            ImageNotReadyError: the image has no pyramid (pending, running, failed).
+        """
+        key = (image.pk, image.sha256)
+        source = _SOURCES.get(key)
+        if source is None:
+            source = cls(image)
+            if len(_SOURCES) >= MAX_SOURCES:
+                _SOURCES.pop(next(iter(_SOURCES), None), None)  # the oldest
+            _SOURCES[key] = source
+        return source
+
+    # -- levels ---------------------------------------------------------------------
+
+    def page(self, z: int) -> int:
+        """The TIFF page (0 = full resolution) of large_image's level ``z`` (0 = the coarsest).
+
+        Pages past the stored ones are levels large_image synthesizes.
+        """
+        return self.zooms - 1 - z
+
+    def corners(self, z: int, x: int, y: int) -> dict:
+        """Pixel corners of tile ``(z, x, y)`` in the full-resolution image, and their depths.
+
+        Returns:
+            ``xmin``, ``xmax``, ``ymin``, ``ymax`` (``xmax``/``ymax`` exclusive,
+            clipped to the image), ``depth_min`` and ``depth_max`` (depths of rows
+            ``ymin`` and ``ymax - 1``) and ``depth_unit``.
+
+        Raises:
+            TileOutOfRangeError: ``z`` past the levels, or a tile outside the image.
+        """
+        if z >= self.zooms:
+            raise TileOutOfRangeError(f"level {z} is outside the pyramid (0..{self.zooms - 1})")
+        span = TILE_SIZE * 2 ** self.page(z)
+        xmin, ymin = x * span, y * span
+        image = self.image
+        if xmin >= image.columns or ymin >= image.rows:
+            raise TileOutOfRangeError(f"tile z={z} x={x} y={y} is outside the image")
+        xmax, ymax = min(image.columns, xmin + span), min(image.rows, ymin + span)
+        return {
+            "xmin": xmin,
+            "xmax": xmax,
+            "ymin": ymin,
+            "ymax": ymax,
+            "depth_min": self.axis.depth(ymin),
+            "depth_max": self.axis.depth(ymax - 1),
+            "depth_unit": image.depth_unit,
+        }
+
+    # -- depth axis -----------------------------------------------------------------
+
+    def window(
+        self,
+        *,
+        depth_min: float | None = None,
+        depth_max: float | None = None,
+        top: int | None = None,
+        bottom: int | None = None,
+        left: int | None = None,
+        right: int | None = None,
+    ) -> Window:
+        """The pixel window of a request; a depth range wins over ``top``/``bottom``.
+
+        Args:
+            depth_min: shallow end of a closed depth range, in ``image.depth_unit``
+                (default the image's first row's depth when only ``depth_max`` is given).
+            depth_max: deep end of it (default the last row's).
+            top: first row (pixels), default 0.
+            bottom: row after the last (pixels), default the image height.
+            left: first column, default 0.
+            right: column after the last, default the image width.
+
+        Raises:
+            DepthRangeError: a depth range with no row, reversed, or a pixel window
+                that is empty or outside the image.
+        """
+        image = self.image
+        if depth_min is not None or depth_max is not None:
+            first, stop = self.axis.rows_for(
+                image.depth_min if depth_min is None else depth_min,
+                image.depth_max if depth_max is None else depth_max,
+            )
+        else:
+            first = 0 if top is None else top
+            stop = image.rows if bottom is None else bottom
+        first, stop = max(0, first), min(image.rows, stop)
+        left = 0 if left is None else max(0, left)
+        right = image.columns if right is None else min(image.columns, right)
+        if first >= stop or left >= right:
+            raise DepthRangeError(
+                f"the window rows {first}..{stop}, columns {left}..{right} is empty or outside "
+                f"the image ({image.rows} rows x {image.columns} columns)"
+            )
+        return Window(first, stop, left, right)
+
+    def depth_headers(self, window: Window, height: int) -> dict[str, str]:
+        """The ``X-Depth-*`` and ``X-Rows`` headers of a window rendered ``height`` rows high.
+
+        Output row ``r`` stands for the depth ``X-Depth-Min + r * X-Depth-Step``
+        (:meth:`ingest.axis.DepthAxis.output_depths`).
+        """
+        first, last, step = self.axis.output_depths(window.top, window.bottom, height)
+        return {
+            "X-Depth-Min": repr(round(first, 9)),
+            "X-Depth-Max": repr(round(last, 9)),
+            "X-Depth-Step": repr(round(step, 12)),
+            "X-Depth-Unit": self.image.depth_unit,
+            "X-Rows": f"{window.top}-{window.bottom - 1}",
+        }
+
+    # -- reads ----------------------------------------------------------------------
+
+    def tile(
+        self, *, z: int, x: int, y: int, rendering: Rendering, fmt: str, style_json: str | None = None
+    ) -> tuple[bytes, str]:
+        """One 256 x 256 tile, encoded: ``(bytes, MIME type)`` (:func:`tiles.services.tile_render`).
+
+        Raises:
+            TileOutOfRangeError: ``(z, x, y)`` outside the pyramid.
+            ReadTooLargeError: a synthesized zoom beyond the read budget.
+        """
+        return services.tile_render(
+            image=self.image,
+            page=self.page(z),
+            z=z,
+            x=x,
+            y=y,
+            rendering=rendering,
+            fmt=fmt,
+            style_json=style_json,
+        )
+
+    def region(
+        self,
+        *,
+        window: Window,
+        width: int,
+        height: int,
+        rendering: Rendering,
+        fmt: str,
+        style_json: str | None = None,
+    ) -> tuple[bytes, str]:
+        """A window at ``width`` x ``height``, encoded (:func:`tiles.services.region_render`)."""
+        return services.region_render(
+            image=self.image,
+            window=window,
+            width=width,
+            height=height,
+            rendering=rendering,
+            fmt=fmt,
+            style_json=style_json,
+        )
+
+    def pixels(self, *, window: Window, width: int, height: int):
+        """Unstyled pixels of a window (:func:`tiles.services.window_pixels`)."""
+        return services.window_pixels(image=self.image, window=window, width=width, height=height)
+
+    def read_budget_check(self, windows: list[Window]) -> None:
+        """Refuse native reads of ``windows`` beyond the budget (:func:`tiles.services.read_budget_check`)."""
+        services.read_budget_check(image=self.image, windows=windows)
+
+    def pixel(self, *, column: int, row: int | None = None, depth: float | None = None) -> dict:
+        """The stored value at ``column`` and ``row`` (or the row nearest ``depth``), with its depth.
+
+        Raises:
+            DepthRangeError: no row within half a step of ``depth``, or a pixel outside the image.
+        """
+        if depth is not None:
+            row = self.axis.row_nearest(depth)
+        value = services.pixel_value(image=self.image, row=row, column=column)
+        return {
+            "row": row,
+            "column": column,
+            "depth": self.axis.depth(row),
+            "depth_unit": self.image.depth_unit,
+            "value": value,
+            "bands": {"1": value},
+        }
+
+    def histogram(self, *, bins: int, only_min_max: bool, density: bool):
+        """Histogram of the stored values within the budget (:func:`tiles.services.image_histogram`)."""
+        return services.image_histogram(
+            image=self.image, bins=bins, only_min_max=only_min_max, density=density
+        )
+
+
+#: (image id, sha256) -> its source; bounded by :data:`MAX_SOURCES`, dropped by :func:`forget`.
+_SOURCES: dict[tuple[int, str], ImageSource] = {}
 
 
 def _large_image_forget(path: str) -> int:
@@ -54,7 +292,7 @@ def _large_image_forget(path: str) -> int:
 
 
 def forget(image: Image) -> None:
-    """Drop everything this process holds for ``image``: ready row, open pyramid and sources.
+    """Drop everything this process holds for ``image``: image source, ready row, open pyramid and sources.
 
     Called on every delete of an image and every change of its row (a ``public``
     flag switched off must not be served from a stale cached row), once the change
@@ -67,6 +305,10 @@ def forget(image: Image) -> None:
         image: the image (its row may already be deleted; ``pk`` and ``file`` are read).
     """
     image_forget_ready(image_id=image.pk)
+    if image.pk is None:  # a deleted row (Django clears its pk after the delete): forget every source
+        _SOURCES.clear()
+    for key in [key for key in list(_SOURCES) if key[0] == image.pk]:
+        _SOURCES.pop(key, None)
     if not image.file:
         return
     pyramid_open.cache_clear()

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
@@ -16,15 +17,16 @@ from django.urls import reverse
 from django.views.decorators.http import require_safe
 
 from ingest.models import Image
+from ingest.rest.viewsets import private_response
 from ingest.selectors import image_list
-from tiles.rest.viewsets import private_response
+from tiles.source import ImageSource
 from tiles.templatetags.depth import depth
 
-GEOJS = "django_large_image/js/geojs/1.8.3/geo.min.js"
 IMAGES_PER_PAGE = 20
 #: The strip an embed snippet draws: exact size, the whole log squeezed into it.
 EMBED_WIDTH, EMBED_HEIGHT = 64, 400
-REGION_FORMATS = ("png", "jpeg", "webp", "tiff", "npy")
+#: The viewer's export formats: the source's, without the aliases ``jpg`` and ``tif``.
+REGION_FORMATS = tuple(fmt for fmt in ImageSource.data_formats if fmt not in ("jpg", "tif"))
 
 
 def embed_url(request: HttpRequest, image: Image) -> str | None:
@@ -102,14 +104,14 @@ def image_viewer_page(request: HttpRequest, pk: int) -> HttpResponse:
         "value_max": image.value_max,
         "value_p2": image.value_p2,
         "value_p98": image.value_p98,
-        "tile_size": 256,
+        "tile_size": ImageSource.tile_size,
         "tile_url": f"{api}/tiles/{{z}}/{{x}}/{{y}}.png",
         "region_url": f"{api}/data/region",
         "region_formats": list(REGION_FORMATS),
         "pixel_url": f"{api}/data/pixel",
         "detail_url": api,
         "colormaps_url": reverse("colormap-list"),
-        "geojs_url": static(GEOJS),
+        "geojs_url": static(settings.GEOJS_STATIC),
     }
     response = render(request, "tiles/viewer.html", {"image": image, "viewer_config": config})
     return response if image.public else private_response(response)

@@ -417,3 +417,6 @@ LOGGING = {
         "tiles": {"level": "INFO"},
     },
 }
+
+#: GeoJS, as django-large-image ships it (static path): the viewer page and the admin preview load it.
+GEOJS_STATIC = "django_large_image/js/geojs/1.8.3/geo.min.js"

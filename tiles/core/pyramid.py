@@ -26,7 +26,7 @@ def zoom_levels(columns: int, rows: int, tile_size: int = 256) -> int:
     The formula of large_image's TIFF source (``_initWithTiffTools``): enough
     halvings from full resolution for the whole image to fit one tile,
     ``max(1, ceil(log2(max(columns, rows) / tile_size)) + 1)``. Zoom ``z`` is
-    stored level ``zoom_levels - 1 - z`` (0 = full resolution) when we wrote it.
+    TIFF page ``zoom_levels - 1 - z`` (0 = full resolution) when we wrote it.
 
     Args:
         columns: full-resolution width in pixels.
@@ -37,7 +37,7 @@ def zoom_levels(columns: int, rows: int, tile_size: int = 256) -> int:
 
 
 class TileIndexError(IndexError):
-    """The tile address is outside the stored level."""
+    """The tile address is outside the stored page."""
 
 
 class ReadTooLargeError(OutputTooLargeError):
@@ -48,39 +48,44 @@ class ReadTooLargeError(OutputTooLargeError):
 
 
 class PyramidFile:
-    """An open pyramid: each level's tile index and decoder, and a file descriptor for ranged reads.
+    """An open pyramid: each page's tile index and decoder, and a file descriptor for ranged reads.
+
+    A page is a stored level of the TIFF, indexed as stored: page 0 is full
+    resolution, page ``p`` is reduced by ``2 ** p``. (A large_image ``level``,
+    ``z`` in URLs, counts the other way, 0 the coarsest:
+    :meth:`tiles.source.ImageSource.page` maps one to the other.)
 
     The TIFF structure is parsed once, then the TiffFile is closed: a tile read is an
-    ``os.pread`` (safe from any thread) and the level's decoder, which holds no file.
+    ``os.pread`` (safe from any thread) and the page's decoder, which holds no file.
 
     Args:
         path: a TIFF written by :func:`ingest.pyramid.write_pyramid`.
 
     Attributes:
-        levels: number of stored levels (0 = full resolution).
-        shapes: ``(rows, columns)`` of each stored level, full resolution first.
+        pages: number of stored pages (0 = full resolution).
+        shapes: ``(rows, columns)`` of each stored page, full resolution first.
         samples: values per pixel (2 for uint8 value and alpha, 1 for float32).
     """
 
     def __init__(self, path: str):
         with tifffile.TiffFile(path) as tiff:
-            pages = list(tiff.pages)
-            self.shapes = [page.shape[:2] for page in pages]
+            stored = list(tiff.pages)
+            self.shapes = [page.shape[:2] for page in stored]
             self._grids = [
-                (-(-page.shape[1] // page.tilewidth), -(-page.shape[0] // page.tilelength)) for page in pages
+                (-(-page.shape[1] // page.tilewidth), -(-page.shape[0] // page.tilelength)) for page in stored
             ]
-            self._tile_shapes = [(page.tilelength, page.tilewidth) for page in pages]
-            self._index = [(page.dataoffsets, page.databytecounts, page.decode) for page in pages]
-            self.samples = pages[0].samplesperpixel
-        self.levels = len(pages)
+            self._tile_shapes = [(page.tilelength, page.tilewidth) for page in stored]
+            self._index = [(page.dataoffsets, page.databytecounts, page.decode) for page in stored]
+            self.samples = stored[0].samplesperpixel
+        self.pages = len(stored)
         self._fd = os.open(path, os.O_RDONLY)
         self._closer = weakref.finalize(self, os.close, self._fd)  # also at collection and exit
 
-    def tile(self, level: int, x: int, y: int) -> np.ndarray:
-        """The stored tile ``(x, y)`` of a level, as written (edge tiles padded).
+    def tile(self, page: int, x: int, y: int) -> np.ndarray:
+        """The stored tile ``(x, y)`` of a page, as written (edge tiles padded).
 
         Args:
-            level: stored level, 0 = full resolution.
+            page: stored page, 0 = full resolution.
             x: tile column.
             y: tile row (0 = shallowest).
 
@@ -88,44 +93,44 @@ class PyramidFile:
             ``(256, 256, samples)``: uint8 value and alpha, or float32 (NaN nodata).
 
         Raises:
-            TileIndexError: no such level or tile.
+            TileIndexError: no such page or tile.
         """
-        if not 0 <= level < self.levels:
-            raise TileIndexError(f"level {level} is not stored (0..{self.levels - 1})")
-        across, down = self._grids[level]
+        if not 0 <= page < self.pages:
+            raise TileIndexError(f"page {page} is not stored (0..{self.pages - 1})")
+        across, down = self._grids[page]
         if not (0 <= x < across and 0 <= y < down):
-            raise TileIndexError(f"tile x={x} y={y} is outside level {level} ({across} x {down} tiles)")
+            raise TileIndexError(f"tile x={x} y={y} is outside page {page} ({across} x {down} tiles)")
         index = y * across + x
-        offsets, counts, decode = self._index[level]
+        offsets, counts, decode = self._index[page]
         segment, _, _ = decode(os.pread(self._fd, counts[index], offsets[index]), index)
         return segment[0]
 
-    def window(self, level: int, top: int, bottom: int, left: int, right: int) -> np.ndarray:
-        """Rows ``[top, bottom)`` and columns ``[left, right)`` of a stored level, from its tiles.
+    def window(self, page: int, top: int, bottom: int, left: int, right: int) -> np.ndarray:
+        """Rows ``[top, bottom)`` and columns ``[left, right)`` of a stored page, from its tiles.
 
         Args:
-            level: stored level, 0 = full resolution.
-            top, bottom, left, right: pixel bounds in that level's coordinates.
+            page: stored page, 0 = full resolution.
+            top, bottom, left, right: pixel bounds in that page's coordinates.
 
         Returns:
-            ``(bottom - top, right - left, samples)`` of the level's dtype (a copy).
+            ``(bottom - top, right - left, samples)`` of the page's dtype (a copy).
 
         Raises:
-            TileIndexError: no such level, or the window is empty or outside it.
+            TileIndexError: no such page, or the window is empty or outside it.
         """
-        if not 0 <= level < self.levels:
-            raise TileIndexError(f"level {level} is not stored (0..{self.levels - 1})")
-        rows, columns = self.shapes[level]
+        if not 0 <= page < self.pages:
+            raise TileIndexError(f"page {page} is not stored (0..{self.pages - 1})")
+        rows, columns = self.shapes[page]
         if not (0 <= top < bottom <= rows and 0 <= left < right <= columns):
             raise TileIndexError(
-                f"window rows {top}..{bottom}, columns {left}..{right} is outside level {level} "
+                f"window rows {top}..{bottom}, columns {left}..{right} is outside page {page} "
                 f"({rows} x {columns})"
             )
-        high, wide = self._tile_shapes[level]
+        high, wide = self._tile_shapes[page]
         out = None
         for y in range(top // high, (bottom - 1) // high + 1):
             for x in range(left // wide, (right - 1) // wide + 1):
-                tile = self.tile(level, x, y)
+                tile = self.tile(page, x, y)
                 if out is None:
                     out = np.empty((bottom - top, right - left, tile.shape[2]), tile.dtype)
                 r0, c0 = max(top, y * high), max(left, x * wide)
@@ -135,44 +140,44 @@ class PyramidFile:
                 ]
         return out
 
-    def window_tiles(self, level: int, top: int, bottom: int, left: int, right: int) -> int:
-        """How many stored tiles :meth:`window` decodes for a window of a level (0 if it is empty).
+    def window_tiles(self, page: int, top: int, bottom: int, left: int, right: int) -> int:
+        """How many stored tiles :meth:`window` decodes for a window of a page (0 if it is empty).
 
         Args:
-            level: stored level, 0 = full resolution.
-            top, bottom, left, right: pixel bounds in that level's coordinates, clipped to it.
+            page: stored page, 0 = full resolution.
+            top, bottom, left, right: pixel bounds in that page's coordinates, clipped to it.
         """
-        rows, columns = self.shapes[level]
+        rows, columns = self.shapes[page]
         top, left = max(0, top), max(0, left)
         bottom, right = min(rows, bottom), min(columns, right)
         if top >= bottom or left >= right:
             return 0
-        high, wide = self._tile_shapes[level]
+        high, wide = self._tile_shapes[page]
         return ((bottom - 1) // high - top // high + 1) * ((right - 1) // wide - left // wide + 1)
 
-    def tile_grid(self, level: int) -> tuple[int, int, int, int]:
-        """``(across, down, tile_height, tile_width)``: a level's tiles per row and column, and their size."""
-        across, down = self._grids[level]
-        high, wide = self._tile_shapes[level]
+    def tile_grid(self, page: int) -> tuple[int, int, int, int]:
+        """``(across, down, tile_height, tile_width)``: a page's tiles per row and column, and their size."""
+        across, down = self._grids[page]
+        high, wide = self._tile_shapes[page]
         return across, down, high, wide
 
-    def tile_pixels(self, level: int) -> int:
-        """Pixels in one stored tile of a level (256 x 256 = 65,536 for our pyramids)."""
-        high, wide = self._tile_shapes[level]
+    def tile_pixels(self, page: int) -> int:
+        """Pixels in one stored tile of a page (256 x 256 = 65,536 for our pyramids)."""
+        high, wide = self._tile_shapes[page]
         return high * wide
 
-    def read_level(
+    def read_page(
         self, *, top: int, bottom: int, left: int, right: int, width: int, height: int, max_pixels: int
     ) -> int:
-        """The stored level to read a full-resolution window from for a ``width`` x ``height`` output.
+        """The stored page to read a full-resolution window from for a ``width`` x ``height`` output.
 
-        The finest candidate is the coarsest level still at least as large as the
+        The finest candidate is the coarsest page still at least as large as the
         output in both axes (exact: area-averaging only). A request that shrinks
         much more in one axis than in the other (a 360 x 1 strip of an 800,000-row
-        log) may read coarser levels, down to the coarsest one still at least as
+        log) may read coarser pages, down to the coarsest one still at least as
         large as the output in the axis that shrinks most: the first candidate whose
         tiles fit in ``max_pixels`` is read (the other axis is then resampled up
-        from fewer pixels). Reduction ``2 ** level``; level shapes halve by
+        from fewer pixels). Reduction ``2 ** page``; page shapes halve by
         ``ceil`` (:func:`ingest.pyramid.level_shapes`).
 
         Args:
@@ -181,22 +186,22 @@ class PyramidFile:
             max_pixels: read budget: stored-tile pixels decoded (tiles x 256 x 256).
 
         Returns:
-            The stored level, 0 = full resolution.
+            The stored page, 0 = full resolution.
 
         Raises:
             ReadTooLargeError: even the coarsest candidate decodes more than
                 ``max_pixels`` (nothing is decoded).
         """
         shrink = sorted((max(1.0, (right - left) / width), max(1.0, (bottom - top) / height)))
-        finest, coarsest = (min(self.levels - 1, int(math.floor(math.log2(s)))) for s in shrink)
+        finest, coarsest = (min(self.pages - 1, int(math.floor(math.log2(s)))) for s in shrink)
         pixels = 0
-        for level in range(finest, coarsest + 1):
-            r = 2**level
-            pixels = self.tile_pixels(level) * self.window_tiles(
-                level, top // r, -(-bottom // r), left // r, -(-right // r)
+        for page in range(finest, coarsest + 1):
+            r = 2**page
+            pixels = self.tile_pixels(page) * self.window_tiles(
+                page, top // r, -(-bottom // r), left // r, -(-right // r)
             )
             if pixels <= max_pixels:
-                return level
+                return page
         raise ReadTooLargeError(
             f"the request would decode {pixels} pixels (rows {top}..{bottom}, columns {left}..{right} "
             f"at reduction {2**coarsest}); the read budget is {max_pixels} (DJANGO_TILES_MAX_READ_PIXELS): "

@@ -22,7 +22,6 @@ lets anonymous uploads in, for deployments whose network is trusted.
 from __future__ import annotations
 
 import base64
-import math
 
 from django.conf import settings
 from django.urls import reverse
@@ -46,11 +45,12 @@ from ingest.rest.uploads import (
     upload_quota_check,
     upload_size_check,
 )
+from ingest.rest.viewsets import private_response
 from ingest.selectors import image_list
 from tiles.frames import frames_render, frames_window
-from tiles.rest.params import validate_colour
-from tiles.rest.viewsets import private_response
+from tiles.rest.params import depth_range_field_check, validate_colour
 from tiles.services import ImageNotReadyError, resolve_style
+from tiles.source import ImageSource
 
 # -- parameters and answers ----------------------------------------------------------
 
@@ -90,14 +90,7 @@ class FramesParams(FramesQueryParams):
     depth_max = serializers.FloatField(help_text="deep end of the closed range, image depth unit")
 
     def validate(self, attrs):
-        for name in ("depth_min", "depth_max"):
-            if not math.isfinite(attrs[name]):
-                raise serializers.ValidationError({name: "must be a finite number"})
-        if attrs["depth_min"] > attrs["depth_max"]:
-            low, high = attrs["depth_min"], attrs["depth_max"]
-            raise serializers.ValidationError(
-                {"depth_min": f"depth_min ({low:g}) is greater than depth_max ({high:g})"}
-            )
+        depth_range_field_check(attrs["depth_min"], attrs["depth_max"])
         validate_colour(attrs, "colormap", attrs.get("colormap"))
         return attrs
 
@@ -176,12 +169,13 @@ class ClassicFramesView(APIView):
         query.is_valid(raise_exception=True)
         params = query.validated_data
         image = _image_for_frames(params.get("image"), request.user)
-        window = frames_window(image=image, depth_min=params["depth_min"], depth_max=params["depth_max"])
+        source = ImageSource.for_image(image)
+        window = frames_window(source=source, depth_min=params["depth_min"], depth_max=params["depth_max"])
         rendering = resolve_style(
             image=image, palette=params["palette_obj"], vmin=params.get("min"), vmax=params.get("max")
         )
         frames = frames_render(
-            image=image,
+            source=source,
             window=window,
             rendering=rendering,
             frame_rows=params["frame_rows"],

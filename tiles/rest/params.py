@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
+from ingest.axis import DepthRangeError, depth_range_check
 from tiles.core.style import SIGNIFICANT_DIGITS, PaletteError, parse_palette, round_significant
 from tiles.services import style_json_check
 
@@ -14,6 +15,18 @@ MAX_SIDE = 65535
 STYLE_MAX_LENGTH = 2048
 
 _ROUNDED = f"; rounded to {SIGNIFICANT_DIGITS} significant digits"
+
+
+def depth_range_field_check(depth_min: float, depth_max: float) -> None:
+    """:func:`ingest.axis.depth_range_check` as a serializer error naming the bad bound.
+
+    Raises:
+        serializers.ValidationError: a bound not finite, or ``depth_min > depth_max``.
+    """
+    try:
+        depth_range_check(depth_min, depth_max)
+    except DepthRangeError as exc:
+        raise serializers.ValidationError({exc.field: str(exc)}) from None
 
 
 def validate_colour(attrs: dict, palette_field: str, palette_text: str | None) -> None:
@@ -51,15 +64,24 @@ def validate_colour(attrs: dict, palette_field: str, palette_text: str | None) -
 class StyleParams(serializers.Serializer):
     """Colour parameters shared by tiles, regions and thumbnails.
 
-    Without ``palette`` the output is grey (value and alpha). ``palette`` applies
-    to the single band; ``band=1`` is accepted and changes nothing.
+    Without a colour the output is grey (value and alpha); the colour applies to
+    the single band; ``band=1`` is accepted and changes nothing. Names follow the
+    project's terms: ``colormap`` for a named mapping (as the classic API and the
+    viewer say), ``palette`` for a list of colours; each accepts both (``palette``
+    was the API's only name), and ``cmap`` stays an alias. When several are
+    given, ``palette`` wins, then ``colormap``, then ``cmap``.
     """
 
     palette = serializers.CharField(
         required=False,
-        help_text="colormap name (viridis, YlOrBr, ...) or list of colours (#000,#f80,#fff)",
+        help_text="list of colours (#000,#f80,#fff) or a colormap name (viridis, YlOrBr, ...)",
     )
-    cmap = serializers.CharField(required=False, help_text="alias of palette")
+    colormap = serializers.CharField(
+        required=False,
+        help_text="colormap name (viridis, YlOrBr, ...; GET /api/v1/colormaps) or a list of colours; "
+        "palette wins when both are given",
+    )
+    cmap = serializers.CharField(required=False, help_text="alias of colormap")
     min = serializers.FloatField(
         required=False,
         help_text="value mapped to the first colour (default 0; float images: the 2nd percentile)" + _ROUNDED,
@@ -79,7 +101,8 @@ class StyleParams(serializers.Serializer):
     )
 
     def validate(self, attrs):
-        validate_colour(attrs, "palette", attrs.get("palette") or attrs.get("cmap"))
+        name = next((name for name in ("palette", "colormap", "cmap") if attrs.get(name)), "palette")
+        validate_colour(attrs, name, attrs.get(name))
         # StyleError propagates: 400 invalid_style naming the key (project/exceptions.py).
         attrs["style_json"] = style_json_check(attrs["style"]) if "style" in attrs else None
         return attrs
@@ -106,11 +129,8 @@ class WindowParams(StyleParams):
 
     def validate(self, attrs):
         attrs = super().validate(attrs)
-        if "depth_min" in attrs and "depth_max" in attrs and attrs["depth_min"] > attrs["depth_max"]:
-            low, high = attrs["depth_min"], attrs["depth_max"]
-            raise serializers.ValidationError(
-                {"depth_min": f"depth_min ({low:g}) is greater than depth_max ({high:g})"}
-            )
+        if "depth_min" in attrs and "depth_max" in attrs:
+            depth_range_field_check(attrs["depth_min"], attrs["depth_max"])
         if "top" in attrs and "bottom" in attrs and attrs["top"] >= attrs["bottom"]:
             raise serializers.ValidationError({"top": "top must be less than bottom"})
         if "left" in attrs and "right" in attrs and attrs["left"] >= attrs["right"]:
