@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import socket
+import subprocess
+import time
+import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +16,56 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 SAMPLE_CSV = (REPO / "samples" / "img.csv").resolve()
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextlib.contextmanager
+def gunicorn(args: list[str], *, env: dict, base: str, log_path: Path) -> Iterator[subprocess.Popen]:
+    """Run ``python -m gunicorn project.wsgi ARGS`` from the repository until ``/healthz`` answers.
+
+    Args:
+        args: gunicorn's arguments after ``project.wsgi`` (``--bind`` included).
+        env: the server's environment (name its settings module).
+        base: the server's URL, e.g. ``http://127.0.0.1:PORT``.
+        log_path: where its output goes (quoted in the failure if it does not start).
+
+    Yields:
+        The process; it is terminated (killed after 20 s) on exit.
+    """
+    python = str(REPO / ".venv" / "bin" / "python")
+    with open(log_path, "wb") as log:
+        process = subprocess.Popen(
+            [python, "-m", "gunicorn", "project.wsgi", *args],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    with urllib.request.urlopen(f"{base}/healthz", timeout=2) as answer:
+                        if answer.status == 200:
+                            break
+                except OSError:
+                    if process.poll() is not None or time.monotonic() > deadline:
+                        pytest.fail("gunicorn did not start: " + log_path.read_text()[-2000:])
+                    time.sleep(0.2)
+            yield process
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
 
 
 @pytest.fixture(scope="session")

@@ -32,16 +32,13 @@ import os
 import re
 import subprocess
 import sys
-import time
-import urllib.request
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
 import pytest
 import requests
 
-from tests.conftest import REPO
-from tests.test_readme_session import free_port
+from tests.conftest import REPO, free_port, gunicorn
 
 pytestmark = pytest.mark.fuzz
 
@@ -153,39 +150,11 @@ def live_api(tmp_path_factory, sample_csv):
         CONFIG.format(hooks=work / "fuzz_hooks.py", write_max_examples=WRITE_MAX_EXAMPLES)
     )
     base = f"http://127.0.0.1:{port}"
-    log_path = work / "gunicorn.log"
-    log = open(log_path, "wb")  # noqa: SIM115 (closed below)
-    process = subprocess.Popen(
-        [
-            *(python, "-m", "gunicorn", "project.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "2"),
-            *("--access-logfile", str(work / "access.log"), "--access-logformat", ACCESS_LOG_FORMAT),
-        ],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/healthz", timeout=2) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("gunicorn did not start: " + log_path.read_text()[-2000:])
-                time.sleep(0.2)
+    args = ["--bind", f"127.0.0.1:{port}", "--workers", "2", "--access-logfile", str(work / "access.log")]
+    args += ["--access-logformat", ACCESS_LOG_FORMAT]
+    with gunicorn(args, env=env, base=base, log_path=work / "gunicorn.log"):
         _upload_private_image(base, _manage(python, env, "createtoken", "owner").strip())
         yield base, token, work
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 def _upload_private_image(base: str, token: str) -> None:

@@ -16,10 +16,7 @@ import json
 import os
 import re
 import shutil
-import socket
 import subprocess
-import time
-import urllib.request
 from pathlib import Path
 
 import matplotlib
@@ -27,7 +24,7 @@ import numpy as np
 import pytest
 from PIL import Image as PILImage
 
-from tests.conftest import REPO
+from tests.conftest import REPO, free_port, gunicorn
 
 HEADING = "### Example client session"
 
@@ -42,12 +39,6 @@ def readme_session() -> list[str]:
     lines = [line for line in match.group(1).splitlines() if line.strip() and not line.startswith("#")]
     assert not [line for line in lines if line.endswith("\\")], "keep each command on one line"
     return lines
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @pytest.fixture
@@ -74,34 +65,9 @@ def server(tmp_path, sample_csv):
     )
     python = str(REPO / ".venv" / "bin" / "python")
     subprocess.run([python, "manage.py", "migrate", "--noinput", "-v", "0"], cwd=REPO, env=env, check=True)
-    log = open(tmp_path / "gunicorn.log", "wb")  # noqa: SIM115 (closed below)
-    process = subprocess.Popen(
-        [python, "-m", "gunicorn", "project.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
-        cwd=REPO,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                with urllib.request.urlopen(f"{env['BASE']}/healthz", timeout=2) as answer:
-                    if answer.status == 200:
-                        break
-            except OSError:
-                if process.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail("gunicorn did not start: " + (tmp_path / "gunicorn.log").read_text()[-2000:])
-                time.sleep(0.2)
+    args = ["--bind", f"127.0.0.1:{port}", "--workers", "1"]
+    with gunicorn(args, env=env, base=env["BASE"], log_path=tmp_path / "gunicorn.log"):
         yield env["BASE"], env, work
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-        log.close()
 
 
 def run_session(lines: list[str], env: dict, work: Path) -> list[tuple[int, bytes, bytes]]:
