@@ -33,7 +33,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
@@ -46,7 +45,7 @@ from urllib.parse import quote
 
 from benchmarks.gen_csv import generate
 from benchmarks.ingest import BENCH_DIR, prepare_csv
-from benchmarks.serve import PYTHON, REPO, SAMPLE, _free_port
+from benchmarks.serve import PYTHON, REPO, SAMPLE, Server, _free_port
 
 #: Size of the large log the issue's attacker ingested.
 LARGE_ROWS, LARGE_COLUMNS = 800_000, 360
@@ -178,43 +177,6 @@ def expect(answer: Answer, status: int, code: str = "-", note: str = "") -> Outc
         return Outcome("no answer", answer.body.decode(errors="replace")[:80], answer.ms, False)
     ok = answer.status == status and answer.code == code
     return Outcome(str(answer.status), answer.code, answer.ms, ok, note)
-
-
-class Server:
-    """gunicorn on 127.0.0.1 (2 sync workers), as benchmarks.serve starts it, ready at /healthz."""
-
-    def __init__(self, env: dict[str, str], log: Path, workers: int = 2):
-        self.port = _free_port()
-        self.log = open(log, "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
-            [
-                PYTHON,
-                "-m",
-                "gunicorn",
-                "project.wsgi",
-                f"--bind=127.0.0.1:{self.port}",
-                f"--workers={workers}",
-                "--worker-class=sync",
-                f"--timeout={WORKER_TIMEOUT}",
-                "--log-level=warning",
-            ],
-            cwd=REPO,
-            env=env,
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-        )
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            if Client(self.port).request("GET", "/healthz").status == 200:
-                return
-            time.sleep(0.2)
-        self.stop()
-        raise RuntimeError(f"gunicorn did not start; see {log}")
-
-    def stop(self) -> None:
-        self.proc.send_signal(signal.SIGTERM)
-        self.proc.wait(timeout=30)
-        self.log.close()
 
 
 def manage(env: dict[str, str], *args: str) -> str:
@@ -581,7 +543,13 @@ def main() -> None:
         env, ids, tokens = setup(scratch)
         shown = manage(env, "shell", "-c", "from django.conf import settings; print(settings.DEBUG)")
         debug = shown.split()[-1]  # Django 5.2's shell first says what it imported
-        server = Server(env, scratch / "gunicorn.log")
+        server = Server(
+            env,
+            2,
+            ready_path="/healthz",
+            extra_args=(f"--timeout={WORKER_TIMEOUT}",),
+            log=scratch / "gunicorn.log",
+        )
         try:
             print(
                 "setup: gunicorn, 2 sync workers, project.settings.development with DJANGO_DEBUG=false "

@@ -102,10 +102,27 @@ def _free_port() -> int:
 
 
 class Server:
-    """gunicorn on 127.0.0.1 with the benchmark settings."""
+    """gunicorn on 127.0.0.1 (sync workers), started and waited for until ``ready_path`` answers 200.
 
-    def __init__(self, env: dict[str, str], workers: int):
+    Args:
+        env: the server's environment.
+        workers: sync worker processes.
+        ready_path: a GET that answers 200 once the server is up.
+        extra_args: more gunicorn arguments (e.g. ``--timeout=120``).
+        log: a file for gunicorn's output (default: this process's).
+    """
+
+    def __init__(
+        self,
+        env: dict[str, str],
+        workers: int,
+        *,
+        ready_path: str = "/bench/floor",
+        extra_args: tuple[str, ...] = (),
+        log: Path | None = None,
+    ):
         self.port = _free_port()
+        self.log = open(log, "wb") if log else None  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
             [
                 PYTHON,
@@ -116,24 +133,31 @@ class Server:
                 f"--workers={workers}",
                 "--worker-class=sync",
                 "--log-level=warning",
+                *extra_args,
             ],
             cwd=REPO,
             env=env,
+            stdout=self.log,
+            stderr=subprocess.STDOUT if self.log else None,
         )
-        deadline = time.time() + 30
+        deadline = time.time() + 60
         while time.time() < deadline:
             try:
                 connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-                connection.request("GET", "/bench/floor")
+                connection.request("GET", ready_path)
                 if connection.getresponse().status == 200:
                     return
             except OSError:
                 time.sleep(0.2)
-        raise RuntimeError("gunicorn did not start")
+        self.stop()
+        raise RuntimeError("gunicorn did not start" + (f"; see {log}" if log else ""))
 
     def stop(self) -> None:
+        """Stop gunicorn (SIGTERM, as a supervisor would) and close its log."""
         self.proc.send_signal(signal.SIGTERM)
         self.proc.wait(timeout=30)
+        if self.log:
+            self.log.close()
 
 
 def request_sets(image_ids: list[int], side: str) -> dict[str, list[str]]:
