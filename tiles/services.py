@@ -112,7 +112,7 @@ def stretch_values(values: np.ndarray, stretch: tuple[float, float]) -> np.ndarr
     valid = ~np.isnan(values)
     with np.errstate(invalid="ignore"):
         index = np.clip(np.rint((values - low) * (255.0 / (high - low))), 0, 255)
-    raw = np.zeros(values.shape + (2,), np.uint8)
+    raw = np.zeros((*values.shape, 2), np.uint8)
     raw[..., 0][valid] = index[valid].astype(np.uint8)
     raw[..., 1][valid] = 255
     return raw
@@ -557,6 +557,11 @@ def _band_statistics(values: np.ndarray, weights: np.ndarray | None, *, bins: in
     Args:
         values: the values (float32), or each distinct value once (uint8).
         weights: None, or how many times each of ``values`` occurs (int64).
+        bins: number of histogram bins.
+        density: the histogram is a probability density (``numpy.histogram``'s ``density``).
+
+    Returns:
+        ``image_histogram``'s entry for the band, with ``min_value`` and ``max_value`` added.
     """
     if values.size == 0:
         hist, edges = np.histogram(values, bins, (0.0, 1.0))
@@ -639,7 +644,7 @@ def _style_check(image: Image, pyramid: PyramidFile, style_json: str) -> None:
             f"style {where}: band {band!r} is not a band of image {image.pk} "
             f"(bands 1..{pyramid.samples}: {', '.join(sorted(names))})"
         )
-    entries = style["bands"] if "bands" in style else [style]
+    entries = style.get("bands", [style])
     if all(isinstance(entry.get(key), float) for entry in entries for key in ("min", "max")):
         return
     # A min or max that is a word (or unset: "auto") makes large_image scan the image for

@@ -110,7 +110,10 @@ class PyramidFile:
 
         Args:
             page: stored page, 0 = full resolution.
-            top, bottom, left, right: pixel bounds in that page's coordinates.
+            top: first row, in that page's pixels.
+            bottom: row past the last one (half-open).
+            left: first column, in that page's pixels.
+            right: column past the last one (half-open).
 
         Returns:
             ``(bottom - top, right - left, samples)`` of the page's dtype (a copy).
@@ -145,7 +148,13 @@ class PyramidFile:
 
         Args:
             page: stored page, 0 = full resolution.
-            top, bottom, left, right: pixel bounds in that page's coordinates, clipped to it.
+            top: first row, in that page's pixels (clipped to the page, as are the others).
+            bottom: row past the last one (half-open).
+            left: first column, in that page's pixels.
+            right: column past the last one (half-open).
+
+        Returns:
+            The number of stored tiles the window touches.
         """
         rows, columns = self.shapes[page]
         top, left = max(0, top), max(0, left)
@@ -181,8 +190,12 @@ class PyramidFile:
         ``ceil`` (:func:`ingest.pyramid.level_shapes`).
 
         Args:
-            top, bottom, left, right: the window in full-resolution pixels, half-open.
-            width, height: output size in pixels, >= 1.
+            top: the window's first row, in full-resolution pixels.
+            bottom: the row past its last one (half-open).
+            left: the window's first column, in full-resolution pixels.
+            right: the column past its last one (half-open).
+            width: output width in pixels, >= 1.
+            height: output height in pixels, >= 1.
             max_pixels: read budget: stored-tile pixels decoded (tiles x 256 x 256).
 
         Returns:
@@ -193,7 +206,7 @@ class PyramidFile:
                 ``max_pixels`` (nothing is decoded).
         """
         shrink = sorted((max(1.0, (right - left) / width), max(1.0, (bottom - top) / height)))
-        finest, coarsest = (min(self.pages - 1, int(math.floor(math.log2(s)))) for s in shrink)
+        finest, coarsest = (min(self.pages - 1, math.floor(math.log2(s))) for s in shrink)
         pixels = 0
         for page in range(finest, coarsest + 1):
             r = 2**page

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import matplotlib
 import numpy as np
@@ -280,40 +281,43 @@ def _band_entry(entry, where: str) -> dict:
                 f"style {where}: key {key!r} is not allowed; allowed keys: "
                 + ", ".join(sorted(STYLE_BAND_KEYS | ({"bands"} if where == "top level" else set())))
             )
-    out: dict = {}
-    for key, value in entry.items():
-        if key == "band":
-            if isinstance(value, bool) or not (
-                (isinstance(value, int) and 1 <= value <= 64) or value in STYLE_BAND_NAMES
-            ):
-                raise StyleError(
-                    f"style {where}: band must be a band number (1 = the values) or one of "
-                    f"{', '.join(sorted(STYLE_BAND_NAMES))}; not {json.dumps(value)[:40]}"
-                )
-            out[key] = value
-        elif key == "palette":
-            out[key] = _palette_value(value, where)
-        elif key in ("min", "max"):
-            out[key] = _range_value(value, where, key)
-        elif key == "nodata":
-            out[key] = None if value is None else _finite_number(value, where, key)
-        elif key == "composite":
-            if value not in ("lighten", "multiply"):
-                raise StyleError(f"style {where}: composite must be lighten or multiply")
-            out[key] = value
-        elif key == "clamp":
-            if not isinstance(value, bool):
-                raise StyleError(f"style {where}: clamp must be true or false")
-            out[key] = value
-        else:  # scheme
-            if value not in ("linear", "discrete"):
-                raise StyleError(f"style {where}: scheme must be linear or discrete")
-            out[key] = value
+    out = {key: _band_value(key, value, where) for key, value in entry.items()}
     low, high = out.get("min"), out.get("max")
-    if isinstance(low, float) and isinstance(high, float) and low != high:
-        if abs(high - low) < 1e-9 * max(1.0, abs(low), abs(high)):
-            raise StyleError(f"style {where}: min and max are too close to map values between them")
+    if (
+        isinstance(low, float)
+        and isinstance(high, float)
+        and low != high
+        and abs(high - low) < 1e-9 * max(1.0, abs(low), abs(high))
+    ):
+        raise StyleError(f"style {where}: min and max are too close to map values between them")
     return out
+
+
+def _band_value(key: str, value: Any, where: str) -> Any:
+    """One checked value of a band entry, whose key is in :data:`STYLE_BAND_KEYS`."""
+    if key == "palette":
+        return _palette_value(value, where)
+    if key in ("min", "max"):
+        return _range_value(value, where, key)
+    if key == "nodata":
+        return None if value is None else _finite_number(value, where, key)
+    if key == "band":
+        if isinstance(value, bool) or not (
+            (isinstance(value, int) and 1 <= value <= 64) or value in STYLE_BAND_NAMES
+        ):
+            raise StyleError(
+                f"style {where}: band must be a band number (1 = the values) or one of "
+                f"{', '.join(sorted(STYLE_BAND_NAMES))}; not {json.dumps(value)[:40]}"
+            )
+    elif key == "composite":
+        if value not in ("lighten", "multiply"):
+            raise StyleError(f"style {where}: composite must be lighten or multiply")
+    elif key == "clamp":
+        if not isinstance(value, bool):
+            raise StyleError(f"style {where}: clamp must be true or false")
+    elif value not in ("linear", "discrete"):  # scheme
+        raise StyleError(f"style {where}: scheme must be linear or discrete")
+    return value
 
 
 def large_image_style(value) -> dict:
@@ -350,5 +354,4 @@ def large_image_style(value) -> dict:
 
 def style_bands(style: dict) -> list:
     """The ``band`` of every entry of a checked style (None where unset)."""
-    entries = style["bands"] if "bands" in style else [style]
-    return [entry.get("band") for entry in entries]
+    return [entry.get("band") for entry in style.get("bands", [style])]
