@@ -50,14 +50,27 @@ def image_preview_urls(image: Image) -> dict:
     }
 
 
+#: The columns of an image's webhook deliveries on its change page.
+DELIVERY_FIELDS = (
+    "attempt",
+    "url",
+    "event_status",
+    "status_code",
+    "delivered",
+    "duration",
+    "error",
+    "created",
+)
+
+
 class WebhookDeliveryInline(admin.TabularInline):
     """An image's webhook deliveries on its change page, read-only (the job adds them)."""
 
     model = WebhookDelivery
     extra = 0
     can_delete = False
-    fields = ["attempt", "url", "event_status", "status_code", "delivered", "duration", "error", "created"]
-    readonly_fields = fields
+    fields = DELIVERY_FIELDS
+    readonly_fields = DELIVERY_FIELDS
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False

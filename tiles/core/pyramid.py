@@ -13,6 +13,7 @@ import functools
 import math
 import os
 import weakref
+from typing import cast
 
 import numpy as np
 import tifffile
@@ -69,7 +70,8 @@ class PyramidFile:
 
     def __init__(self, path: str):
         with tifffile.TiffFile(path) as tiff:
-            stored = list(tiff.pages)
+            # TiffPages yields TiffPage objects (TiffFrame only with useframes, which we never set).
+            stored = cast(list[tifffile.TiffPage], list(tiff.pages))
             self.shapes = [page.shape[:2] for page in stored]
             self._grids = [
                 (-(-page.shape[1] // page.tilewidth), -(-page.shape[0] // page.tilelength)) for page in stored
@@ -103,7 +105,10 @@ class PyramidFile:
         index = y * across + x
         offsets, counts, decode = self._index[page]
         segment, _, _ = decode(os.pread(self._fd, counts[index], offsets[index]), index)
-        return segment[0]
+        if segment is None:  # a sparse tile (no bytes stored): our writer never leaves one
+            raise OSError(f"tile x={x} y={y} of page {page} has no stored data")
+        tile: np.ndarray = segment[0]
+        return tile
 
     def window(self, page: int, top: int, bottom: int, left: int, right: int) -> np.ndarray:
         """Rows ``[top, bottom)`` and columns ``[left, right)`` of a stored page, from its tiles.
@@ -130,7 +135,7 @@ class PyramidFile:
                 f"({rows} x {columns})"
             )
         high, wide = self._tile_shapes[page]
-        out = None
+        out: np.ndarray | None = None
         for y in range(top // high, (bottom - 1) // high + 1):
             for x in range(left // wide, (right - 1) // wide + 1):
                 tile = self.tile(page, x, y)
@@ -141,6 +146,8 @@ class PyramidFile:
                 out[r0 - top : r1 - top, c0 - left : c1 - left] = tile[
                     r0 - y * high : r1 - y * high, c0 - x * wide : c1 - x * wide
                 ]
+        if out is None:  # unreachable: the check above makes the window hold at least one tile
+            raise TileIndexError(f"window rows {top}..{bottom}, columns {left}..{right} is empty")
         return out
 
     def window_tiles(self, page: int, top: int, bottom: int, left: int, right: int) -> int:

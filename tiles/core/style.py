@@ -137,7 +137,8 @@ def parse_palette(text: str) -> tuple[tuple[int, int, int, int], ...]:
             f"unknown palette {text!r}: use a colormap name such as 'viridis' "
             "or a list of colours such as #000,#f80,#fff"
         ) from None
-    return tuple(tuple(int(c) for c in stop) for stop in np.asarray(colours))
+    # getPaletteColors answers an (n, 4) RGBA array.
+    return tuple((int(r), int(g), int(b), int(a)) for r, g, b, a in np.asarray(colours))
 
 
 @functools.lru_cache(maxsize=256)
@@ -176,7 +177,7 @@ def apply_style(raw: np.ndarray, style: Style) -> np.ndarray:
     if style.is_grey:
         return raw
     table = lookup_table(style)
-    coloured = table[value]
+    coloured: np.ndarray = table[value]
     if style.palette is None:
         return np.dstack([coloured[..., 0], alpha])
     out = coloured.copy()
@@ -223,7 +224,7 @@ def round_significant(value: float) -> float:
 STYLE_MAX_NUMBER = 1e30
 
 
-def _finite_number(value, where: str, key: str) -> float:
+def _finite_number(value: object, where: str, key: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise StyleError(f"style {where}: {key} must be a number, not {json.dumps(value)[:40]}")
     if not (np.isfinite(value) and abs(value) <= STYLE_MAX_NUMBER):
@@ -231,7 +232,7 @@ def _finite_number(value, where: str, key: str) -> float:
     return round_significant(float(value))
 
 
-def _range_value(value, where: str, key: str) -> float | str:
+def _range_value(value: object, where: str, key: str) -> float | str:
     if isinstance(value, str):
         word, _, threshold = value.partition(":")
         if word in STYLE_RANGE_WORDS and not threshold:
@@ -250,7 +251,7 @@ def _range_value(value, where: str, key: str) -> float | str:
     return _finite_number(value, where, key)
 
 
-def _palette_value(value, where: str):
+def _palette_value(value: object, where: str) -> str | list[str]:
     if isinstance(value, str):
         colours = [value]
     elif isinstance(value, list) and 1 <= len(value) <= STYLE_MAX_COLOURS:
@@ -272,7 +273,7 @@ def _palette_value(value, where: str):
     return value
 
 
-def _band_entry(entry, where: str) -> dict:
+def _band_entry(entry: object, where: str) -> dict[str, Any]:
     if not isinstance(entry, dict):
         raise StyleError(f"style {where}: must be a JSON object")
     for key in entry:
@@ -320,7 +321,7 @@ def _band_value(key: str, value: Any, where: str) -> Any:
     return value
 
 
-def large_image_style(value) -> dict:
+def large_image_style(value: object) -> dict[str, Any]:
     """Check a large_image style against the allow-list and normalise it.
 
     Args:
@@ -352,6 +353,6 @@ def large_image_style(value) -> dict:
     return {"bands": [_band_entry(entry, f"bands[{i}]") for i, entry in enumerate(bands)]}
 
 
-def style_bands(style: dict) -> list:
+def style_bands(style: dict[str, Any]) -> list[int | str | None]:
     """The ``band`` of every entry of a checked style (None where unset)."""
     return [entry.get("band") for entry in style.get("bands", [style])]

@@ -67,7 +67,8 @@ class AnyMediaRenderer(BaseRenderer):
     """Lets image routes answer whatever the client accepts; errors are JSON."""
 
     media_type = "*/*"
-    format = None
+    # DRF's own BaseRenderer sets format = None; its stubs declare str (project.schema.AutoSchema reads None).
+    format = None  # type: ignore[assignment]
     charset = None
     render_style = "binary"
 
@@ -87,6 +88,7 @@ def _cached_image_response(request: Request, key: str, produce) -> HttpResponse:
     """
     etag = etag_for(key)
     matches = parse_etags(request.headers.get("If-None-Match", ""))
+    response: HttpResponse
     if etag in matches or "*" in matches:
         response = HttpResponseNotModified()
     else:
