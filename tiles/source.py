@@ -112,7 +112,9 @@ class ImageSource:
         if source is None:
             source = cls(image)
             if len(_SOURCES) >= MAX_SOURCES:
-                _SOURCES.pop(next(iter(_SOURCES)))  # the oldest (the dict is not empty)
+                oldest = next(iter(_SOURCES), None)  # None if forget() emptied it meanwhile
+                if oldest is not None:
+                    _SOURCES.pop(oldest, None)
             _SOURCES[key] = source
         return source
 
