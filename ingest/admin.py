@@ -23,10 +23,12 @@ from ingest.pyramid import TILE
 #: The strip on the change page: this many pixels wide and high, whatever the log's size.
 STRIP_WIDTH = 48
 STRIP_HEIGHT = 600
+#: The en dash: the typography of depth ranges and of an empty value (not a hyphen-minus).
+DASH = "–"  # noqa: RUF001 the en dash is intended (depth ranges), not a mistyped hyphen
 
 
 def _depth(value: float | None) -> str:
-    return "–" if value is None else f"{value:g}"
+    return DASH if value is None else f"{value:g}"
 
 
 def image_preview_urls(image: Image) -> dict:
@@ -48,12 +50,27 @@ def image_preview_urls(image: Image) -> dict:
     }
 
 
+#: The columns of an image's webhook deliveries on its change page.
+DELIVERY_FIELDS = (
+    "attempt",
+    "url",
+    "event_status",
+    "status_code",
+    "delivered",
+    "duration",
+    "error",
+    "created",
+)
+
+
 class WebhookDeliveryInline(admin.TabularInline):
+    """An image's webhook deliveries on its change page, read-only (the job adds them)."""
+
     model = WebhookDelivery
     extra = 0
     can_delete = False
-    fields = ["attempt", "url", "event_status", "status_code", "delivered", "duration", "error", "created"]
-    readonly_fields = fields
+    fields = DELIVERY_FIELDS
+    readonly_fields = DELIVERY_FIELDS
 
     def has_add_permission(self, request, obj=None) -> bool:
         return False
@@ -76,7 +93,8 @@ class ImageAdmin(admin.ModelAdmin):
     search_fields = ["name", "sha256", "owner__username"]
     date_hierarchy = "created"
     inlines = [WebhookDeliveryInline]
-    readonly_fields = [f.name for f in Image._meta.fields] + ["depth_range", "error_summary", "duration"]
+    # SLF001: Model._meta is Django's documented model metadata API, not a private member.
+    readonly_fields = [f.name for f in Image._meta.fields] + ["depth_range", "error_summary", "duration"]  # noqa: SLF001
     fieldsets = [
         (None, {"fields": ["name", ("owner", "public"), "status", "progress", "error_summary"]}),
         (
@@ -106,17 +124,17 @@ class ImageAdmin(admin.ModelAdmin):
 
     @admin.display(description="depth range", ordering="depth_min")
     def depth_range(self, image: Image) -> str:
-        """``depth_min – depth_max unit`` (closed range), or a dash before ingestion."""
+        """``depth_min – depth_max unit`` (closed range), or a dash before ingestion."""  # noqa: RUF002 en dash intended
         if image.depth_min is None or image.depth_max is None:
-            return "–"
+            return DASH
         step = f", step {_depth(image.depth_step)}" if image.depth_step else ""
-        return f"{_depth(image.depth_min)} – {_depth(image.depth_max)} {image.depth_unit}{step}"
+        return f"{_depth(image.depth_min)} {DASH} {_depth(image.depth_max)} {image.depth_unit}{step}"
 
     @admin.display(description="error")
     def error_summary(self, image: Image) -> str:
         """The job's error with its line and column, or a dash."""
         if not image.error:
-            return "–"
+            return DASH
         where = []
         if image.error_line is not None:
             where.append(f"line {image.error_line}")

@@ -198,9 +198,12 @@ class DepthAxis:
 
 
 def _typical_step(positive: np.ndarray, resample: bool) -> float:
-    """The step of the grid: the most common spacing (ties: the smallest) for a
-    regular log, whose gaps then cannot skew it; the median spacing for one to
-    resample. Spacings are compared to 9 significant digits (float noise)."""
+    """The step of the grid: the most common spacing, or the median one to resample.
+
+    The most common spacing (ties: the smallest) suits a regular log, whose gaps
+    then cannot skew it; a log to resample takes the median spacing. Spacings are
+    compared to 9 significant digits (float noise).
+    """
     if not positive.size:
         return 1.0
     median = float(np.median(positive))
@@ -216,6 +219,7 @@ def _check_size(
     ordered: np.ndarray,
     order: np.ndarray,
     step: float,
+    *,
     max_rows: int | None,
     max_gap_rows: int | None,
 ) -> None:
@@ -291,14 +295,14 @@ def depth_axis_from_depths(
     step = _typical_step(positive, resample)
     if resample or not positive.size:
         positions = np.rint((ordered - ordered[0]) / step)
-        _check_size(positions, ordered, order, step, max_rows, max_gap_rows)
+        _check_size(positions, ordered, order, step, max_rows=max_rows, max_gap_rows=max_gap_rows)
         rows_after_first = positions.astype(np.int64)
     else:
         # Whole steps between neighbours, then the step refined over the whole span
         # so that rounding errors do not add up along a long log.
         whole_steps = np.rint(spacing / step)
         positions = np.concatenate([[0.0], np.cumsum(whole_steps)])
-        _check_size(positions, ordered, order, step, max_rows, max_gap_rows)
+        _check_size(positions, ordered, order, step, max_rows=max_rows, max_gap_rows=max_gap_rows)
         steps = whole_steps.astype(np.int64)
         rows_after_first = np.concatenate([[0], np.cumsum(steps)])
         if rows_after_first[-1] > 0:

@@ -17,7 +17,8 @@ serializers. What is added here rather than on each view:
   opened as TIFF).
 
 tests/test_api_fuzz.py (schemathesis against the live server) and
-tests/test_api_schema_truth.py hold the server and this schema to each other."""
+tests/test_api_schema_truth.py hold the server and this schema to each other.
+"""
 
 from __future__ import annotations
 
@@ -330,7 +331,7 @@ def _errors_of(path: str, operation: dict) -> list[str]:
     statuses = ["401"]
     if any(parameter.get("in") == "query" for parameter in parameters) or "requestBody" in operation:
         statuses.append("400")
-    if "{id}" in path or path.startswith("/get-images/") or path.startswith("/api/v1/colormaps/"):
+    if "{id}" in path or path.startswith(("/get-images/", "/api/v1/colormaps/")):
         statuses.append("404")
     if "{id}/" in path or path.startswith("/get-images/"):
         statuses.append("409")
@@ -343,11 +344,41 @@ def _errors_of(path: str, operation: dict) -> list[str]:
     return sorted(statuses)
 
 
+def _complete_operation(path: str, method: str, operation: dict, components: dict, ref: dict) -> None:
+    """One operation of :func:`add_error_responses`, changed in place.
+
+    Its ignored query parameters dropped, the others described, a response per
+    error status it can answer, its JSON body, a multipart-only request body and
+    a media type per image format of its route.
+    """
+    responses = operation["responses"]
+    parameters = [p for p in operation.get("parameters", []) if not _ignored(p)]
+    for parameter in parameters:
+        _describe(path, parameter)
+    if parameters:
+        operation["parameters"] = parameters
+    else:
+        operation.pop("parameters", None)
+    for status in _errors_of(path, operation):
+        responses.setdefault(status, URI_TOO_LONG if status == "414" else _error(status, ref))
+    _json_body(path, method, responses, components)
+    _multipart_only(operation.get("requestBody", {}))
+    content = responses.get("200", {}).get("content", {})
+    if "{fmt}" in path and "image/png" in content:
+        formats = DATA_FORMATS if "/data/" in path else TILE_FORMATS
+        for fmt in formats:
+            if fmt in MEDIA_TYPES:
+                content.setdefault(MEDIA_TYPES[fmt], content["image/png"])
+
+
 def add_error_responses(result: dict, generator, request, public) -> dict:
     """drf-spectacular post-processing hook: the error shape, and the schema made to match the server.
 
     Args:
         result: the generated OpenAPI document (changed in place).
+        generator: drf-spectacular's schema generator (unused: the hook's signature).
+        request: the request for the schema, or None (unused: the hook's signature).
+        public: whether the schema is generated for everyone (unused: the hook's signature).
 
     Returns:
         The document, with ``components.schemas.Error`` and, on every operation,
@@ -371,26 +402,8 @@ def add_error_responses(result: dict, generator, request, public) -> dict:
     ref = {"$ref": "#/components/schemas/Error"}
     for path, operations in result.get("paths", {}).items():
         for method, operation in operations.items():
-            if not isinstance(operation, dict) or "responses" not in operation:
-                continue
-            responses = operation["responses"]
-            parameters = [p for p in operation.get("parameters", []) if not _ignored(p)]
-            for parameter in parameters:
-                _describe(path, parameter)
-            if parameters:
-                operation["parameters"] = parameters
-            else:
-                operation.pop("parameters", None)
-            for status in _errors_of(path, operation):
-                responses.setdefault(status, URI_TOO_LONG if status == "414" else _error(status, ref))
-            _json_body(path, method, responses, components)
-            _multipart_only(operation.get("requestBody", {}))
-            content = responses.get("200", {}).get("content", {})
-            if "{fmt}" in path and "image/png" in content:
-                formats = DATA_FORMATS if "/data/" in path else TILE_FORMATS
-                for fmt in formats:
-                    if fmt in MEDIA_TYPES:
-                        content.setdefault(MEDIA_TYPES[fmt], content["image/png"])
+            if isinstance(operation, dict) and "responses" in operation:
+                _complete_operation(path, method, operation, components, ref)
     for path, description in PROBES.items():
         result["paths"][path] = {
             "get": {

@@ -1,7 +1,11 @@
+"""The tiles app's configuration."""
+
 from django.apps import AppConfig
 
 
 class TilesConfig(AppConfig):
+    """Django's registration of the tiles app."""
+
     name = "tiles"
     verbose_name = "Tiles"
 

@@ -15,7 +15,7 @@ from django.conf import settings
 
 from ingest.axis import DepthRangeError, depth_range_check
 from tiles.core.render import OutputTooLargeError, check_output_size, render
-from tiles.services import Rendering, Window, stretch_values
+from tiles.services import Rendering, Window
 from tiles.source import ImageSource
 
 #: Rows read from the pyramid at a time (rounded down to whole frames): bounds memory.
@@ -116,7 +116,7 @@ def frames_render(
     for part in parts:
         raw = source.pixels(window=part, width=part.width, height=part.height)
         if source.image.dtype == "float32":
-            raw = stretch_values(raw, rendering.stretch)
+            raw = rendering.stretched(raw)
         for start in range(0, part.height, frame_rows):
             chunk = raw[start : start + frame_rows]
             png, _ = render(chunk, rendering.style, "png")

@@ -87,7 +87,13 @@ class TileFastLaneMiddleware:
         try:
             style = query_params(params.StyleParams, request.GET)
             response = tile_response(
-                request, image, style, int(match["z"]), int(match["x"]), int(match["y"]), match["fmt"]
+                request,
+                image,
+                style,
+                z=int(match["z"]),
+                x=int(match["x"]),
+                y=int(match["y"]),
+                fmt=match["fmt"],
             )
         except Exception:  # noqa: BLE001 - the normal stack answers errors, in their JSON shape
             return None

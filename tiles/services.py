@@ -82,6 +82,16 @@ class Rendering:
     style: Style
     stretch: tuple[float, float] | None = None
 
+    def stretched(self, values: np.ndarray) -> np.ndarray:
+        """Float32 values stretched by this rendering (:func:`stretch_values`).
+
+        Raises:
+            ValueError: the rendering has no stretch (a uint8 image's).
+        """
+        if self.stretch is None:
+            raise ValueError("a uint8 image's rendering has no stretch")
+        return stretch_values(values, self.stretch)
+
 
 def resolve_style(
     *, image: Image, palette: tuple | None, vmin: float | None = None, vmax: float | None = None
@@ -112,7 +122,7 @@ def stretch_values(values: np.ndarray, stretch: tuple[float, float]) -> np.ndarr
     valid = ~np.isnan(values)
     with np.errstate(invalid="ignore"):
         index = np.clip(np.rint((values - low) * (255.0 / (high - low))), 0, 255)
-    raw = np.zeros(values.shape + (2,), np.uint8)
+    raw = np.zeros((*values.shape, 2), np.uint8)
     raw[..., 0][valid] = index[valid].astype(np.uint8)
     raw[..., 1][valid] = 255
     return raw
@@ -201,7 +211,7 @@ def unused_value(image: Image) -> int | None:
     Every level's value is a mean of full-resolution values, so a value outside
     ``[value_min, value_max]`` (recorded at ingest) appears at no level.
     """
-    if image.dtype != "uint8" or image.value_min is None:
+    if image.dtype != "uint8" or image.value_min is None or image.value_max is None:
         return None
     if image.value_min > 0:
         return 0
@@ -451,7 +461,7 @@ def region_render(
         if image.dtype == "float32":
             if fmt == "npy":
                 return encode_floats(pixels), FORMATS["npy"][1]
-            return render(stretch_values(pixels, rendering.stretch), rendering.style, fmt)
+            return render(rendering.stretched(pixels), rendering.style, fmt)
         return render(pixels, rendering.style, fmt, unused=unused_value(image))
     if pixels.shape[:2] != (height, width):
         resized = PILImage.fromarray(pixels).resize((width, height), PILImage.Resampling.BOX)
@@ -531,6 +541,7 @@ def image_histogram(*, image: Image, bins: int, only_min_max: bool, density: boo
             counts[1] += np.bincount(tile[..., 1].ravel(), minlength=256)
         else:
             floats.append(value[~np.isnan(value)])
+    bands: list[tuple[np.ndarray, np.ndarray | None]]  # values and, for uint8, their counts
     if pyramid.samples == 2:
         byte_values = np.arange(256, dtype=np.uint8)
         bands = [(byte_values[c > 0], c[c > 0]) for c in counts]
@@ -557,6 +568,11 @@ def _band_statistics(values: np.ndarray, weights: np.ndarray | None, *, bins: in
     Args:
         values: the values (float32), or each distinct value once (uint8).
         weights: None, or how many times each of ``values`` occurs (int64).
+        bins: number of histogram bins.
+        density: the histogram is a probability density (``numpy.histogram``'s ``density``).
+
+    Returns:
+        ``image_histogram``'s entry for the band, with ``min_value`` and ``max_value`` added.
     """
     if values.size == 0:
         hist, edges = np.histogram(values, bins, (0.0, 1.0))
@@ -639,7 +655,7 @@ def _style_check(image: Image, pyramid: PyramidFile, style_json: str) -> None:
             f"style {where}: band {band!r} is not a band of image {image.pk} "
             f"(bands 1..{pyramid.samples}: {', '.join(sorted(names))})"
         )
-    entries = style["bands"] if "bands" in style else [style]
+    entries = style.get("bands", [style])
     if all(isinstance(entry.get(key), float) for entry in entries for key in ("min", "max")):
         return
     # A min or max that is a word (or unset: "auto") makes large_image scan the image for

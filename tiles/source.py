@@ -71,6 +71,9 @@ class ImageSource:
         image: the image's row (its pixels and axis never change for its id).
         axis: its depth axis (row 0 the shallowest, in ``image.depth_unit``).
         zooms: large_image's number of levels; ``z`` runs ``0..zooms - 1``, 0 the coarsest.
+        rows: the image's height in pixels (its ``rows``, set once ready).
+        columns: the image's width in pixels (its ``columns``).
+        depth_max: the image's ``depth_max``, in ``image.depth_unit``.
     """
 
     tile_formats: ClassVar[tuple[str, ...]] = TILE_FORMATS
@@ -78,11 +81,24 @@ class ImageSource:
     tile_size: ClassVar[int] = TILE_SIZE
 
     def __init__(self, image: Image):
-        if not image.is_ready:
+        rows, columns = image.rows, image.columns
+        depth_min, depth_max, depth_step = image.depth_min, image.depth_max, image.depth_step
+        # A ready image has its axis and size (the job sets them with the pyramid).
+        if (
+            not image.is_ready
+            or rows is None
+            or columns is None
+            or depth_min is None
+            or depth_max is None
+            or depth_step is None
+        ):
             raise ImageNotReadyError(image)
         self.image = image
-        self.axis = DepthAxis(image.depth_min, image.depth_step, image.rows)
-        self.zooms = zoom_levels(image.columns, image.rows, TILE_SIZE)
+        self.rows: int = rows
+        self.columns: int = columns
+        self.depth_max: float = depth_max
+        self.axis = DepthAxis(depth_min, depth_step, rows)
+        self.zooms = zoom_levels(columns, rows, TILE_SIZE)
 
     @classmethod
     def for_image(cls, image: Image) -> ImageSource:
@@ -96,7 +112,9 @@ class ImageSource:
         if source is None:
             source = cls(image)
             if len(_SOURCES) >= MAX_SOURCES:
-                _SOURCES.pop(next(iter(_SOURCES), None), None)  # the oldest
+                oldest = next(iter(_SOURCES), None)  # None if forget() emptied it meanwhile
+                if oldest is not None:
+                    _SOURCES.pop(oldest, None)
             _SOURCES[key] = source
         return source
 
@@ -124,10 +142,9 @@ class ImageSource:
             raise TileOutOfRangeError(f"level {z} is outside the pyramid (0..{self.zooms - 1})")
         span = TILE_SIZE * 2 ** self.page(z)
         xmin, ymin = x * span, y * span
-        image = self.image
-        if xmin >= image.columns or ymin >= image.rows:
+        if xmin >= self.columns or ymin >= self.rows:
             raise TileOutOfRangeError(f"tile z={z} x={x} y={y} is outside the image")
-        xmax, ymax = min(image.columns, xmin + span), min(image.rows, ymin + span)
+        xmax, ymax = min(self.columns, xmin + span), min(self.rows, ymin + span)
         return {
             "xmin": xmin,
             "xmax": xmax,
@@ -135,7 +152,7 @@ class ImageSource:
             "ymax": ymax,
             "depth_min": self.axis.depth(ymin),
             "depth_max": self.axis.depth(ymax - 1),
-            "depth_unit": image.depth_unit,
+            "depth_unit": self.image.depth_unit,
         }
 
     # -- depth axis -----------------------------------------------------------------
@@ -165,22 +182,21 @@ class ImageSource:
             DepthRangeError: a depth range with no row, reversed, or a pixel window
                 that is empty or outside the image.
         """
-        image = self.image
         if depth_min is not None or depth_max is not None:
             first, stop = self.axis.rows_for(
-                image.depth_min if depth_min is None else depth_min,
-                image.depth_max if depth_max is None else depth_max,
+                self.axis.depth_min if depth_min is None else depth_min,
+                self.depth_max if depth_max is None else depth_max,
             )
         else:
             first = 0 if top is None else top
-            stop = image.rows if bottom is None else bottom
-        first, stop = max(0, first), min(image.rows, stop)
+            stop = self.rows if bottom is None else bottom
+        first, stop = max(0, first), min(self.rows, stop)
         left = 0 if left is None else max(0, left)
-        right = image.columns if right is None else min(image.columns, right)
+        right = self.columns if right is None else min(self.columns, right)
         if first >= stop or left >= right:
             raise DepthRangeError(
                 f"the window rows {first}..{stop}, columns {left}..{right} is empty or outside "
-                f"the image ({image.rows} rows x {image.columns} columns)"
+                f"the image ({self.rows} rows x {self.columns} columns)"
             )
         return Window(first, stop, left, right)
 
@@ -258,6 +274,8 @@ class ImageSource:
         """
         if depth is not None:
             row = self.axis.row_nearest(depth)
+        elif row is None:
+            raise DepthRangeError("a pixel needs a row or a depth")
         value = services.pixel_value(image=self.image, row=row, column=column)
         return {
             "row": row,

@@ -1,0 +1,1 @@
+"""The ingest API: upload and job routes, their serializers and views."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.models import User
 from django.core.validators import URLValidator
 from django.urls import reverse
 from rest_framework import serializers
@@ -40,7 +41,7 @@ class ImageSerializer(serializers.ModelSerializer):
 
     url = serializers.SerializerMethodField()
     viewer_url = serializers.SerializerMethodField()
-    owner = serializers.SlugRelatedField(
+    owner: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
         slug_field="username",
         read_only=True,
         allow_null=True,

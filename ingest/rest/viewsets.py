@@ -10,6 +10,8 @@ image, who may change it, and the private-response headers).
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from django.http import HttpResponse
 from django.utils.cache import patch_vary_headers
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -41,8 +43,11 @@ FORBIDDEN = OpenApiResponse(ERROR, description="permission_denied: only the owne
 #: again each time (a 304 for a matching ETag), so a revoked reader stops reading.
 PRIVATE = "private, no-cache"
 
+#: Any response type: :func:`private_response` gives back the response it marks.
+_Response = TypeVar("_Response", bound=HttpResponse)
 
-def private_response(response: HttpResponse) -> HttpResponse:
+
+def private_response(response: _Response) -> _Response:
     """Mark a response that depends on who asks: ``Cache-Control: private``, ``Vary: Authorization``.
 
     For every response about a private image (and every list a signed-in user

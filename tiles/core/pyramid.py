@@ -13,6 +13,7 @@ import functools
 import math
 import os
 import weakref
+from typing import cast
 
 import numpy as np
 import tifffile
@@ -69,7 +70,8 @@ class PyramidFile:
 
     def __init__(self, path: str):
         with tifffile.TiffFile(path) as tiff:
-            stored = list(tiff.pages)
+            # TiffPages yields TiffPage objects (TiffFrame only with useframes, which we never set).
+            stored = cast(list[tifffile.TiffPage], list(tiff.pages))
             self.shapes = [page.shape[:2] for page in stored]
             self._grids = [
                 (-(-page.shape[1] // page.tilewidth), -(-page.shape[0] // page.tilelength)) for page in stored
@@ -103,14 +105,20 @@ class PyramidFile:
         index = y * across + x
         offsets, counts, decode = self._index[page]
         segment, _, _ = decode(os.pread(self._fd, counts[index], offsets[index]), index)
-        return segment[0]
+        if segment is None:  # a sparse tile (no bytes stored): our writer never leaves one
+            raise OSError(f"tile x={x} y={y} of page {page} has no stored data")
+        tile: np.ndarray = segment[0]
+        return tile
 
     def window(self, page: int, top: int, bottom: int, left: int, right: int) -> np.ndarray:
         """Rows ``[top, bottom)`` and columns ``[left, right)`` of a stored page, from its tiles.
 
         Args:
             page: stored page, 0 = full resolution.
-            top, bottom, left, right: pixel bounds in that page's coordinates.
+            top: first row, in that page's pixels.
+            bottom: row past the last one (half-open).
+            left: first column, in that page's pixels.
+            right: column past the last one (half-open).
 
         Returns:
             ``(bottom - top, right - left, samples)`` of the page's dtype (a copy).
@@ -127,7 +135,7 @@ class PyramidFile:
                 f"({rows} x {columns})"
             )
         high, wide = self._tile_shapes[page]
-        out = None
+        out: np.ndarray | None = None
         for y in range(top // high, (bottom - 1) // high + 1):
             for x in range(left // wide, (right - 1) // wide + 1):
                 tile = self.tile(page, x, y)
@@ -138,6 +146,8 @@ class PyramidFile:
                 out[r0 - top : r1 - top, c0 - left : c1 - left] = tile[
                     r0 - y * high : r1 - y * high, c0 - x * wide : c1 - x * wide
                 ]
+        if out is None:  # unreachable: the check above makes the window hold at least one tile
+            raise TileIndexError(f"window rows {top}..{bottom}, columns {left}..{right} is empty")
         return out
 
     def window_tiles(self, page: int, top: int, bottom: int, left: int, right: int) -> int:
@@ -145,7 +155,13 @@ class PyramidFile:
 
         Args:
             page: stored page, 0 = full resolution.
-            top, bottom, left, right: pixel bounds in that page's coordinates, clipped to it.
+            top: first row, in that page's pixels (clipped to the page, as are the others).
+            bottom: row past the last one (half-open).
+            left: first column, in that page's pixels.
+            right: column past the last one (half-open).
+
+        Returns:
+            The number of stored tiles the window touches.
         """
         rows, columns = self.shapes[page]
         top, left = max(0, top), max(0, left)
@@ -181,8 +197,12 @@ class PyramidFile:
         ``ceil`` (:func:`ingest.pyramid.level_shapes`).
 
         Args:
-            top, bottom, left, right: the window in full-resolution pixels, half-open.
-            width, height: output size in pixels, >= 1.
+            top: the window's first row, in full-resolution pixels.
+            bottom: the row past its last one (half-open).
+            left: the window's first column, in full-resolution pixels.
+            right: the column past its last one (half-open).
+            width: output width in pixels, >= 1.
+            height: output height in pixels, >= 1.
             max_pixels: read budget: stored-tile pixels decoded (tiles x 256 x 256).
 
         Returns:
@@ -193,7 +213,7 @@ class PyramidFile:
                 ``max_pixels`` (nothing is decoded).
         """
         shrink = sorted((max(1.0, (right - left) / width), max(1.0, (bottom - top) / height)))
-        finest, coarsest = (min(self.pages - 1, int(math.floor(math.log2(s)))) for s in shrink)
+        finest, coarsest = (min(self.pages - 1, math.floor(math.log2(s))) for s in shrink)
         pixels = 0
         for page in range(finest, coarsest + 1):
             r = 2**page

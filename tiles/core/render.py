@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import io
+from typing import Any
 
 import numpy as np
 from PIL import Image as PILImage
@@ -123,9 +124,10 @@ def resample_float(
         return values
     valid = ~np.isnan(values)
     size, kind = (width, height), PILImage.Resampling.BOX
-    total = PILImage.fromarray(np.where(valid, values, 0).astype(np.float32)).resize(size, kind, box)
-    coverage = PILImage.fromarray(valid.astype(np.float32)).resize(size, kind, box)
-    total, coverage = np.asarray(total), np.asarray(coverage)
+    total = np.asarray(
+        PILImage.fromarray(np.where(valid, values, 0).astype(np.float32)).resize(size, kind, box)
+    )
+    coverage = np.asarray(PILImage.fromarray(valid.astype(np.float32)).resize(size, kind, box))
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(coverage > 1e-6, total / coverage, np.nan).astype(np.float32)
 
@@ -151,7 +153,7 @@ def encode(pixels: np.ndarray, fmt: str) -> tuple[bytes, str]:
     pil_format, mime, _ = FORMATS[fmt]
     mode = "LA" if pixels.shape[2] == 2 else "RGBA"
     image = PILImage.fromarray(np.ascontiguousarray(pixels))
-    options: dict = {}
+    options: dict[str, Any] = {}
     if pil_format == "JPEG":
         background = PILImage.new(mode, image.size, (JPEG_BACKGROUND,) * len(mode))
         image = PILImage.alpha_composite(background.convert("RGBA"), image.convert("RGBA"))

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import json
 from dataclasses import dataclass
+from typing import Any
 
 import matplotlib
 import numpy as np
@@ -136,7 +137,8 @@ def parse_palette(text: str) -> tuple[tuple[int, int, int, int], ...]:
             f"unknown palette {text!r}: use a colormap name such as 'viridis' "
             "or a list of colours such as #000,#f80,#fff"
         ) from None
-    return tuple(tuple(int(c) for c in stop) for stop in np.asarray(colours))
+    # getPaletteColors answers an (n, 4) RGBA array.
+    return tuple((int(r), int(g), int(b), int(a)) for r, g, b, a in np.asarray(colours))
 
 
 @functools.lru_cache(maxsize=256)
@@ -175,7 +177,7 @@ def apply_style(raw: np.ndarray, style: Style) -> np.ndarray:
     if style.is_grey:
         return raw
     table = lookup_table(style)
-    coloured = table[value]
+    coloured: np.ndarray = table[value]
     if style.palette is None:
         return np.dstack([coloured[..., 0], alpha])
     out = coloured.copy()
@@ -222,7 +224,7 @@ def round_significant(value: float) -> float:
 STYLE_MAX_NUMBER = 1e30
 
 
-def _finite_number(value, where: str, key: str) -> float:
+def _finite_number(value: object, where: str, key: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise StyleError(f"style {where}: {key} must be a number, not {json.dumps(value)[:40]}")
     if not (np.isfinite(value) and abs(value) <= STYLE_MAX_NUMBER):
@@ -230,7 +232,7 @@ def _finite_number(value, where: str, key: str) -> float:
     return round_significant(float(value))
 
 
-def _range_value(value, where: str, key: str) -> float | str:
+def _range_value(value: object, where: str, key: str) -> float | str:
     if isinstance(value, str):
         word, _, threshold = value.partition(":")
         if word in STYLE_RANGE_WORDS and not threshold:
@@ -249,7 +251,7 @@ def _range_value(value, where: str, key: str) -> float | str:
     return _finite_number(value, where, key)
 
 
-def _palette_value(value, where: str):
+def _palette_value(value: object, where: str) -> str | list[str]:
     if isinstance(value, str):
         colours = [value]
     elif isinstance(value, list) and 1 <= len(value) <= STYLE_MAX_COLOURS:
@@ -271,7 +273,7 @@ def _palette_value(value, where: str):
     return value
 
 
-def _band_entry(entry, where: str) -> dict:
+def _band_entry(entry: object, where: str) -> dict[str, Any]:
     if not isinstance(entry, dict):
         raise StyleError(f"style {where}: must be a JSON object")
     for key in entry:
@@ -280,43 +282,46 @@ def _band_entry(entry, where: str) -> dict:
                 f"style {where}: key {key!r} is not allowed; allowed keys: "
                 + ", ".join(sorted(STYLE_BAND_KEYS | ({"bands"} if where == "top level" else set())))
             )
-    out: dict = {}
-    for key, value in entry.items():
-        if key == "band":
-            if isinstance(value, bool) or not (
-                (isinstance(value, int) and 1 <= value <= 64) or value in STYLE_BAND_NAMES
-            ):
-                raise StyleError(
-                    f"style {where}: band must be a band number (1 = the values) or one of "
-                    f"{', '.join(sorted(STYLE_BAND_NAMES))}; not {json.dumps(value)[:40]}"
-                )
-            out[key] = value
-        elif key == "palette":
-            out[key] = _palette_value(value, where)
-        elif key in ("min", "max"):
-            out[key] = _range_value(value, where, key)
-        elif key == "nodata":
-            out[key] = None if value is None else _finite_number(value, where, key)
-        elif key == "composite":
-            if value not in ("lighten", "multiply"):
-                raise StyleError(f"style {where}: composite must be lighten or multiply")
-            out[key] = value
-        elif key == "clamp":
-            if not isinstance(value, bool):
-                raise StyleError(f"style {where}: clamp must be true or false")
-            out[key] = value
-        else:  # scheme
-            if value not in ("linear", "discrete"):
-                raise StyleError(f"style {where}: scheme must be linear or discrete")
-            out[key] = value
+    out = {key: _band_value(key, value, where) for key, value in entry.items()}
     low, high = out.get("min"), out.get("max")
-    if isinstance(low, float) and isinstance(high, float) and low != high:
-        if abs(high - low) < 1e-9 * max(1.0, abs(low), abs(high)):
-            raise StyleError(f"style {where}: min and max are too close to map values between them")
+    if (
+        isinstance(low, float)
+        and isinstance(high, float)
+        and low != high
+        and abs(high - low) < 1e-9 * max(1.0, abs(low), abs(high))
+    ):
+        raise StyleError(f"style {where}: min and max are too close to map values between them")
     return out
 
 
-def large_image_style(value) -> dict:
+def _band_value(key: str, value: Any, where: str) -> Any:
+    """One checked value of a band entry, whose key is in :data:`STYLE_BAND_KEYS`."""
+    if key == "palette":
+        return _palette_value(value, where)
+    if key in ("min", "max"):
+        return _range_value(value, where, key)
+    if key == "nodata":
+        return None if value is None else _finite_number(value, where, key)
+    if key == "band":
+        if isinstance(value, bool) or not (
+            (isinstance(value, int) and 1 <= value <= 64) or value in STYLE_BAND_NAMES
+        ):
+            raise StyleError(
+                f"style {where}: band must be a band number (1 = the values) or one of "
+                f"{', '.join(sorted(STYLE_BAND_NAMES))}; not {json.dumps(value)[:40]}"
+            )
+    elif key == "composite":
+        if value not in ("lighten", "multiply"):
+            raise StyleError(f"style {where}: composite must be lighten or multiply")
+    elif key == "clamp":
+        if not isinstance(value, bool):
+            raise StyleError(f"style {where}: clamp must be true or false")
+    elif value not in ("linear", "discrete"):  # scheme
+        raise StyleError(f"style {where}: scheme must be linear or discrete")
+    return value
+
+
+def large_image_style(value: object) -> dict[str, Any]:
     """Check a large_image style against the allow-list and normalise it.
 
     Args:
@@ -348,7 +353,6 @@ def large_image_style(value) -> dict:
     return {"bands": [_band_entry(entry, f"bands[{i}]") for i, entry in enumerate(bands)]}
 
 
-def style_bands(style: dict) -> list:
+def style_bands(style: dict[str, Any]) -> list[int | str | None]:
     """The ``band`` of every entry of a checked style (None where unset)."""
-    entries = style["bands"] if "bands" in style else [style]
-    return [entry.get("band") for entry in entries]
+    return [entry.get("band") for entry in style.get("bands", [style])]

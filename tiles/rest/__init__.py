@@ -1,0 +1,1 @@
+"""The tiles API: DRF viewsets, the classic API, request parameters and colormaps."""

@@ -96,6 +96,8 @@ class FramesParams(FramesQueryParams):
 
 
 class FrameSerializer(serializers.Serializer):
+    """One frame of get-images: its top depth and its PNG as base64 (response schema)."""
+
     depth = serializers.FloatField(help_text="depth of the frame's first scanline, image depth unit")
     image = serializers.CharField(
         help_text="base64 PNG, frame_rows pixels high (fewer in the last frame), image columns wide"
@@ -103,6 +105,8 @@ class FrameSerializer(serializers.Serializer):
 
 
 class FramesSerializer(serializers.Serializer):
+    """The get-images response: the frames of one image and their depth unit (response schema)."""
+
     images = FrameSerializer(many=True, help_text="frames from the shallowest down")
     image_id = serializers.IntegerField(help_text="the image the frames come from")
     depth_unit = serializers.CharField(help_text="unit of every depth (m or ft)")
@@ -110,6 +114,8 @@ class FramesSerializer(serializers.Serializer):
 
 
 class ClassicUploadSerializer(serializers.Serializer):
+    """The classic upload's response: the job and, once succeeded, the depth axis (response schema)."""
+
     id = serializers.IntegerField(help_text="image id (use it as ?image= on get-images)")
     status = serializers.CharField(help_text="pending, running, succeeded (200) or failed")
     status_url = serializers.URLField(help_text="GET it to follow the job (status, progress, depth axis)")

@@ -24,12 +24,16 @@ from tiles.rest.viewsets import IMMUTABLE
 
 
 class LegendParams(serializers.Serializer):
+    """Query parameters of a legend strip: its size in pixels and its orientation."""
+
     width = serializers.IntegerField(required=False, min_value=2, max_value=4096, default=256)
     height = serializers.IntegerField(required=False, min_value=1, max_value=256, default=16)
     vertical = serializers.BooleanField(required=False, default=False)
 
 
 class ColormapSerializer(serializers.Serializer):
+    """One named colormap in the colormap list (response schema)."""
+
     name = serializers.CharField(help_text="use it as palette= (or colormap= on get-images)")
     group = serializers.ChoiceField(choices=["borehole", "matplotlib"])
     featured = serializers.BooleanField(help_text="offered first by the viewer")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rest_framework import serializers
+from rest_framework.settings import api_settings
 
 from ingest.axis import DepthRangeError, depth_range_check
 from tiles.core.style import SIGNIFICANT_DIGITS, PaletteError, parse_palette, round_significant
@@ -26,7 +27,9 @@ def depth_range_field_check(depth_min: float, depth_max: float) -> None:
     try:
         depth_range_check(depth_min, depth_max)
     except DepthRangeError as exc:
-        raise serializers.ValidationError({exc.field: str(exc)}) from None
+        raise serializers.ValidationError(
+            {exc.field or api_settings.NON_FIELD_ERRORS_KEY: str(exc)}
+        ) from None
 
 
 def validate_colour(attrs: dict, palette_field: str, palette_text: str | None) -> None:
@@ -92,7 +95,9 @@ class StyleParams(serializers.Serializer):
         + _ROUNDED,
     )
     band = serializers.IntegerField(required=False, min_value=1, max_value=1, help_text="only band 1 exists")
-    style = serializers.CharField(
+    # The API's (large_image's) name. DRF's SerializerMetaclass takes declared fields out of the
+    # class attributes, so this does not override Field.style; the stubs cannot express that.
+    style = serializers.CharField(  # type: ignore[assignment]
         required=False,
         max_length=STYLE_MAX_LENGTH,
         help_text="a large_image style (JSON), rendered by large_image: one band entry or "

@@ -67,7 +67,8 @@ class AnyMediaRenderer(BaseRenderer):
     """Lets image routes answer whatever the client accepts; errors are JSON."""
 
     media_type = "*/*"
-    format = None
+    # DRF's own BaseRenderer sets format = None; its stubs declare str (project.schema.AutoSchema reads None).
+    format = None  # type: ignore[assignment]
     charset = None
     render_style = "binary"
 
@@ -87,6 +88,7 @@ def _cached_image_response(request: Request, key: str, produce) -> HttpResponse:
     """
     etag = etag_for(key)
     matches = parse_etags(request.headers.get("If-None-Match", ""))
+    response: HttpResponse
     if etag in matches or "*" in matches:
         response = HttpResponseNotModified()
     else:
@@ -97,7 +99,7 @@ def _cached_image_response(request: Request, key: str, produce) -> HttpResponse:
     return response
 
 
-def tile_response(request, image: Image, style: dict, z: int, x: int, y: int, fmt: str) -> HttpResponse:
+def tile_response(request, image: Image, style: dict, *, z: int, x: int, y: int, fmt: str) -> HttpResponse:
     """The answer to a tile request (200 or 304), from the tiles cache or rendered once.
 
     Shared by :meth:`ImageDataViewSet.tile` and :class:`tiles.middleware.TileFastLaneMiddleware`.
@@ -106,7 +108,9 @@ def tile_response(request, image: Image, style: dict, z: int, x: int, y: int, fm
         request: the Django (or DRF) request; only ``If-None-Match`` is read.
         image: a ready image.
         style: validated :class:`tiles.rest.params.StyleParams`.
-        z, x, y: tile address (z = 0 the coarsest).
+        z: tile level, 0 = the coarsest.
+        x: tile column, 0 = the left one.
+        y: tile row, 0 = the shallowest.
         fmt: png, jpeg, jpg or webp.
 
     Raises:
@@ -211,10 +215,11 @@ class ImageDataViewSet(LargeImageFileDetailMixin, ImageViewSetBase):
         url_path=TILE_ROUTE,
         renderer_classes=[AnyMediaRenderer],
     )
-    def tile(self, request: Request, x: str, y: str, z: str, pk=None, fmt: str = "png", **kwargs):
+    # PLR0917: DRF passes the route's URL kwargs (x, y, z, pk, fmt) by name; the signature is DRF's.
+    def tile(self, request: Request, x: str, y: str, z: str, pk=None, fmt: str = "png", **kwargs):  # noqa: PLR0917
         """A 256 x 256 tile; z = 0 is the coarsest level. Outside the pyramid: 404."""
         style = self._params(params.StyleParams, request)
-        return tile_response(request, self._ready_image(), style, int(z), int(x), int(y), fmt)
+        return tile_response(request, self._ready_image(), style, z=int(z), x=int(x), y=int(y), fmt=fmt)
 
     @action(detail=True, url_path=r"tiles/(?P<z>\d+)/(?P<x>\d+)/(?P<y>\d+)/corners")
     def tile_corners(self, request: Request, x: str, y: str, z: str, pk=None, **kwargs):
