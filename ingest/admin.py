@@ -95,6 +95,18 @@ class ImageAdmin(admin.ModelAdmin):
     inlines = [WebhookDeliveryInline]
     # SLF001: Model._meta is Django's documented model metadata API, not a private member.
     readonly_fields = [f.name for f in Image._meta.fields] + ["depth_range", "error_summary", "duration"]  # noqa: SLF001
+
+    def save_model(self, request, obj: Image, form, change: bool) -> None:
+        """Write only the columns the form changed (all are read-only here: none).
+
+        A full-row save would write back the job's columns as the page read them,
+        undoing a job that finished meanwhile.
+        """
+        if not change:
+            super().save_model(request, obj, form, change)
+        elif form.changed_data:
+            obj.save(update_fields=form.changed_data)
+
     fieldsets = [
         (None, {"fields": ["name", ("owner", "public"), "status", "progress", "error_summary"]}),
         (

@@ -206,6 +206,13 @@ def image_create(
     fields = {} if public is None else {"public": public}
     try:
         with transaction.atomic():
+            # Again, under a lock on the owner's row: uploads of one owner started
+            # together all passed the first check (before their bytes were stored);
+            # here they are counted one after the other (PostgreSQL: SELECT ... FOR
+            # UPDATE; SQLite serialises writing transactions anyway).
+            if owner is not None:
+                type(owner).objects.select_for_update().filter(pk=owner.pk).first()
+            quota_check(owner=owner, size=size)
             image = Image.objects.create(
                 name=name,
                 owner=owner,
@@ -323,7 +330,7 @@ def image_ingest(*, image_id: int, on_progress: Callable[[float], None] | None =
     if attempt is None:  # finished or deleted: nothing to do
         return Image.objects.filter(pk=image_id).first()
     image = Image.objects.get(pk=image_id)
-    final_name = f"images/{image.pk}-{image.sha256[:16]}.tiff"
+    final_name = image.pyramid_name
     job_partials_remove(image_id=image.pk)
     tmp_path = _partial_dir() / f".{image.pk}-{attempt}.tiff.partial"
     scratch = _scratch_dir() / f"image-{image.pk}-{attempt}"

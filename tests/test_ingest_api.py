@@ -120,6 +120,18 @@ def test_ingest_command_twice_makes_one_image(sample_csv, capsys):
     assert (image.name, image.status, image.rows) == ("cli", "succeeded", 5460)
 
 
+def test_ingest_command_runs_a_job_left_pending(sample_csv, capsys):
+    """A run cut short (Ctrl-C) left the image pending: the same command again runs it."""
+    from ingest.services import image_create_from_path
+
+    pending, _ = image_create_from_path(path=sample_csv, name="cut short", queue=False)
+    assert pending.status == "pending"
+    call_command("ingest", str(sample_csv))
+    image = Image.objects.get()
+    assert (image.pk, image.status, image.rows) == (pending.pk, "succeeded", 5460)
+    assert "5460 x 200 pixels" in capsys.readouterr().out
+
+
 def test_ingest_command_bad_file_fails_cleanly(write_csv, settings):
     with pytest.raises(CommandError, match="line 3"):
         call_command("ingest", str(write_csv(["depth,col1", "1,1", "2,x"])))

@@ -157,6 +157,26 @@ def test_patch_changes_name_and_public_for_owner_and_staff(people, small_csv):
     assert (image.name, image.public, image.owner.username) == ("well-B", True, "alice")
 
 
+def test_patch_writes_only_name_and_public_over_a_job_that_ended_meanwhile(people, small_csv, monkeypatch):
+    body = upload(people.alice, small_csv, name="before")
+    url = f"/api/v1/images/{body['id']}"
+    done = Image.objects.get(pk=body["id"])
+    assert done.status == "succeeded" and done.file
+    # The PATCH reads the row while the job still runs; the job ends before the PATCH writes.
+    stale = Image.objects.get(pk=body["id"])
+    stale.status, stale.file, stale.progress, stale.attempts = "running", "", 0.5, 1
+    monkeypatch.setattr("ingest.rest.viewsets.ImageViewSet.get_object", lambda self: stale)
+    renamed = people.alice.patch(url, {"name": "well-A"}, content_type="application/json")
+    assert renamed.status_code == 200
+    after = Image.objects.get(pk=body["id"])
+    assert (after.name, after.status, after.file.name, after.progress) == (
+        "well-A",
+        "succeeded",
+        done.file.name,
+        1.0,
+    )
+
+
 def test_patch_by_others_is_refused(people, small_csv):
     body = upload(people.alice, small_csv)
     url = f"/api/v1/images/{body['id']}"

@@ -134,6 +134,25 @@ def test_quota_of_an_owner_already_full_is_413_before_the_body_is_read(
     assert post(people.alice, small_csv, force="true").status_code == 413
 
 
+def test_quota_is_checked_again_when_the_row_is_made(people, write_csv, settings, monkeypatch):
+    """Uploads started together pass the first check; the second check, under a lock, counts them."""
+    monkeypatch.setattr("ingest.services._queue_ingest", lambda image_id: None)  # a busy worker
+    settings.MAX_CONCURRENT_JOBS = 1
+    alice = get_user_model().objects.get(username="alice")
+    real_put = services.storage_put
+
+    def put_while_another_upload_commits(path, name):
+        stored = real_put(path, name)
+        Image.objects.create(name="concurrent", owner=alice, source="uploads/other.csv", sha256="0" * 64)
+        return stored
+
+    monkeypatch.setattr(services, "storage_put", put_while_another_upload_commits)
+    answer = post(people.alice, write_csv(SMALL))
+    assert answer.status_code == 429 and answer.json()["error"]["code"] == "too_many_jobs"
+    assert list(Image.objects.values_list("name", flat=True)) == ["concurrent"]
+    assert [p for p in media_files(settings) if p.suffix == ".csv"] == []  # its CSV was not kept
+
+
 def test_concurrent_jobs_quota_is_429(people, write_csv, settings, monkeypatch):
     monkeypatch.setattr("ingest.services._queue_ingest", lambda image_id: None)  # a busy worker
     settings.MAX_CONCURRENT_JOBS = 2

@@ -157,6 +157,19 @@ class ImageUpdateSerializer(serializers.ModelSerializer):
             )
         return attrs
 
+    def update(self, instance: Image, validated_data: dict) -> Image:
+        """Write the changed columns only.
+
+        A full-row save would write back the job's columns (status, attempts,
+        lease, file, the depth axis, dedupe_key) as they were read, undoing a job
+        that finished meanwhile.
+        """
+        for name, value in validated_data.items():
+            setattr(instance, name, value)
+        if validated_data:
+            instance.save(update_fields=list(validated_data))
+        return instance
+
 
 class ImageUploadSerializer(serializers.Serializer):
     """``POST /api/v1/images``: multipart form."""

@@ -8,6 +8,7 @@ from django.urls import reverse
 from tqdm import tqdm
 
 from ingest.axis import ON_DUPLICATE
+from ingest.jobs import JobLeaseHeld
 from ingest.models import Image
 from ingest.pipeline import IngestOptions
 from ingest.reader import CsvFormatError
@@ -68,16 +69,21 @@ class Command(BaseCommand):
             )
         except (CsvFormatError, QuotaExceededError, TooManyJobsError) as exc:
             raise CommandError(f"{path}: {exc}") from None
-        if not created:
+        if not created and image.status not in (Image.Status.PENDING, Image.Status.RUNNING):
             self.stdout.write(f"{path} is already ingested as image {image.pk} ({image.status})")
             self._print_viewer(image, base_url)
             return
+        # A new image, or one whose run was cut short (Ctrl-C): run it here. A job a worker
+        # still runs under a live lease is left to it (image_ingest's claim is conditional).
         with tqdm(total=100, unit="%", desc=f"image {image.pk}", disable=None) as bar:
 
             def advance(fraction: float) -> None:
                 bar.update(round(fraction * 100) - bar.n)
 
-            ingested = image_ingest(image_id=image.pk, on_progress=advance)
+            try:
+                ingested = image_ingest(image_id=image.pk, on_progress=advance)
+            except JobLeaseHeld:
+                raise CommandError(f"image {image.pk} is being ingested by a worker") from None
         if ingested is None:
             raise CommandError(f"image {image.pk} was deleted while it was ingested")
         image = ingested
