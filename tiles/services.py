@@ -413,7 +413,12 @@ def window_pixels(
 
 
 def _large_image_window(image: Image, window: Window, reduction: int, style_json: str) -> np.ndarray:
-    """large_image's styled pixels of a window at a power-of-two reduction (the caller resizes)."""
+    """large_image's styled pixels of a window at a power-of-two reduction (the caller resizes).
+
+    The output asked of large_image is the window's size at ``reduction`` rounded
+    down: large_image reads the finest level at least that large, so rounding up
+    would read the next finer level, up to 4x the pixels the budget checked.
+    """
     region = {
         "left": window.left,
         "top": window.top,
@@ -424,8 +429,8 @@ def _large_image_window(image: Image, window: Window, reduction: int, style_json
     kwargs = {"format": TILE_FORMAT_NUMPY, "region": region}
     if reduction > 1:
         kwargs["output"] = {
-            "maxWidth": math.ceil(window.width / reduction),
-            "maxHeight": math.ceil(window.height / reduction),
+            "maxWidth": max(1, window.width // reduction),
+            "maxHeight": max(1, window.height // reduction),
         }
     array, _ = _source(image, style_json).getRegion(**kwargs)
     if array.ndim == 2:
