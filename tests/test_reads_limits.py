@@ -192,6 +192,22 @@ def test_reads_throttle_counts_fast_lane_tiles_once(sample_image, settings, thro
     assert _is_429(anonymous.get(f"/api/v1/images/{sample_image.pk}"))  # one rate for every route
 
 
+def test_reads_throttle_counts_a_browser_session_tile_as_its_user(
+    sample_image, settings, throttle_history, django_user_model
+):
+    """A session cookie (a logged-in browser) is a user to DRF: the lane steps aside, THROTTLE_USER counts."""
+    settings.THROTTLE_ANON, settings.THROTTLE_USER = "1/minute", "2/minute"
+    tiles = f"/api/v1/images/{sample_image.pk}/tiles"
+    assert Client(REMOTE_ADDR="192.0.2.9").get(f"{tiles}/5/0/0.png").status_code == 200  # the lane's cache
+    browser = Client()
+    browser.force_login(django_user_model.objects.create_user("viewer", password="x" * 12))
+    answers = [browser.get(f"{tiles}/5/0/{y}.png") for y in range(3)]
+    assert [answer.status_code for answer in answers[:2]] == [200, 200]
+    assert all("Allow" in answer.headers for answer in answers)  # the normal stack, not the lane
+    assert _is_429(answers[2])  # the user's rate, not the address's
+    assert Client().get(f"{tiles}/5/0/0.png").status_code == 200  # the address's rate is untouched
+
+
 def _production(env: dict, data_dir: Path) -> subprocess.CompletedProcess:
     base = {
         "PATH": os.environ["PATH"],
