@@ -339,6 +339,14 @@ def forget(*, image_id: int, file_name: str = "", deleted: bool) -> None:
     _large_image_forget(str(storage().path(file_name) if storage_is_local() else _cache_path(file_name)))
 
 
+def forget_all() -> None:
+    """Drop every image's ready row, image sources, open pyramids and large_image sources (tests)."""
+    image_forget_ready()
+    _SOURCES.clear()
+    pyramid_open.cache_clear()
+    _open_source.cache_clear()
+
+
 @receiver(post_save, sender=Image, dispatch_uid="tiles.source.forget_saved")
 def _forget_on_save(sender, instance: Image, **kwargs) -> None:
     """Any save of an image (a PATCH, the ingest's progress): forget its row at commit."""
