@@ -81,6 +81,16 @@ def test_reads_info_band_answers_the_bands_it_has(anonymous_client, sample_image
     assert anonymous_client.get(f"{base}?band=2").json() == {"interpretation": "alpha"}
 
 
+def test_reads_info_band_of_a_cached_image_asks_the_database_nothing(
+    anonymous_client, sample_image, django_assert_num_queries
+):
+    """The ready image's row is loaded once (then cached) and its large_image source is ours, kept open."""
+    base = f"/api/v1/images/{sample_image.pk}/info/band"
+    assert anonymous_client.get(base).status_code == 200
+    with django_assert_num_queries(0):
+        assert anonymous_client.get(f"{base}?band=2").json() == {"interpretation": "alpha"}
+
+
 # -- huge and non-finite depths ------------------------------------------------------------
 
 

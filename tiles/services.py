@@ -494,6 +494,15 @@ def pixel_value(*, image: Image, row: int, column: int) -> float | int | None:
     return value if alpha else None
 
 
+def image_band_information(*, image: Image) -> dict[int, dict]:
+    """large_image's information of each band (1 = the values; 2 = alpha, uint8 images), from our open source.
+
+    Raises:
+        ImageNotReadyError: no pyramid.
+    """
+    return _source(image).getBandInformation()
+
+
 def image_histogram(*, image: Image, bins: int, only_min_max: bool, density: bool) -> dict | list:
     """Histogram and statistics of the stored values, within the read budget.
 

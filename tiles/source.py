@@ -286,6 +286,10 @@ class ImageSource:
             "bands": {"1": value},
         }
 
+    def band_information(self) -> dict[int, dict]:
+        """large_image's information of each band (:func:`tiles.services.image_band_information`)."""
+        return services.image_band_information(image=self.image)
+
     def histogram(self, *, bins: int, only_min_max: bool, density: bool):
         """Histogram of the stored values within the budget (:func:`tiles.services.image_histogram`)."""
         return services.image_histogram(
