@@ -91,6 +91,15 @@ def test_reads_info_band_of_a_cached_image_asks_the_database_nothing(
         assert anonymous_client.get(f"{base}?band=2").json() == {"interpretation": "alpha"}
 
 
+def test_reads_data_route_loads_the_image_in_one_query(
+    anonymous_client, sample_image, django_assert_num_queries
+):
+    """A data route loads the image row (and its owner) only: no webhook deliveries."""
+    with django_assert_num_queries(1):
+        response = anonymous_client.get(f"/api/v1/images/{sample_image.pk}/data/region.png?top=0&bottom=10")
+    assert response.status_code == 200
+
+
 # -- huge and non-finite depths ------------------------------------------------------------
 
 
