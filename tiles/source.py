@@ -1,4 +1,4 @@
-"""One object serves a ready image (:class:`ImageSource`), and :func:`forget` drops it all.
+"""One object serves a ready image (:class:`ImageSource`); :func:`forget` drops it when its row changes.
 
 :meth:`ImageSource.for_image` is the only way a route (the API's viewset, the
 classic frames, the tile fast lane, the viewer page) serves a ready image: the
