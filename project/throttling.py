@@ -10,7 +10,8 @@ own address). Throttled: 429 ``throttled`` with ``Retry-After``
 (project/exceptions.py). History lives in the ``default`` cache (Redis in production,
 shared by every web process).
 
-The tile fast lane (tiles/middleware.py) answers anonymous tile GETs before DRF:
+The tile fast lane (tiles/middleware.py) answers anonymous tile GETs (no
+``Authorization``, no session cookie) before DRF:
 it calls :func:`lane_allows` first, so a tile counts against the anonymous rate
 exactly once whichever path answers it; when the rate is spent the lane steps
 aside and DRF answers the 429.

@@ -135,16 +135,20 @@ def isolated_media(settings, tmp_path):
 
 @pytest.fixture(autouse=True)
 def empty_tiles_cache():
-    """Rendered outputs and cached image rows do not leak from one test to the next."""
+    """Rendered outputs, cached image rows and image sources do not leak from one test to the next.
+
+    (:func:`tiles.source.forget` runs at commit, which never comes in a rolled-back
+    test, and SQLite reuses the ids of rolled-back rows.)
+    """
     from django.core.cache import caches
 
-    from ingest.selectors import image_forget_ready
+    from tiles.source import forget_all
 
     caches["tiles"].clear()
-    image_forget_ready()
+    forget_all()
     yield
     caches["tiles"].clear()
-    image_forget_ready()
+    forget_all()
 
 
 def make_token(username: str, **fields) -> str:

@@ -258,3 +258,25 @@ def test_upload_whose_image_is_deleted_during_its_in_process_job_is_404_and_leav
         response = people.alice.post("/api/v1/images", {"file": f})
     assert response.status_code == 404 and response.json()["error"]["code"] == "not_found"
     assert Image.objects.count() == 0 and media_files(settings) == []
+
+
+def test_patch_or_delete_of_one_image_leaves_another_images_source(people, small_csv, write_csv):
+    """A rename drops only that image's row and source; a delete drops only that image's source."""
+    other = write_csv(["depth,col1,col2"] + [f"{10 + r},{r % 256},{r % 7}" for r in range(300)])
+    a, b = upload(people.alice, small_csv), upload(people.alice, other)
+    warm(a["id"]), warm(b["id"])
+    b_source = source.ImageSource.for_image(Image.objects.get(pk=b["id"]))
+    assert any(key[0] == a["id"] for key in source._SOURCES)
+    opened = pyramid_open.cache_info().currsize
+
+    url = f"/api/v1/images/{a['id']}"
+    assert people.alice.patch(url, {"name": "well-A"}, content_type="application/json").status_code == 200
+    assert not [key for key in source._SOURCES if key[0] == a["id"]] and a["id"] not in selectors._READY
+    assert source._SOURCES[(b["id"], b_source.image.sha256)] is b_source
+    assert pyramid_open.cache_info().currsize == opened >= 1  # pixels do not depend on a name
+    assert Client().get(f"{url}/tiles/0/0/0.png").status_code == 200
+
+    assert people.alice.delete(url).status_code == 204
+    assert not [key for key in source._SOURCES if key[0] == a["id"]]
+    assert source._SOURCES[(b["id"], b_source.image.sha256)] is b_source
+    assert Client().get(f"/api/v1/images/{b['id']}/tiles/0/0/0.png").status_code == 200

@@ -237,3 +237,44 @@ def test_reads_histogram_of_a_constant_float_log(anonymous_client, write_csv, db
     assert band["min"] == band["max"] == stored and band["samples"] == 100.0
     assert band["hist"][0] == 100.0 and sum(band["hist"]) == 100.0
     assert band["range"] == [stored, stored + max(1.0, abs(stored) * 1e-6)]
+
+
+@pytest.fixture
+def large_image_levels(monkeypatch):
+    """The large_image levels (0 = coarsest) whose tiles a styled read decodes."""
+    import large_image_source_tiff
+
+    levels: list[int] = []
+    original = large_image_source_tiff.TiffFileTileSource.getTile
+
+    def recording(self, x, y, z, *args, **kwargs):
+        levels.append(z)
+        return original(self, x, y, z, *args, **kwargs)
+
+    monkeypatch.setattr(large_image_source_tiff.TiffFileTileSource, "getTile", recording)
+    return levels
+
+
+@pytest.mark.parametrize(("side", "output"), [(64, 16), (63, 15)])
+def test_reads_styled_region_reads_the_level_the_budget_checked(
+    anonymous_client, tall_image, large_image_levels, side, output
+):
+    """63 x 63 to 15 x 15 reads reduction 4 as the budget checked, not the 4x larger reduction 2.
+
+    (large_image, given the output rounded up, 16 x 16, would pick the next finer level.)
+    """
+    style = quote(json.dumps({"band": 1, "palette": ["#000000", "#ffffff"], "min": 0, "max": 255}))
+    url = f"/api/v1/images/{tall_image.pk}/data/region.png?top=0&bottom={side}"
+    url += f"&left=0&right={side}&width={output}&height={output}"
+    response = anonymous_client.get(url + f"&style={style}")
+    pixels = _pixels(response)
+    from tiles import services
+
+    levels = services._source(tall_image).levels  # large_image's z counts from the coarsest
+    assert set(large_image_levels) == {levels - 1 - 2}
+    assert pixels.shape[:2] == (output, output)
+    if side % 4:
+        return  # the aligned case's pixels:
+    # the stored page 2 itself (a black-to-white palette over 0..255 maps each value to its grey).
+    stored = PyramidFile(str(image_local_path(tall_image))).window(2, 0, 16, 0, 16)[..., 0]
+    assert np.abs(pixels[:, :, 0].astype(int) - stored.astype(int)).max() <= 1

@@ -81,6 +81,25 @@ def test_reads_info_band_answers_the_bands_it_has(anonymous_client, sample_image
     assert anonymous_client.get(f"{base}?band=2").json() == {"interpretation": "alpha"}
 
 
+def test_reads_info_band_of_a_cached_image_asks_the_database_nothing(
+    anonymous_client, sample_image, django_assert_num_queries
+):
+    """The ready image's row is loaded once (then cached) and its large_image source is ours, kept open."""
+    base = f"/api/v1/images/{sample_image.pk}/info/band"
+    assert anonymous_client.get(base).status_code == 200
+    with django_assert_num_queries(0):
+        assert anonymous_client.get(f"{base}?band=2").json() == {"interpretation": "alpha"}
+
+
+def test_reads_data_route_loads_the_image_in_one_query(
+    anonymous_client, sample_image, django_assert_num_queries
+):
+    """A data route loads the image row (and its owner) only: no webhook deliveries."""
+    with django_assert_num_queries(1):
+        response = anonymous_client.get(f"/api/v1/images/{sample_image.pk}/data/region.png?top=0&bottom=10")
+    assert response.status_code == 200
+
+
 # -- huge and non-finite depths ------------------------------------------------------------
 
 
@@ -190,6 +209,22 @@ def test_reads_throttle_counts_fast_lane_tiles_once(sample_image, settings, thro
     spent = anonymous.get(f"{tiles}/5/0/3.png")
     assert _is_429(spent) and "Allow" in spent.headers  # DRF's 429, in the JSON shape
     assert _is_429(anonymous.get(f"/api/v1/images/{sample_image.pk}"))  # one rate for every route
+
+
+def test_reads_throttle_counts_a_browser_session_tile_as_its_user(
+    sample_image, settings, throttle_history, django_user_model
+):
+    """A session cookie (a logged-in browser) is a user to DRF: the lane steps aside, THROTTLE_USER counts."""
+    settings.THROTTLE_ANON, settings.THROTTLE_USER = "1/minute", "2/minute"
+    tiles = f"/api/v1/images/{sample_image.pk}/tiles"
+    assert Client(REMOTE_ADDR="192.0.2.9").get(f"{tiles}/5/0/0.png").status_code == 200  # the lane's cache
+    browser = Client()
+    browser.force_login(django_user_model.objects.create_user("viewer", password="x" * 12))
+    answers = [browser.get(f"{tiles}/5/0/{y}.png") for y in range(3)]
+    assert [answer.status_code for answer in answers[:2]] == [200, 200]
+    assert all("Allow" in answer.headers for answer in answers)  # the normal stack, not the lane
+    assert _is_429(answers[2])  # the user's rate, not the address's
+    assert Client().get(f"{tiles}/5/0/0.png").status_code == 200  # the address's rate is untouched
 
 
 def _production(env: dict, data_dir: Path) -> subprocess.CompletedProcess:

@@ -190,3 +190,19 @@ def test_reads_style_of_the_longest_length_fits_gunicorns_request_line():
     worst = quote('"' * STYLE_MAX_LENGTH, safe="")  # every character encoded as %XX
     line = f"GET /api/v1/images/2147483647/data/thumbnail.png?style={worst}&palette=viridis HTTP/1.1"
     assert len(line) <= limit
+
+
+def test_reads_style_nodata_masks_a_value_of_more_than_six_digits(anonymous_client, write_csv):
+    """large_image masks values equal to nodata: 1234.5625 (exact in float32) is not rounded to 1234.56."""
+    from ingest.services import image_create_from_path, image_ingest
+
+    lines = ["depth,col1,col2"] + [f"{10 + r},{1234.5625 if r % 2 else 100},{r}" for r in range(64)]
+    image, _ = image_create_from_path(path=write_csv(lines), name="nodata", queue=False)
+    image = image_ingest(image_id=image.pk)
+    assert image.status == "succeeded" and image.dtype == "float32", image.error
+    style = {"band": 1, "palette": "viridis", "min": 0, "max": 2000, "nodata": 1234.5625}
+    url = f"/api/v1/images/{image.pk}/data/region.png?width=2&height=64&style={quote(json.dumps(style))}"
+    response = anonymous_client.get(url)
+    assert response.status_code == 200, response.content[:300]
+    alpha = np.asarray(PILImage.open(io.BytesIO(response.content)).convert("RGBA"))[:, 0, 3]
+    assert (alpha[1::2] == 0).all() and (alpha[0::2] == 255).all()

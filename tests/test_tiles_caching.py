@@ -5,6 +5,7 @@ import time
 
 import large_image_source_tiff
 import pytest
+from django.test import Client
 
 from tiles import services
 from tiles.core import pyramid
@@ -122,3 +123,18 @@ def test_large_image_source_opened_once_per_image_and_process(client, sample_ima
         url = f"/api/v1/images/{sample_image.pk}/data/region.png?top={top}&bottom={top + 50}&style={style}"
         assert client.get(url).status_code == 200
     assert len(opened) == 1
+
+
+def test_image_sources_are_kept_within_a_test(sample_image):
+    """(With the next test:) serving an image keeps its ImageSource for the process."""
+    from tiles import source
+
+    assert Client().get(f"/api/v1/images/{sample_image.pk}/tiles/5/0/3.png").status_code == 200
+    assert [key for key in source._SOURCES if key[0] == sample_image.pk]
+
+
+def test_image_sources_do_not_leak_into_the_next_test():
+    """A rolled-back test never commits, so forget() never ran: the fixture empties the sources."""
+    from tiles import source
+
+    assert source._SOURCES == {} and pyramid.pyramid_open.cache_info().currsize == 0

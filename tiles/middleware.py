@@ -11,7 +11,9 @@ including every request the lane is not sure about:
 
 * not a ``GET``, or not exactly ``/api/v1/images/{id}/tiles/{z}/{x}/{y}.{fmt}``;
 * reads need a token (``DJANGO_PUBLIC_READ=false``), or the request carries
-  ``Authorization`` or ``Origin`` (CORS decides);
+  ``Authorization`` or ``Origin`` (CORS decides), or a session cookie (a
+  logged-in browser: DRF authenticates it and counts it against
+  ``DJANGO_THROTTLE_USER``, not the anonymous rate of its address);
 * a host not in ``ALLOWED_HOSTS``, or a redirect SecurityMiddleware would make;
 * an image not in the in-process cache of ready images (the normal path
   loads it, checking that the requester may see it), a private image (only
@@ -51,8 +53,13 @@ from tiles.rest.viewsets import TILE_ROUTE, query_params, tile_response
 #: The tile route of :class:`tiles.rest.viewsets.ImageDataViewSet` (its own regex) under ``/api/v1/``.
 TILE_PATH = re.compile(rf"^/api/v1/images/(?P<pk>\d+)/{TILE_ROUTE}$")
 
-#: Request headers that send a request down the normal stack.
+#: Request headers that send a request down the normal stack (so does the session cookie).
 _UNSURE = ("HTTP_AUTHORIZATION", "HTTP_ORIGIN")
+
+
+def _unsure(request) -> bool:
+    """The request carries credentials (a token, a session cookie: a user to DRF) or an ``Origin``."""
+    return settings.SESSION_COOKIE_NAME in request.COOKIES or any(name in request.META for name in _UNSURE)
 
 
 def _no_response(request):  # the skipped middleware only post-process the lane's response
@@ -73,7 +80,7 @@ class TileFastLaneMiddleware:
 
     def _answer(self, request):
         match = TILE_PATH.match(request.path_info)
-        if match is None or not settings.PUBLIC_READ or any(name in request.META for name in _UNSURE):
+        if match is None or not settings.PUBLIC_READ or _unsure(request):
             return None
         try:
             request.get_host()

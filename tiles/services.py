@@ -413,7 +413,12 @@ def window_pixels(
 
 
 def _large_image_window(image: Image, window: Window, reduction: int, style_json: str) -> np.ndarray:
-    """large_image's styled pixels of a window at a power-of-two reduction (the caller resizes)."""
+    """large_image's styled pixels of a window at a power-of-two reduction (the caller resizes).
+
+    The output asked of large_image is the window's size at ``reduction`` rounded
+    down: large_image reads the finest level at least that large, so rounding up
+    would read the next finer level, up to 4x the pixels the budget checked.
+    """
     region = {
         "left": window.left,
         "top": window.top,
@@ -424,8 +429,8 @@ def _large_image_window(image: Image, window: Window, reduction: int, style_json
     kwargs = {"format": TILE_FORMAT_NUMPY, "region": region}
     if reduction > 1:
         kwargs["output"] = {
-            "maxWidth": math.ceil(window.width / reduction),
-            "maxHeight": math.ceil(window.height / reduction),
+            "maxWidth": max(1, window.width // reduction),
+            "maxHeight": max(1, window.height // reduction),
         }
     array, _ = _source(image, style_json).getRegion(**kwargs)
     if array.ndim == 2:
@@ -487,6 +492,15 @@ def pixel_value(*, image: Image, row: int, column: int) -> float | int | None:
         return None if math.isnan(value) else value
     value, alpha = int(raw[0, 0, 0]), int(raw[0, 0, 1])
     return value if alpha else None
+
+
+def image_band_information(*, image: Image) -> dict[int, dict]:
+    """large_image's information of each band (1 = the values; 2 = alpha, uint8 images), from our open source.
+
+    Raises:
+        ImageNotReadyError: no pyramid.
+    """
+    return _source(image).getBandInformation()
 
 
 def image_histogram(*, image: Image, bins: int, only_min_max: bool, density: bool) -> dict | list:

@@ -1,4 +1,4 @@
-"""One object serves a ready image (:class:`ImageSource`), and :func:`forget` drops it all.
+"""One object serves a ready image (:class:`ImageSource`); :func:`forget` drops it when its row changes.
 
 :meth:`ImageSource.for_image` is the only way a route (the API's viewset, the
 classic frames, the tile fast lane, the viewer page) serves a ready image: the
@@ -286,6 +286,10 @@ class ImageSource:
             "bands": {"1": value},
         }
 
+    def band_information(self) -> dict[int, dict]:
+        """large_image's information of each band (:func:`tiles.services.image_band_information`)."""
+        return services.image_band_information(image=self.image)
+
     def histogram(self, *, bins: int, only_min_max: bool, density: bool):
         """Histogram of the stored values within the budget (:func:`tiles.services.image_histogram`)."""
         return services.image_histogram(
@@ -309,34 +313,53 @@ def _large_image_forget(path: str) -> int:
     return dropped
 
 
-def forget(image: Image) -> None:
-    """Drop everything this process holds for ``image``: image source, ready row, open pyramid and sources.
+def forget(*, image_id: int, file_name: str = "", deleted: bool) -> None:
+    """Drop what this process holds for one image, once its change is committed.
 
-    Called on every delete of an image and every change of its row (a ``public``
-    flag switched off must not be served from a stale cached row), once the change
-    is committed. ``functools.lru_cache`` cannot drop one key, so the open
-    pyramids and our large_image sources of every image are dropped (each reopens
-    in about 5 ms on its next request); large_image's own source cache is
-    searched for the path. Rendered outputs need nothing: see the module.
+    Every change drops the image's cached ready row and its image sources (a
+    ``public`` flag switched off must not be served from a stale row). The pixels
+    of a pyramid do not depend on the row's name or flags, so a save keeps the open
+    pyramids and large_image sources. A delete drops them too, to free the
+    deleted pyramid's file descriptors: ``functools.lru_cache`` cannot drop one
+    key, so the open pyramids and our large_image sources of every image are
+    dropped (each reopens in about 5 ms on its next request); large_image's own
+    source cache is searched for the path. Rendered outputs need nothing: see
+    the module.
 
     Args:
-        image: the image (its row may already be deleted; ``pk`` and ``file`` are read).
+        image_id: the image's id (read when the signal was sent: Django clears a
+            deleted instance's ``pk``).
+        file_name: its pyramid's storage name, or "" if it has none.
+        deleted: the row was deleted (else saved).
     """
-    image_forget_ready(image_id=image.pk)
-    if image.pk is None:  # a deleted row (Django clears its pk after the delete): forget every source
-        _SOURCES.clear()
-    for key in [key for key in list(_SOURCES) if key[0] == image.pk]:
+    image_forget_ready(image_id=image_id)
+    for key in [key for key in list(_SOURCES) if key[0] == image_id]:
         _SOURCES.pop(key, None)
-    if not image.file:
+    if not deleted or not file_name:
         return
     pyramid_open.cache_clear()
     _open_source.cache_clear()
-    name = image.file.name  # the local file, or a bucket's read-through copy (never downloaded here)
-    _large_image_forget(str(storage().path(name) if storage_is_local() else _cache_path(name)))
+    # the local file, or a bucket's read-through copy (never downloaded here)
+    _large_image_forget(str(storage().path(file_name) if storage_is_local() else _cache_path(file_name)))
+
+
+def forget_all() -> None:
+    """Drop every image's ready row, image sources, open pyramids and large_image sources (tests)."""
+    image_forget_ready()
+    _SOURCES.clear()
+    pyramid_open.cache_clear()
+    _open_source.cache_clear()
+
+
+@receiver(post_save, sender=Image, dispatch_uid="tiles.source.forget_saved")
+def _forget_on_save(sender, instance: Image, **kwargs) -> None:
+    """Any save of an image (a PATCH, the ingest's progress): forget its row at commit."""
+    image_id = instance.pk
+    transaction.on_commit(lambda: forget(image_id=image_id, deleted=False))
 
 
 @receiver(post_delete, sender=Image, dispatch_uid="tiles.source.forget_deleted")
-@receiver(post_save, sender=Image, dispatch_uid="tiles.source.forget_saved")
-def _forget_on_change(sender, instance: Image, **kwargs) -> None:
-    """Any delete (API, admin, a cascade from the owner) or save of an image: forget it at commit."""
-    transaction.on_commit(lambda: forget(instance))
+def _forget_on_delete(sender, instance: Image, **kwargs) -> None:
+    """Any delete (API, admin, a cascade from the owner): forget the image and its pyramid at commit."""
+    image_id, file_name = instance.pk, instance.file.name if instance.file else ""
+    transaction.on_commit(lambda: forget(image_id=image_id, file_name=file_name, deleted=True))

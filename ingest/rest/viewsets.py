@@ -78,7 +78,7 @@ class ImageViewSetBase(GenericViewSet):
 
     def get_queryset(self):
         user = getattr(self.request, "user", None)
-        return image_list(user=user).select_related("owner").prefetch_related("webhook_deliveries")
+        return image_list(user=user).select_related("owner")
 
     def get_object(self) -> Image:
         """The image of the URL, if the requester may see it (else 404); writes: owner or staff (else 403)."""
@@ -108,6 +108,10 @@ class ImageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ImageViewSe
         if getattr(self, "action", None) == "create" or (request is not None and request.method == "POST"):
             return [MultiPartParser(), FormParser()]
         return super().get_parsers()
+
+    def get_queryset(self):
+        """The base's, with each image's webhook deliveries (the serializer lists them)."""
+        return super().get_queryset().prefetch_related("webhook_deliveries")
 
     # -- upload -----------------------------------------------------------------
 

@@ -224,12 +224,13 @@ def round_significant(value: float) -> float:
 STYLE_MAX_NUMBER = 1e30
 
 
-def _finite_number(value: object, where: str, key: str) -> float:
+def _finite_number(value: object, where: str, key: str, *, rounded: bool = True) -> float:
+    """``value`` checked, as a float, rounded (:func:`round_significant`) unless ``rounded`` is False."""
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise StyleError(f"style {where}: {key} must be a number, not {json.dumps(value)[:40]}")
     if not (np.isfinite(value) and abs(value) <= STYLE_MAX_NUMBER):
         raise StyleError(f"style {where}: {key} must be a finite number within +-{STYLE_MAX_NUMBER:g}")
-    return round_significant(float(value))
+    return round_significant(float(value)) if rounded else float(value)
 
 
 def _range_value(value: object, where: str, key: str) -> float | str:
@@ -301,7 +302,8 @@ def _band_value(key: str, value: Any, where: str) -> Any:
     if key in ("min", "max"):
         return _range_value(value, where, key)
     if key == "nodata":
-        return None if value is None else _finite_number(value, where, key)
+        # large_image masks the values equal to nodata: rounding it would stop the mask.
+        return None if value is None else _finite_number(value, where, key, rounded=False)
     if key == "band":
         if isinstance(value, bool) or not (
             (isinstance(value, int) and 1 <= value <= 64) or value in STYLE_BAND_NAMES
@@ -329,8 +331,9 @@ def large_image_style(value: object) -> dict[str, Any]:
             :data:`STYLE_BAND_KEYS`), or ``{"bands": [entry, ...]}``.
 
     Returns:
-        The same style with numbers rounded (:func:`round_significant`), so equal
-        styles serialise equally.
+        The same style with min and max rounded (:func:`round_significant`), so
+        equal styles serialise equally; nodata is kept exact (large_image masks
+        the values equal to it).
 
     Raises:
         StyleError: not an object, a key off the allow-list (``function``

@@ -336,8 +336,7 @@ class ImageDataViewSet(LargeImageFileDetailMixin, ImageViewSetBase):
     def band(self, request: Request, pk=None, **kwargs):
         """One band's information (large_image's); a band the image does not have: 400."""
         query = self._params(params.BandParams, request)
-        self._ready_image()
-        bands = self.get_tile_source(request, pk, style=False).getBandInformation()
+        bands = ImageSource.for_image(self._ready_image()).band_information()
         if query["band"] not in bands:
             raise ValidationError({"band": f"band {query['band']} does not exist; bands: 1..{len(bands)}"})
         return Response(bands[query["band"]])
