@@ -320,7 +320,7 @@ def image_ingest(*, image_id: int, on_progress: Callable[[float], None] | None =
         JobLeaseHeld: another worker runs the job under a live lease.
     """
     try:
-        attempt = job_claim(image_id=image_id)
+        attempt = job_claim(pk=image_id)
     except JobAttemptsSpent:  # this delivery ended it failed
         job_partials_remove(image_id=image_id)
         image = Image.objects.get(pk=image_id)
@@ -339,7 +339,7 @@ def image_ingest(*, image_id: int, on_progress: Callable[[float], None] | None =
 
     failure: dict = {}
     superseded = False
-    with job_lease(image_id=image_id, attempt=attempt) as lease:
+    with job_lease(pk=image_id, attempt=attempt) as lease:
 
         def progress(fraction: float, bytes_read: int) -> None:
             lease.check()
@@ -384,7 +384,7 @@ def image_ingest(*, image_id: int, on_progress: Callable[[float], None] | None =
         logger.warning("image %s: attempt %s stopped, another attempt owns the job", image_id, attempt)
         return Image.objects.filter(pk=image_id).first()
     if failure:
-        ended = job_finish(image_id=image_id, attempt=attempt, status=Image.Status.FAILED, **failure)
+        ended = job_finish(pk=image_id, attempt=attempt, status=Image.Status.FAILED, **failure)
     else:
         try:
             ended = _record_success(image_id, attempt, final_name, result)
@@ -413,7 +413,7 @@ def _record_success(image_id: int, attempt: int, final_name: str, result: Ingest
     """
     axis = result.axis
     return job_finish(
-        image_id=image_id,
+        pk=image_id,
         attempt=attempt,
         status=Image.Status.SUCCEEDED,
         progress=1.0,
