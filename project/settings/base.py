@@ -98,6 +98,7 @@ INSTALLED_APPS = [
     "django_large_image",
     "ingest",
     "tiles",
+    "picks",
 ]
 
 MIDDLEWARE = [
@@ -247,6 +248,10 @@ TILES_MAX_READ_PIXELS = env.int("DJANGO_TILES_MAX_READ_PIXELS", default=4096 * 4
 
 #: Reads (lists, tiles, regions...) need no token unless this is false; writes always do.
 PUBLIC_READ = env.bool("DJANGO_PUBLIC_READ", default=True)
+
+#: The kinds a pick may have (picks/): a plain list, not read from the environment.
+PICK_KINDS = ["bedding", "fracture", "fault", "breakout", "other"]
+
 #: Uploads larger than this are refused with 413 before their body is read.
 MAX_UPLOAD_MB = env.int("DJANGO_MAX_UPLOAD_MB", default=4096)
 
