@@ -1,0 +1,1 @@
+"""Picks: planes picked on images as sinusoids, dips, and deviation surveys."""

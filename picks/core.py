@@ -7,7 +7,7 @@ Convention (README, "Picks"): in a borehole of diameter ``D`` (depth unit) a
 plane of dip ``δ`` and dip azimuth ``φ`` (the direction of steepest descent,
 degrees clockwise from the image's azimuth 0) crosses the wall along::
 
-    depth(θ) = d0 + (D / 2) · tan(δ) · cos(θ − φ)
+    depth(θ) = d0 + (D / 2) · tan(δ) · cos(θ - φ)
 
 ``θ`` the azimuth on the wall. The deepest point is at ``θ = φ``; the
 trough-to-peak height is ``D · tan(δ)``; the *amplitude* is half of it,
@@ -18,7 +18,7 @@ centred on the azimuth ``(c + 0.5) · 360 / N + azimuth_offset``
 Derivation: take the borehole's frame x (azimuth 0), y (azimuth 90), z along
 the hole, downwards. The plane ``z = d0 + tan(δ) · (x cos φ + y sin φ)`` meets
 the wall ``(x, y) = (D/2)(cos θ, sin θ)`` at the depth above. Its unit normal,
-pointing down the hole, is ``n = (−sin δ cos φ, −sin δ sin φ, cos δ)``
+pointing down the hole, is ``n = (-sin δ cos φ, -sin δ sin φ, cos δ)``
 (:func:`plane_normal`), and back (:func:`normal_dip`).
 
 The fit (:func:`fit_sinusoid`) is the linear least squares of
@@ -33,10 +33,13 @@ pick's depth, interpolated between survey stations by minimum curvature
 
 from __future__ import annotations
 
+import csv
 import math
 from dataclasses import dataclass
 
 import numpy as np
+
+from ingest.reader import CsvFormatError
 
 #: Azimuths closer than this (degrees) count as one when checking a fit is determined.
 AZIMUTH_TOLERANCE = 1e-6
@@ -55,7 +58,7 @@ class SurveyError(ValueError):
 
 @dataclass(frozen=True)
 class SinusoidFit:
-    """A least-squares sinusoid ``depth(θ) = depth + amplitude · cos(θ − dip_azimuth)``.
+    """A least-squares sinusoid ``depth(θ) = depth + amplitude · cos(θ - dip_azimuth)``.
 
     Attributes:
         depth: ``d0``, the depth of the sinusoid's centre line (depth unit).
@@ -99,7 +102,7 @@ def column_azimuth(column: np.ndarray | float, columns: int, azimuth_offset: flo
 def sinusoid_depth(
     azimuth: np.ndarray | float, depth: float, amplitude: float, dip_azimuth: float
 ) -> np.ndarray:
-    """``depth + amplitude · cos(azimuth − dip_azimuth)``: the sinusoid's depth at each azimuth.
+    """``depth + amplitude · cos(azimuth - dip_azimuth)``: the sinusoid's depth at each azimuth.
 
     Args:
         azimuth: degrees, any shape.
@@ -120,7 +123,7 @@ def fit_sinusoid(azimuth: np.ndarray, depth: np.ndarray) -> SinusoidFit:
     Linear least squares on the basis ``(1, cos θ, sin θ)``: with
     ``depth ≈ a + b cos θ + c sin θ``, ``d0 = a``, ``amplitude = √(b² + c²)``
     and ``dip_azimuth = atan2(c, b)``, since
-    ``A cos(θ − φ) = A cos φ cos θ + A sin φ sin θ``. Azimuths are angles, so
+    ``A cos(θ - φ) = A cos φ cos θ + A sin φ sin θ``. Azimuths are angles, so
     points on both sides of the 0/360 seam need no care.
 
     Args:
@@ -187,7 +190,7 @@ def amplitude_from_dip(dip: float, diameter: float) -> float:
 
 
 def plane_normal(dip: float, dip_azimuth: float) -> np.ndarray:
-    """The unit normal of a plane, pointing down: ``(−sin δ cos φ, −sin δ sin φ, cos δ)``.
+    """The unit normal of a plane, pointing down: ``(-sin δ cos φ, -sin δ sin φ, cos δ)``.
 
     In a frame x (azimuth 0), y (azimuth 90), z down (north-east-down for a
     geographic frame; the borehole's frame for an image).
@@ -204,7 +207,7 @@ def plane_normal(dip: float, dip_azimuth: float) -> np.ndarray:
 
 
 def normal_dip(normal: np.ndarray) -> tuple[float, float]:
-    """Dip and dip azimuth (degrees) of the plane with normal ``normal`` (the inverse of :func:`plane_normal`).
+    """Dip and dip azimuth (degrees) of the plane of normal ``normal`` (inverse of :func:`plane_normal`).
 
     Args:
         normal: ``(3,)`` any non-zero vector, either sense (it is turned to point down).
@@ -225,13 +228,13 @@ def hole_rotation(inclination: float, azimuth: float) -> np.ndarray:
     """The rotation from the borehole's frame to north-east-down: ``Rz(azimuth) · Ry(inclination)``.
 
     The borehole's frame: z along the hole (downwards), x the high side (the
-    upper side of an inclined hole), y = z × x (90 degrees clockwise from the
+    upper side of an inclined hole), y = z x x (90 degrees clockwise from the
     high side, looking down the hole). ``Ry(I)`` tilts z from vertical by the
     inclination towards north, then ``Rz(A)`` turns it to the hole's azimuth,
     so z maps to ``(sin I cos A, sin I sin A, cos I)``, the hole's tangent as
     the minimum-curvature method writes it (SPE 84246, see
     :func:`survey_orientation`), and x to the high side
-    ``(cos I cos A, cos I sin A, −sin I)``. Dip correction of dipmeter and
+    ``(cos I cos A, cos I sin A, -sin I)``. Dip correction of dipmeter and
     borehole-image picks is this change of frame applied to the plane's normal.
 
     Args:
@@ -257,12 +260,12 @@ def true_dip(dip: float, dip_azimuth: float, inclination: float, azimuth: float)
     geographic azimuth itself, whatever ``A``, so true dip equals apparent dip.
     Steps:
 
-    1. ``β_φ = φ − A``: the apparent dip azimuth from the high side;
-    2. ``n_b = (−sin δ cos β_φ, −sin δ sin β_φ, cos δ)``: the normal in the
+    1. ``β_φ = φ - A``: the apparent dip azimuth from the high side;
+    2. ``n_b = (-sin δ cos β_φ, -sin δ sin β_φ, cos δ)``: the normal in the
        borehole's frame (:func:`plane_normal`);
     3. ``n = Rz(A) · Ry(I) · n_b`` (:func:`hole_rotation`): the normal in
        north-east-down;
-    4. true dip ``= acos(|n_D|)``, true dip azimuth ``= atan2(−n_E, −n_N)``
+    4. true dip ``= acos(|n_D|)``, true dip azimuth ``= atan2(-n_E, -n_N)``
        (the down-pointing normal: :func:`normal_dip`).
 
     Example: a horizontal plane seen in a hole inclined 30 degrees towards
@@ -316,8 +319,8 @@ def survey_orientation(
     Between stations 1 and 2 (tangents ``t1``, ``t2``, dogleg angle
     ``β = acos(t1 · t2)``) the minimum-curvature method takes the hole to be
     the circular arc tangent to both, so the tangent at the fraction
-    ``f = (md − md1) / (md2 − md1)`` of the course length is the spherical
-    interpolation ``t = [sin((1 − f) β) t1 + sin(f β) t2] / sin β`` (``t1``
+    ``f = (md - md1) / (md2 - md1)`` of the course length is the spherical
+    interpolation ``t = [sin((1 - f) β) t1 + sin(f β) t2] / sin β`` (``t1``
     when ``β`` is 0). Source: Sawaryn & Thorogood, "A Compendium of
     Directional Calculations Based on the Minimum Curvature Method", SPE 84246
     (SPE Drilling & Completion, 2005), the ISCWSA's reference.
@@ -355,3 +358,79 @@ def survey_orientation(
     horizontal = np.hypot(t[:, 0], t[:, 1])
     azi = np.where(horizontal < 1e-12, 0.0, wrap_azimuth(np.degrees(np.arctan2(t[:, 1], t[:, 0]))))
     return np.where(inside, inc, np.nan), np.where(inside, azi, np.nan)
+
+
+#: The header names a survey CSV may give each column (case and spaces ignored).
+SURVEY_COLUMNS = {
+    "md": ("md", "depth", "measured_depth", "dept"),
+    "inclination": ("inclination", "inc", "incl", "dev", "deviation"),
+    "azimuth": ("azimuth", "azi", "az", "hazi"),
+}
+
+
+def read_survey_csv(text: str, *, max_stations: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Parse a deviation survey CSV: a header naming ``md``, ``inclination`` and ``azimuth``, then stations.
+
+    Header names are matched without case (aliases in :data:`SURVEY_COLUMNS`);
+    other columns are ignored, blank lines skipped. Measured depths are in the
+    well's depth unit and must increase; inclinations lie in 0..180 degrees,
+    azimuths in 0..360 (360 is read as 0).
+
+    Args:
+        text: the whole file, decoded.
+        max_stations: the most stations accepted.
+
+    Returns:
+        ``(md, inclination, azimuth)``: three ``(k,) float64`` arrays, ``k >= 2``.
+
+    Raises:
+        ingest.reader.CsvFormatError: what is wrong, with its line (1 = the header)
+            and column.
+    """
+    rows = csv.reader(text.splitlines())
+    header = next(rows, None)
+    if header is None:
+        raise CsvFormatError("the file is empty; expected a header md,inclination,azimuth")
+    names = [name.strip().lower().replace(" ", "_") for name in header]
+    index: dict[str, int] = {}
+    for column, aliases in SURVEY_COLUMNS.items():
+        found = [i for i, name in enumerate(names) if name in aliases]
+        if not found:
+            raise CsvFormatError(f"the header names no {column} column (one of {', '.join(aliases)})", line=1)
+        index[column] = found[0]
+    values: dict[str, list[float]] = {column: [] for column in SURVEY_COLUMNS}
+    for line, row in enumerate(rows, start=2):
+        if not any(cell.strip() for cell in row):
+            continue
+        if len(values["md"]) >= max_stations:
+            raise CsvFormatError(f"more than {max_stations:,} stations", line=line)
+        for column, i in index.items():
+            values[column].append(_survey_value(row, i, column, header[i].strip(), line))
+        md = values["md"]
+        if len(md) > 1 and md[-1] <= md[-2]:
+            raise CsvFormatError(
+                f"measured depth {md[-1]:g} is not deeper than the station before ({md[-2]:g})",
+                line=line,
+                column=header[index["md"]].strip(),
+            )
+    if len(values["md"]) < 2:
+        raise CsvFormatError(f"a survey needs two stations at least; the file has {len(values['md'])}")
+    azimuth = np.array(values["azimuth"])
+    return np.array(values["md"]), np.array(values["inclination"]), np.where(azimuth >= 360, 0.0, azimuth)
+
+
+def _survey_value(row: list[str], i: int, column: str, name: str, line: int) -> float:
+    """The number in cell ``i`` of a survey row, checked against its column's range."""
+    cell = row[i].strip() if i < len(row) else ""
+    try:
+        value = float(cell)
+    except ValueError:
+        raise CsvFormatError(f"{cell[:40]!r} is not a number", line=line, column=name) from None
+    if not math.isfinite(value):
+        raise CsvFormatError(f"{cell[:40]!r} is not a finite number", line=line, column=name)
+    bounds = {"inclination": (0.0, 180.0), "azimuth": (0.0, 360.0)}.get(column)
+    if bounds is not None and not bounds[0] <= value <= bounds[1]:
+        raise CsvFormatError(
+            f"{column} {value:g} is outside {bounds[0]:g}..{bounds[1]:g} degrees", line=line, column=name
+        )
+    return value

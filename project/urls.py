@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter, SimpleRouter
 
 from ingest.rest.viewsets import ImageViewSet
+from picks.rest.viewsets import PickCsvView, PickViewSet, SurveyView
 from project.auth import LogoutView
 from project.health import healthz, readyz
 from tiles import views
@@ -28,6 +29,20 @@ urlpatterns = [
     path("api/v1/colormaps", ColormapListView.as_view(), name="colormap-list"),
     path("api/v1/colormaps/<str:name>.png", ColormapLegendView.as_view(), name="colormap-legend"),
     path("api/v1/auth/logout", LogoutView.as_view(), name="auth-logout"),
+    # Picks of an image, and a well's deviation survey (picks/rest/viewsets.py).
+    path(
+        "api/v1/images/<int:pk>/picks",
+        PickViewSet.as_view({"get": "list", "post": "create"}),
+        name="image-picks",
+    ),
+    path("api/v1/images/<int:pk>/picks.csv", PickCsvView.as_view({"get": "export"}), name="image-picks-csv"),
+    path("api/v1/images/<int:pk>/picks/fit", PickViewSet.as_view({"post": "fit"}), name="image-picks-fit"),
+    path(
+        "api/v1/images/<int:pk>/picks/<int:pick_id>",
+        PickViewSet.as_view({"get": "retrieve", "patch": "partial_update", "delete": "destroy"}),
+        name="image-pick-detail",
+    ),
+    path("api/v1/wells/<int:pk>/survey", SurveyView.as_view(), name="well-survey"),
     path("api/v1/", include(router.urls)),
     path("api/v1/", include(serving.urls)),
     path("api/schema", SpectacularAPIView.as_view(), name="schema"),

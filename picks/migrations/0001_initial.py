@@ -6,60 +6,142 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('ingest', '0003_wells_curves'),
+        ("ingest", "0003_wells_curves"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Survey',
+            name="Survey",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('author', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('well', models.OneToOneField(on_delete=django.db.models.deletion.CASCADE, related_name='survey', to='ingest.well')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "well",
+                    models.OneToOneField(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="survey", to="ingest.well"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='Pick',
+            name="Pick",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('depth', models.FloatField(help_text="depth of the sinusoid's centre line (the image's depth unit)")),
-                ('dip_azimuth', models.FloatField(help_text="degrees [0, 360) clockwise from the image's azimuth 0")),
-                ('amplitude', models.FloatField(blank=True, help_text='half trough-to-peak (depth unit)', null=True)),
-                ('dip', models.FloatField(blank=True, help_text='degrees 0..90 (given by dip)', null=True)),
-                ('kind', models.CharField(help_text='one of settings.PICK_KINDS', max_length=32)),
-                ('confidence', models.CharField(choices=[('low', 'Low'), ('medium', 'Medium'), ('high', 'High')], default='medium', max_length=8)),
-                ('comment', models.TextField(blank=True)),
-                ('points', models.JSONField(blank=True, default=list)),
-                ('rms', models.FloatField(blank=True, help_text='RMS residual of the fit (depth unit)', null=True)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('updated', models.DateTimeField(auto_now=True)),
-                ('author', models.ForeignKey(blank=True, help_text='who picked it (null: the account was deleted)', null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='picks', to=settings.AUTH_USER_MODEL)),
-                ('image', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='picks', to='ingest.image')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "depth",
+                    models.FloatField(
+                        help_text="depth of the sinusoid's centre line (the image's depth unit)"
+                    ),
+                ),
+                (
+                    "dip_azimuth",
+                    models.FloatField(help_text="degrees [0, 360) clockwise from the image's azimuth 0"),
+                ),
+                (
+                    "amplitude",
+                    models.FloatField(blank=True, help_text="half trough-to-peak (depth unit)", null=True),
+                ),
+                ("dip", models.FloatField(blank=True, help_text="degrees 0..90 (given by dip)", null=True)),
+                ("kind", models.CharField(help_text="one of settings.PICK_KINDS", max_length=32)),
+                (
+                    "confidence",
+                    models.CharField(
+                        choices=[("low", "Low"), ("medium", "Medium"), ("high", "High")],
+                        default="medium",
+                        max_length=8,
+                    ),
+                ),
+                ("comment", models.TextField(blank=True)),
+                ("points", models.JSONField(blank=True, default=list)),
+                (
+                    "rms",
+                    models.FloatField(
+                        blank=True, help_text="RMS residual of the fit (depth unit)", null=True
+                    ),
+                ),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                ("updated", models.DateTimeField(auto_now=True)),
+                (
+                    "author",
+                    models.ForeignKey(
+                        blank=True,
+                        help_text="who picked it (null: the account was deleted)",
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="picks",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "image",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="picks", to="ingest.image"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['image', 'depth', 'id'],
-                'indexes': [models.Index(fields=['image', 'depth'], name='pick_image_depth')],
-                'constraints': [models.CheckConstraint(condition=models.Q(('amplitude__isnull', True), ('dip__isnull', True), _connector='OR'), name='pick_given_by_dip_or_amplitude')],
+                "ordering": ["image", "depth", "id"],
+                "indexes": [models.Index(fields=["image", "depth"], name="pick_image_depth")],
+                "constraints": [
+                    models.CheckConstraint(
+                        condition=models.Q(
+                            ("amplitude__isnull", True), ("dip__isnull", True), _connector="OR"
+                        ),
+                        name="pick_given_by_dip_or_amplitude",
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='SurveyStation',
+            name="SurveyStation",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('md', models.FloatField(help_text="measured depth (the well's depth unit)")),
-                ('inclination', models.FloatField(help_text='degrees from vertical, 0..180')),
-                ('azimuth', models.FloatField(help_text='degrees clockwise from north, [0, 360)')),
-                ('survey', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='stations', to='picks.survey')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("md", models.FloatField(help_text="measured depth (the well's depth unit)")),
+                ("inclination", models.FloatField(help_text="degrees from vertical, 0..180")),
+                ("azimuth", models.FloatField(help_text="degrees clockwise from north, [0, 360)")),
+                (
+                    "survey",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="stations",
+                        to="picks.survey",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['survey', 'md'],
-                'constraints': [models.UniqueConstraint(fields=('survey', 'md'), name='survey_station_one_per_md')],
+                "ordering": ["survey", "md"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("survey", "md"), name="survey_station_one_per_md")
+                ],
             },
         ),
     ]
