@@ -177,7 +177,7 @@ def test_picks_core_true_dip_of_a_vertical_well_is_the_apparent_dip(hole_azimuth
 
 @pytest.mark.parametrize("hole_azimuth", [0.0, 90.0, 215.0])
 def test_picks_core_horizontal_plane_in_a_30_degree_well(hole_azimuth):
-    """A horizontal bed in a hole inclined 30 degrees: apparent dip 30, deepest at the high side; true dip 0."""
+    """A horizontal bed in a hole inclined 30 degrees: apparent dip 30, deepest on the high side, true 0."""
     azimuths = np.arange(12) * 30.0
     depths = wall_points(
         dip=0.0, dip_azimuth=0.0, inclination=30.0, hole_azimuth=hole_azimuth, azimuths=azimuths
