@@ -22,9 +22,10 @@ from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound, PermissionDenied
+from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.parsers import FormParser, JSONParser, MultiPartParser
 from rest_framework.permissions import SAFE_METHODS, BasePermission
-from rest_framework.renderers import BaseRenderer, JSONRenderer
+from rest_framework.renderers import BaseRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -91,7 +92,7 @@ class PickViewSet(GenericViewSet):
 
     serializer_class = PickSerializer
     permission_classes = [PublicReadOrFit]
-    parser_classes = [JSONParser, FormParser, MultiPartParser]
+    parser_classes = [JSONParser]
     _private = False
 
     def get_queryset(self):
@@ -228,18 +229,21 @@ class CsvRenderer(BaseRenderer):
     """``text/csv``: the view answers the bytes itself; errors are JSON."""
 
     media_type = "text/csv"
-    format = "csv"
+    format = None  # type: ignore[assignment]  # no ?format= (DRF's BaseRenderer: None; its stubs say str)
     charset = "utf-8"
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
         return data
 
 
-class AnyRenderer(CsvRenderer):
-    """Any ``Accept``: the CSV all the same (no 406 for a client that asks for something else)."""
+class CsvNegotiation(BaseContentNegotiation):
+    """The CSV route answers CSV whatever the ``Accept`` header or a ``?format=`` says (errors: JSON)."""
 
-    media_type = "*/*"
-    format = None  # type: ignore[assignment]  # DRF's BaseRenderer: None (its stubs say str)
+    def select_parser(self, request, parsers):
+        return parsers[0] if parsers else None
+
+    def select_renderer(self, request, renderers, format_suffix=None):
+        return renderers[0], renderers[0].media_type
 
 
 #: Characters that make a spreadsheet read a cell as a formula (OWASP, "CSV injection").
@@ -272,7 +276,8 @@ def _number_cell(value: float | None) -> str:
 class PickCsvView(PickViewSet):
     """``GET /api/v1/images/{id}/picks.csv``: the image's picks as CSV, shallowest first."""
 
-    renderer_classes = [CsvRenderer, AnyRenderer, JSONRenderer]
+    renderer_classes = [CsvRenderer]
+    content_negotiation_class = CsvNegotiation
 
     @extend_schema(
         parameters=[IMAGE_ID, PickListParams],
