@@ -23,7 +23,7 @@ class Pick(models.Model):
 
     A pick is given either by its dip or by its amplitude (exactly one of the two
     columns is stored; the other is computed when read from the image's borehole
-    diameter, :func:`picks.selectors.pick_geometry`), so a diameter set after the
+    diameter, :func:`picks.selectors.pick_geometries`), so a diameter set after the
     picking changes the dips read, not the sinusoids drawn. A pick fitted from
     ``points`` stores the amplitude and the fit's ``rms``.
 

@@ -81,7 +81,7 @@ def pick_list(
     return picks
 
 
-def pick_can_change(pick: Pick, image: Image, user, *, manages_image: bool) -> bool:
+def pick_can_change(pick: Pick, user, *, manages_image: bool) -> bool:
     """The image's owner, staff and the pick's author may change (PATCH) or delete a pick."""
     if manages_image:
         return True
@@ -105,9 +105,14 @@ def well_can_manage(well: Well, user) -> bool:
     return bool(user is not None and user.is_authenticated and well.owner_id == user.pk)
 
 
-def survey_of(well: Well) -> Survey | None:
-    """The well's survey with its stations loaded, or None."""
-    return Survey.objects.filter(well=well).prefetch_related("stations").first()
+def survey_of(well_id: int) -> Survey | None:
+    """The survey of well ``well_id`` with its well and stations loaded, or None."""
+    return (
+        Survey.objects.filter(well_id=well_id)
+        .select_related("well", "author")
+        .prefetch_related("stations")
+        .first()
+    )
 
 
 @dataclass(frozen=True)
@@ -163,29 +168,40 @@ def pick_context(image: Image) -> PickContext:
     """The :class:`PickContext` of ``image`` (one query for the survey when it has a well)."""
     survey = None
     if image.well_id is not None:
-        survey = survey_arrays(survey_of(image.well), depth_unit=image.depth_unit)
+        survey = survey_arrays(survey_of(image.well_id), depth_unit=image.depth_unit)
     return PickContext(depth_unit=image.depth_unit, diameter=image_diameter(image), survey=survey)
 
 
-def pick_geometry(pick: Pick, context: PickContext) -> dict[str, float | None]:
-    """A pick's dip, amplitude and true dip, as read now.
+def pick_geometries(picks: list[Pick], context: PickContext) -> dict[int, dict[str, float | None]]:
+    """The dip, amplitude and true dip of each pick, as read now (by pick id).
 
     The stored one of dip and amplitude is kept; the other comes from the
     diameter (None while it is unknown). True dip and its azimuth come from the
-    survey at the pick's depth (:func:`picks.core.true_dip`), None without a
+    survey at the pick's depth (:func:`picks.core.true_dip`; the hole's
+    orientation at every pick's depth interpolated in one call), None without a
     survey covering that depth or without a dip.
 
     Returns:
-        ``dip``, ``amplitude``, ``true_dip``, ``true_dip_azimuth`` (degrees; amplitude in the depth unit).
+        pick id -> ``dip``, ``amplitude``, ``true_dip``, ``true_dip_azimuth``
+        (degrees; the amplitude in the depth unit).
     """
-    dip, amplitude = pick.dip, pick.amplitude
-    if dip is None and amplitude is not None and context.diameter:
-        dip = core.dip_from_amplitude(amplitude, context.diameter)
-    if amplitude is None and dip is not None and context.diameter:
-        amplitude = core.amplitude_from_dip(dip, context.diameter)
-    true_dip = true_azimuth = None
-    if dip is not None and context.survey is not None:
-        inclination, azimuth = context.survey.orientation(np.array([pick.depth]))
-        if math.isfinite(inclination[0]):
-            true_dip, true_azimuth = core.true_dip(dip, pick.dip_azimuth, inclination[0], azimuth[0])
-    return {"dip": dip, "amplitude": amplitude, "true_dip": true_dip, "true_dip_azimuth": true_azimuth}
+    inclinations = azimuths = np.full(len(picks), np.nan)
+    if context.survey is not None and picks:
+        inclinations, azimuths = context.survey.orientation(np.array([pick.depth for pick in picks]))
+    geometries = {}
+    for pick, inclination, azimuth in zip(picks, inclinations, azimuths, strict=True):
+        dip, amplitude = pick.dip, pick.amplitude
+        if dip is None and amplitude is not None and context.diameter:
+            dip = core.dip_from_amplitude(amplitude, context.diameter)
+        if amplitude is None and dip is not None and context.diameter:
+            amplitude = core.amplitude_from_dip(dip, context.diameter)
+        true_dip = true_azimuth = None
+        if dip is not None and math.isfinite(inclination):
+            true_dip, true_azimuth = core.true_dip(dip, pick.dip_azimuth, float(inclination), float(azimuth))
+        geometries[pick.pk] = {
+            "dip": dip,
+            "amplitude": amplitude,
+            "true_dip": true_dip,
+            "true_dip_azimuth": true_azimuth,
+        }
+    return geometries

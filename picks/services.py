@@ -21,7 +21,7 @@ from tiles.source import ImageSource
 
 #: Points of one fit or pick: three at least (a sinusoid has three coefficients).
 MIN_POINTS = 3
-MAX_POINTS = 360
+MAX_POINTS = 64
 #: Picks one image may hold.
 MAX_PICKS_PER_IMAGE = 10_000
 #: Longest pick comment (characters).

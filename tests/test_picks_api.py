@@ -142,7 +142,7 @@ def test_picks_api_fit_dip_null_without_a_diameter(people, alice_image):
             "three",
         ),
         ([{"azimuth": 0, "depth": 9100}, {"azimuth": 90, "depth": 9101}], "at least 3"),
-        ([{"azimuth": 0, "depth": 9100}] * 361, "no more than 360"),
+        ([{"azimuth": 0, "depth": 9100}] * 65, "no more than 64"),
         (
             [{"azimuth": 0, "depth": 9100}, {"azimuth": 90, "depth": 1}, {"azimuth": 180, "depth": 9100}],
             "outside",

@@ -7,7 +7,7 @@ from django.urls import reverse
 from rest_framework import serializers
 
 from picks.models import Confidence, Pick
-from picks.selectors import PickContext, pick_geometry
+from picks.selectors import PickContext, pick_context, pick_geometries
 from picks.services import MAX_COMMENT, MAX_DIP, MAX_POINTS, MIN_POINTS
 
 #: Largest magnitude of a depth, a row or a column in a request (any real log is far inside).
@@ -153,7 +153,11 @@ class PickWriteSerializer(serializers.Serializer):
 
 
 class PickSerializer(serializers.ModelSerializer):
-    """A pick as answered (the serializer's context carries the image's :class:`PickContext`).
+    """A pick as answered.
+
+    The context carries the image's :class:`PickContext` (``pick_context``) and,
+    for a list, every pick's geometry computed at once (``geometries``:
+    :func:`picks.selectors.pick_geometries`).
 
     ``dip`` and ``amplitude`` are both given when the diameter is known (else the
     one the pick was given by); ``true_dip`` and ``true_dip_azimuth`` when the
@@ -202,9 +206,11 @@ class PickSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
     def to_representation(self, pick: Pick) -> dict:
-        context: PickContext = self.context["pick_context"]
         body = super().to_representation(pick)
-        body.update(pick_geometry(pick, context))
+        geometries = self.context.get("geometries") or {}
+        if pick.pk not in geometries:
+            geometries = pick_geometries([pick], self._pick_context(pick))
+        body.update(geometries[pick.pk])
         return body
 
     def get_url(self, pick: Pick) -> str:
@@ -213,7 +219,12 @@ class PickSerializer(serializers.ModelSerializer):
         return request.build_absolute_uri(path) if request is not None else path
 
     def get_depth_unit(self, pick: Pick) -> str:
-        return self.context["pick_context"].depth_unit
+        return self._pick_context(pick).depth_unit
+
+    def _pick_context(self, pick: Pick) -> PickContext:
+        """The image's context from the serializer's, else read from the pick's image."""
+        context = self.context.get("pick_context")
+        return context if context is not None else pick_context(pick.image)
 
 
 class StationSerializer(serializers.Serializer):

@@ -49,7 +49,7 @@ from picks.rest.serializers import (
 from picks.selectors import (
     pick_can_change,
     pick_context,
-    pick_geometry,
+    pick_geometries,
     pick_list,
     survey_of,
     well_can_manage,
@@ -112,6 +112,7 @@ class PickViewSet(GenericViewSet):
         pick = Pick.objects.select_related("author").filter(image=image, pk=self.kwargs["pick_id"]).first()
         if pick is None:
             raise NotFound("no such pick on this image")
+        pick.image = image  # the row already loaded (and checked visible)
         return pick
 
     def finalize_response(self, request, response, *args, **kwargs):
@@ -159,8 +160,9 @@ class PickViewSet(GenericViewSet):
         params = PickListParams(data=request.query_params)
         params.is_valid(raise_exception=True)
         picks = pick_list(image=image, **params.validated_data)
-        page = self.paginate_queryset(picks)
-        context = {"request": request, "pick_context": pick_context(image)}
+        page = list(self.paginate_queryset(picks) or [])
+        shared = pick_context(image)
+        context = {"request": request, "pick_context": shared, "geometries": pick_geometries(page, shared)}
         return self.get_paginated_response(PickSerializer(page, many=True, context=context).data)
 
     @extend_schema(
@@ -219,7 +221,7 @@ class PickViewSet(GenericViewSet):
     def _changeable(self, image: Image) -> Pick:
         pick = self.get_pick(image)
         if not pick_can_change(
-            pick, image, self.request.user, manages_image=image_can_manage(image, self.request.user)
+            pick, self.request.user, manages_image=image_can_manage(image, self.request.user)
         ):
             raise PermissionDenied("only the image's owner, staff and the pick's author may change it")
         return pick
@@ -303,8 +305,10 @@ class PickCsvView(PickViewSet):
         writer = csv.writer(out, lineterminator="\n")
         unit = image.depth_unit
         writer.writerow([f"depth_{unit}", *(name.format(unit=unit) for name in CSV_COLUMNS)])
-        for pick in pick_list(image=image, **params.validated_data).iterator(chunk_size=1000):
-            geometry = pick_geometry(pick, context)
+        picks = list(pick_list(image=image, **params.validated_data))  # at most MAX_PICKS_PER_IMAGE
+        geometries = pick_geometries(picks, context)
+        for pick in picks:
+            geometry = geometries[pick.pk]
             writer.writerow(
                 [
                     repr(pick.depth),
@@ -345,7 +349,7 @@ class SurveyView(APIView):
         return private_response(response) if self._private else response
 
     def _answer(self, well: Well, status_code: int = 200) -> Response:
-        survey = survey_of(well)
+        survey = survey_of(well.pk)
         stations = list(survey.stations.all()) if survey else []
         body = {
             "well": well.pk,
