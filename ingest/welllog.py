@@ -16,11 +16,15 @@ logical record / channel.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+#: Bytes read to tell the format.
+_PROBE_BYTES = 64 << 10
 
 
 class WellLogError(ValueError):
@@ -132,12 +136,15 @@ class WellLog:
         images: the images, in file order.
         curves: the 1-D curves, in file order.
         groups: the index groups in file order (LAS: ``("",)``).
+        plan: the reader's own notes for :func:`iter_well_blocks` (where the data
+            starts, column layout); opaque to callers.
     """
 
     header: WellHeader
     images: tuple[ImageSpec, ...]
     curves: tuple[CurveSpec, ...]
     groups: tuple[str, ...]
+    plan: object = dataclasses.field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -183,7 +190,19 @@ def detect_format(path: str | Path) -> str:
     Raises:
         WellLogError: the file is empty or binary and not DLIS.
     """
-    raise NotImplementedError
+    with open(path, "rb") as f:
+        head = f.read(_PROBE_BYTES)
+    if len(head) >= 80 and head[4:9] == b"V1.00" and head[9:15] == b"RECORD":
+        return "dlis"
+    if not head.strip():
+        raise WellLogError("the file is empty")
+    if b"\0" in head:
+        raise WellLogError("the file is binary but not DLIS (no storage unit label 'V1.00RECORD')")
+    for raw in head.removeprefix(b"\xef\xbb\xbf").splitlines():
+        line = raw.strip()
+        if line and not line.startswith(b"#"):
+            return "las" if line[:2].upper() == b"~V" else "csv"
+    return "csv"
 
 
 def read_well_log(
@@ -211,7 +230,16 @@ def read_well_log(
         WellLogError: not a readable LAS/DLIS; no index; a time index; a bound
             exceeded; a unit that is not a depth unit.
     """
-    raise NotImplementedError
+    kind = detect_format(path)
+    if kind == "las":
+        from ingest.las import read_las
+
+        return read_las(path, max_curves=max_curves, max_columns=max_columns, max_line_bytes=max_line_bytes)
+    if kind == "dlis":
+        from ingest.dlis import read_dlis
+
+        return read_dlis(path, max_curves=max_curves, max_columns=max_columns)
+    raise WellLogError("the file is neither LAS (its first line is not ~V) nor DLIS")
 
 
 def iter_well_blocks(
@@ -243,7 +271,13 @@ def iter_well_blocks(
         WellLogError: a bad value (LAS: its line and curve), a truncated data
             section, a DLIS read error (its logical record / channel), a bound exceeded.
     """
-    raise NotImplementedError
+    if log.header.format == "las":
+        from ingest.las import iter_las_blocks
+
+        return iter_las_blocks(path, log, block_bytes=block_bytes, max_line_bytes=max_line_bytes)
+    from ingest.dlis import iter_dlis_blocks
+
+    return iter_dlis_blocks(path, log, block_bytes=block_bytes, max_cells=max_cells)
 
 
 def locate_las_lines(path: str | Path, log: WellLog, indices_in_file_order: tuple[int, ...]) -> list[int]:
@@ -263,4 +297,6 @@ def locate_las_lines(path: str | Path, log: WellLog, indices_in_file_order: tupl
     Raises:
         WellLogError: a position is past the last sample.
     """
-    raise NotImplementedError
+    from ingest.las import locate_las_lines as locate
+
+    return locate(path, log, indices_in_file_order)
