@@ -102,7 +102,12 @@ def check_images(client: Client, well: dict, log: WrittenLog) -> None:
     images = {image["name"]: image for image in well["images"]}
     assert set(images) == {"ABDC", "GRAS"}
     abdc, gras = images["ABDC"], images["GRAS"]
-    assert (abdc["columns"], abdc["status"], abdc["value_unit"], abdc["dtype"]) == (16, "succeeded", "g/cc", "float32")
+    assert (abdc["columns"], abdc["status"], abdc["value_unit"], abdc["dtype"]) == (
+        16,
+        "succeeded",
+        "g/cc",
+        "float32",
+    )
     assert (gras["columns"], gras["value_unit"]) == (8, "gAPI")
     # ABDC: its all-null ends are not part of it.
     kept = slice(LEAD, ROWS - TRAIL)

@@ -353,9 +353,8 @@ class WellUpdateSerializer(ImageUpdateSerializer):
 
     def update(self, instance, validated_data: dict):
         well = super().update(instance, validated_data)
-        assert isinstance(well, Well)
         if "public" in validated_data:
-            Image.objects.filter(well=well, source="").update(public=validated_data["public"])
+            Image.objects.filter(well_id=well.pk, source="").update(public=validated_data["public"])
         return well
 
 
