@@ -221,21 +221,22 @@ def read_las(
 def _index_unit(las: Any, line: int | None) -> tuple[str, float]:
     """The depth unit of the index curve (its unit, else ``~W STRT``'s) and the factor to it."""
     index = las.curves[0]
-    where = f"curve {index.mnemonic}"
-    unit = str(index.unit or "").strip()
+    mnemonic, unit = str(index.mnemonic), str(index.unit or "").strip()
+    if mnemonic.endswith("."):  # lasio reads "DEPT..1IN" as mnemonic "DEPT.", unit "1IN"
+        mnemonic, unit = mnemonic.rstrip("."), "." + unit
+    where = f"curve {mnemonic}"
     if not unit and "STRT" in las.well:
         unit = str(las.well["STRT"].unit or "").strip()
-    if str(index.mnemonic).upper() in TIME_MNEMONICS or unit.lower() in TIME_UNITS:
+    if mnemonic.upper() in TIME_MNEMONICS or unit.lower() in TIME_UNITS:
         raise WellLogError(
-            f"the index curve {index.mnemonic} is time ({unit or 'no unit'}): "
-            "only depth-indexed logs are accepted",
+            f"the index curve {mnemonic} is time ({unit or 'no unit'}): only depth-indexed logs are accepted",
             line=line,
             where=where,
         )
     found = depth_unit_of(unit)
     if found is None:
         raise WellLogError(
-            f"the index curve {index.mnemonic} has unit {unit!r}, not a depth unit (M, FT, .1IN)",
+            f"the index curve {mnemonic} has unit {unit!r}, not a depth unit (M, FT, .1IN)",
             line=line,
             where=where,
         )
