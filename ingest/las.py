@@ -30,7 +30,17 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ingest.welllog import CurveSpec, ImageSpec, WellBlock, WellHeader, WellLog, WellLogError
+from ingest.welllog import (
+    INCH_FACTORS,
+    TIME_UNITS,
+    CurveSpec,
+    ImageSpec,
+    WellBlock,
+    WellHeader,
+    WellLog,
+    WellLogError,
+    depth_unit_of,
+)
 
 #: LAS text parsed per block (about 450,000 values at 9 characters per value).
 BLOCK_BYTES = 4 << 20
@@ -50,26 +60,8 @@ _DIGITS = re.compile(r"\d+")
 _NUMBER = re.compile(rb"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?nan", re.IGNORECASE)
 _NOT_SPACE = re.compile(rb"\S")
 
-#: Depth units of the index curve -> (our unit, factor to it). Case and spaces ignored.
-DEPTH_UNITS: dict[str, tuple[str, float]] = {
-    "m": ("m", 1.0),
-    "meter": ("m", 1.0),
-    "meters": ("m", 1.0),
-    "metre": ("m", 1.0),
-    "metres": ("m", 1.0),
-    "f": ("ft", 1.0),
-    "ft": ("ft", 1.0),
-    "feet": ("ft", 1.0),
-    "foot": ("ft", 1.0),
-    ".1in": ("ft", 1 / 120),
-    "0.1in": ("ft", 1 / 120),
-    "in": ("ft", 1 / 12),
-}
-#: Index units (and mnemonics) that say the log is indexed by time, which we refuse.
-TIME_UNITS = frozenset({"s", "sec", "ms", "min", "h", "hr", "hour", "d", "day", "us", "time", "date"})
+#: Index mnemonics that say the log is indexed by time, which we refuse.
 TIME_MNEMONICS = frozenset({"TIME", "ETIM", "ETIME", "DATE", "TIM"})
-#: Bit size units -> factor to inches ("" is taken as inches, the usual LAS unit).
-INCH_FACTORS = {"": 1.0, "in": 1.0, "inch": 1.0, "inches": 1.0, '"': 1.0, "mm": 1 / 25.4, "cm": 1 / 2.54}
 
 
 @dataclass(frozen=True)
@@ -134,11 +126,6 @@ def _decode(data: bytes) -> str:
         return data.decode("utf-8")
     except UnicodeDecodeError:
         return data.decode("latin-1")  # the usual 8-bit encoding of older LAS files
-
-
-def depth_unit_of(unit: str) -> tuple[str, float] | None:
-    """``("m" | "ft", factor)`` for a depth unit text (``M``, ``FT``, ``.1IN``...), else None."""
-    return DEPTH_UNITS.get(unit.strip().lower().replace(" ", ""))
 
 
 def _float(value: Any) -> float | None:
@@ -221,21 +208,22 @@ def read_las(
 def _index_unit(las: Any, line: int | None) -> tuple[str, float]:
     """The depth unit of the index curve (its unit, else ``~W STRT``'s) and the factor to it."""
     index = las.curves[0]
-    where = f"curve {index.mnemonic}"
-    unit = str(index.unit or "").strip()
+    mnemonic, unit = str(index.mnemonic), str(index.unit or "").strip()
+    if mnemonic.endswith("."):  # lasio reads "DEPT..1IN" as mnemonic "DEPT.", unit "1IN"
+        mnemonic, unit = mnemonic.rstrip("."), "." + unit
+    where = f"curve {mnemonic}"
     if not unit and "STRT" in las.well:
         unit = str(las.well["STRT"].unit or "").strip()
-    if str(index.mnemonic).upper() in TIME_MNEMONICS or unit.lower() in TIME_UNITS:
+    if mnemonic.upper() in TIME_MNEMONICS or unit.lower() in TIME_UNITS:
         raise WellLogError(
-            f"the index curve {index.mnemonic} is time ({unit or 'no unit'}): "
-            "only depth-indexed logs are accepted",
+            f"the index curve {mnemonic} is time ({unit or 'no unit'}): only depth-indexed logs are accepted",
             line=line,
             where=where,
         )
     found = depth_unit_of(unit)
     if found is None:
         raise WellLogError(
-            f"the index curve {index.mnemonic} has unit {unit!r}, not a depth unit (M, FT, .1IN)",
+            f"the index curve {mnemonic} has unit {unit!r}, not a depth unit (M, FT, .1IN)",
             line=line,
             where=where,
         )

@@ -26,6 +26,26 @@ import numpy as np
 #: Bytes read to tell the format.
 _PROBE_BYTES = 64 << 10
 
+#: Depth units of the index curve -> (our unit, factor to it). Case and spaces ignored.
+DEPTH_UNITS: dict[str, tuple[str, float]] = {
+    "m": ("m", 1.0),
+    "meter": ("m", 1.0),
+    "meters": ("m", 1.0),
+    "metre": ("m", 1.0),
+    "metres": ("m", 1.0),
+    "f": ("ft", 1.0),
+    "ft": ("ft", 1.0),
+    "feet": ("ft", 1.0),
+    "foot": ("ft", 1.0),
+    ".1in": ("ft", 1 / 120),
+    "0.1in": ("ft", 1 / 120),
+    "in": ("ft", 1 / 12),
+}
+#: Index units that say the log is indexed by time, which we refuse.
+TIME_UNITS = frozenset({"s", "sec", "ms", "min", "h", "hr", "hour", "d", "day", "us", "time", "date"})
+#: Bit size units -> factor to inches ("" is taken as inches, the usual LAS unit).
+INCH_FACTORS = {"": 1.0, "in": 1.0, "inch": 1.0, "inches": 1.0, '"': 1.0, "mm": 1 / 25.4, "cm": 1 / 2.54}
+
 
 class WellLogError(ValueError):
     """A file that cannot be read as a well log.
@@ -172,6 +192,20 @@ class WellBlock:
     first_line: int | None
     dropped: int
     bytes_read: int
+
+
+def depth_unit_of(unit: str) -> tuple[str, float] | None:
+    """Our depth unit for a unit text of the file, and the factor to it.
+
+    Args:
+        unit: e.g. ``M``, ``FT``, ``F``, ``.1IN`` (LAS) or ``0.1 in`` (DLIS); case and
+            spaces are ignored.
+
+    Returns:
+        ``("m" | "ft", factor)``: multiply the file's values by ``factor``
+        (``.1IN``: 1/120), or None when the text is not a depth unit we know.
+    """
+    return DEPTH_UNITS.get(unit.strip().lower().replace(" ", ""))
 
 
 def detect_format(path: str | Path) -> str:
