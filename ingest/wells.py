@@ -467,10 +467,14 @@ class _Reading:
 
     def locate(self, group: str, indices: tuple[int, ...]) -> list[int]:
         """LAS lines of read-order samples of ``group`` (DLIS, or a failed scan: none)."""
-        if self.log.header.format != "las" or not indices:
+        return self.locate_in_file(self.positions[group].in_file(indices)) if indices else []
+
+    def locate_in_file(self, positions: tuple[int, ...]) -> list[int]:
+        """LAS lines of samples given by their position in the file (DLIS, or a failed scan: none)."""
+        if self.log.header.format != "las":
             return []
         try:
-            return locate_las_lines(self.source, self.log, self.positions[group].in_file(indices))
+            return locate_las_lines(self.source, self.log, positions)
         except (WellLogError, OSError, ValueError):
             return []
 
@@ -507,10 +511,13 @@ def _ingest_log(attempt: _Attempt, source: Path, progress: _Progress) -> None:
         for curve in log.curves:
             reading.spools[curve.mnemonic] = CurveSpool(attempt.scratch)
         _read(reading, progress, max(well.source_size, 1))
+        share = (1 - READ_SHARE) / max(len(log.images), 1)
         for index, spec in enumerate(log.images):
             _write_image(attempt, reading, spec, images[spec.name], progress, index)
+            progress(READ_SHARE + share * (index + 1), images=False)
         for curve in log.curves:
             _write_curve(attempt, curve, reading.spools[curve.mnemonic])
+        progress(1.0, images=False)
     finally:
         reading.remove()
 
@@ -519,7 +526,6 @@ def _read(reading: _Reading, progress: _Progress, total_bytes: int) -> None:
     """The one pass over the file: each block's images to their collectors, curves to their spools."""
     limits = _ingest_limits()
     caps = {spec.name: limits.row_cap(spec.columns) for spec in reading.log.images}
-    group_of = {spec.name: spec.group for spec in reading.log.images}
     for block in iter_well_blocks(
         reading.source, reading.log, max_line_bytes=limits.max_line_bytes, max_cells=limits.max_cells
     ):
@@ -528,7 +534,8 @@ def _read(reading: _Reading, progress: _Progress, total_bytes: int) -> None:
             collector = reading.collectors[name]
             cap, reason = caps[name]
             if cap is not None and collector.scanlines + block.depth.size > cap:
-                lines = reading.locate(group_of[name], (cap,)) if positions.kept >= cap else []
+                # The first sample over the cap: in this block, past the samples of the earlier ones.
+                lines = reading.locate_in_file((positions.all + cap - positions.kept,))
                 raise WellLogError(
                     f"the image {name} has more than {cap:,} scanlines: {reason}",
                     line=lines[0] if lines else block.first_line,

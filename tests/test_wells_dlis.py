@@ -50,7 +50,9 @@ def write_dlis(path: Path) -> WrittenDlis:
 
     dlis = DLISFile()
     logical = dlis.add_logical_file()
-    logical.add_origin("ORIGIN", well_name="DELTA-2", field_name="Mero", company="Petro Test", well_id="UWI-77")
+    logical.add_origin(
+        "ORIGIN", well_name="DELTA-2", field_name="Mero", company="Petro Test", well_id="UWI-77"
+    )
     main = (
         logical.add_channel("DEPT", data=main_depth, units="m"),
         logical.add_channel("FMI_DYN", data=np.nan_to_num(fmi, nan=ABSENT), units="ohm", dimension=24),
@@ -87,7 +89,12 @@ def test_wells_dlis_images_per_2d_channel_and_curves(client, tmp_path):
         0.125,
     )
     np.testing.assert_array_equal(region(client, fmi["id"]), log.fmi[LEAD:])
-    assert (ubi["columns"], ubi["value_unit"], ubi["rows"], ubi["depth_step"]) == (12, "dB", FAST_ROWS, 0.0625)
+    assert (ubi["columns"], ubi["value_unit"], ubi["rows"], ubi["depth_step"]) == (
+        12,
+        "dB",
+        FAST_ROWS,
+        0.0625,
+    )
     assert (ubi["depth_min"], ubi["depth_max"]) == (log.fast_depth[0], log.fast_depth[-1])
     np.testing.assert_array_equal(region(client, ubi["id"]), log.ubi)
     (gr,) = well["curves"]

@@ -48,13 +48,13 @@ def write_las(path: Path, *, upwards: bool = False, wrap: bool = False, rows: in
     abdc = (1.5 + rng.integers(0, 24, size=(rows, 16)) / 16).astype(np.float32)
     abdc[:LEAD] = np.nan
     abdc[rows - TRAIL :] = np.nan
-    abdc[40, 3] = np.nan  # one null inside
+    abdc[rows // 6, 3] = np.nan  # one null inside (row 40 of ROWS)
     gras = (rng.integers(0, 2400, size=(rows, 8)) / 16).astype(np.float32)
-    gras[100, :] = np.nan  # a whole null scanline inside: kept as nodata
+    gras[rows * 5 // 12, :] = np.nan  # a whole null scanline inside (row 100): kept as nodata
     gr = rng.integers(0, 1600, size=rows) / 16
     cali = 8.5 + rng.integers(-16, 16, size=rows) / 16
     cali[:3] = np.nan  # nodata-only ends of a curve are dropped
-    cali[120] = np.nan
+    cali[rows // 2] = np.nan  # row 120
 
     las = lasio.LASFile()
     las.well["WELL"].value = "ALPHA-1"
