@@ -91,7 +91,7 @@ def _load(path: str | Path) -> Any:
     try:
         return dlis.load(str(path))
     except Exception as exc:  # noqa: BLE001 (dlisio raises OSError, RuntimeError, ValueError...)
-        raise WellLogError(f"dlisio cannot read the file: {exc}") from None
+        raise WellLogError(f"dlisio cannot read the file: {' '.join(str(exc).split())}") from None
 
 
 def _unique(name: str, qualifier: str, used: set[str]) -> str:
@@ -313,23 +313,44 @@ def iter_dlis_blocks(
         raise TypeError("not a DLIS log: read it with read_well_log")
     size = os.path.getsize(path)
     with _load(path) as files:
-        for group in plan.groups:
+        records = [list(files[g.logical_file].fdata_index.get(g.fingerprint, [])) for g in plan.groups]
+        progress = _Progress(size, sum(len(r) for r in records))
+        for group, group_records in zip(plan.groups, records, strict=True):
             lf = files[group.logical_file]
             frame = next(f for f in lf.frames if f.fingerprint == group.fingerprint)
-            records = list(lf.fdata_index.get(group.fingerprint, []))
-            if max_cells is not None and len(records) * group.values_per_row > max_cells:
+            if max_cells is not None and len(group_records) * group.values_per_row > max_cells:
                 raise WellLogError(
-                    f"the frame has {len(records):,} rows of {group.values_per_row:,} values, more than "
-                    f"the {max_cells:,} cells the server accepts",
+                    f"the frame has {len(group_records):,} rows of {group.values_per_row:,} values, "
+                    f"more than the {max_cells:,} cells the server accepts",
                     where=f"frame {frame.name}",
                 )
             yield from _frame_blocks(
-                lf, frame, group, records=records, block_bytes=block_bytes or BLOCK_BYTES, size=size
+                lf,
+                frame,
+                group,
+                records=group_records,
+                block_bytes=block_bytes or BLOCK_BYTES,
+                progress=progress,
             )
 
 
+class _Progress:
+    """Bytes "read" for progress: the file size times the share of frame rows read.
+
+    dlisio's record positions count from the start of each logical file, so they
+    are not a position in the file.
+    """
+
+    def __init__(self, size: int, rows: int):
+        self.size, self.rows, self.done = size, max(rows, 1), 0
+
+    def add(self, rows: int) -> int:
+        self.done += rows
+        return self.size * self.done // self.rows
+
+
 def _frame_blocks(
-    lf: Any, frame: Any, group: DlisGroup, *, records: list[int], block_bytes: int, size: int
+    lf: Any, frame: Any, group: DlisGroup, *, records: list[int], block_bytes: int, progress: _Progress
 ) -> Iterator[WellBlock]:
     dtype = frame.dtype(strict=False)
     names = dtype.names
@@ -355,7 +376,7 @@ def _frame_blocks(
             curves=curves,
             first_line=None,
             dropped=dropped,
-            bytes_read=min(int(part[-1]), size),
+            bytes_read=progress.add(len(part)),
         )
 
 
@@ -387,7 +408,7 @@ def _locate(
         except Exception as exc:  # noqa: BLE001 (whatever dlisio raises names the bad record)
             number = start + offset + 1
             return WellLogError(
-                f"dlisio cannot read frame row {number:,} of {len(records):,}: {exc}",
+                f"dlisio cannot read frame row {number:,} of {len(records):,}: {' '.join(str(exc).split())}",
                 where=f"{group.group}, logical record at byte {tell}, frame {frame.name}",
             )
     return WellLogError(
