@@ -503,7 +503,7 @@ def _describe(path: str, parameter: dict) -> None:
     name = parameter["name"]
     table = PATH_PARAMETERS if parameter.get("in") == "path" else QUERY_PARAMETERS
     if not parameter.get("description") and name in table:
-        parameter["description"] = table[name]
+        parameter["description"] = "well id" if (name, path[:14]) == ("id", "/api/v1/wells/") else table[name]
     if parameter.get("in") == "query":
         if path.startswith("/api/v1/") and not parameter.get("required"):
             parameter["allowEmptyValue"] = True

@@ -61,7 +61,7 @@ the embedded setup (SQLite, media on the local disk, eager Celery tasks).
 | DJANGO_S3_ADDRESSING_STYLE | str | path (``virtual`` for virtual-hosted buckets) |
 | DJANGO_STORAGE_CACHE_DIR | path | empty: ``<DATA_DIR>/cache`` (local copies of stored pyramids) |
 | DJANGO_TOKEN_TTL_HOURS | int | 720 (an API token's life, hours; 0: never expires) |
-| DJANGO_QUOTA_BYTES | int | 10737418240 (10 GiB of uploaded CSV and well files per user; 0: unlimited; over: 413) |
+| DJANGO_QUOTA_BYTES | int | 10737418240 (10 GiB of uploaded CSV and well files per user; 0: no limit) |
 | DJANGO_MAX_CONCURRENT_JOBS | int | 4 (pending + running jobs per user; 0: unlimited; more: 429) |
 """
 
