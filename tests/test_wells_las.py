@@ -227,3 +227,30 @@ def test_wells_las_delete_leaves_no_file(client, las_log, settings):
     assert media_files(settings) == []
     assert (Well.objects.count(), Image.objects.count(), Curve.objects.count()) == (0, 0, 0)
     assert client.get(f"/api/v1/images/{well['images'][0]['id']}").status_code == 404
+
+
+def test_wells_las_image_without_any_value_is_no_image(client, tmp_path):
+    depth = 10 + np.arange(30) * 0.5
+    las = lasio.LASFile()
+    las.well["NULL"].value = NULL
+    las.append_curve("DEPT", depth, unit="FT")
+    for sector in range(4):
+        las.append_curve(f"EMPT{sector}M", np.full(30, NULL), unit="g/cc")
+    for sector in range(4):
+        las.append_curve(f"FULL{sector}M", depth + sector, unit="g/cc")
+    path = tmp_path / "empty-image.las"
+    las.write(str(path), version=2.0, fmt="%.4f")
+    well = upload_well(client, path)
+    assert well["status"] == "succeeded" and well["depth_unit"] == "ft"
+    assert [image["name"] for image in well["images"]] == ["FULL"]
+    stored = region(client, well["images"][0]["id"])
+    np.testing.assert_array_equal(stored, (depth[:, None] + np.arange(4)).astype(np.float32))
+    assert Image.objects.count() == 1
+
+
+def test_wells_las_upload_too_large_is_413_before_the_body(client, las_log, settings):
+    settings.MAX_UPLOAD_MB = 0
+    with open(las_log.path, "rb") as f:
+        response = client.post("/api/v1/wells", {"file": f})
+    assert response.status_code == 413 and response.json()["error"]["code"] == "upload_too_large"
+    assert Well.objects.count() == 0 and media_files(settings) == []
