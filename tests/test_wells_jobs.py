@@ -111,3 +111,21 @@ def test_wells_jobs_progress_reaches_one_in_steps(people, tmp_path):
     assert seen == sorted(seen) and seen[-1] == 1.0 and any(0 < f < 0.6 for f in seen)
     assert {image.status for image in done.images.all()} == {"succeeded"}
     assert sorted(image.rows for image in done.images.all()) == [ROWS - 12, ROWS]
+
+
+def test_wells_jobs_ingest_well_command(tmp_path, settings):
+    from io import StringIO
+
+    from django.core.management import CommandError, call_command
+
+    log = write_las(tmp_path / "cmd.las", rows=50)
+    out = StringIO()
+    call_command("ingest_well", str(log.path), "--owner", "carol", stdout=out)
+    assert "images ABDC (38 x 16), GRAS (50 x 8); curves GR, CALI" in out.getvalue()
+    assert Well.objects.get().owner.username == "carol"
+    call_command("ingest_well", str(log.path), "--owner", "carol", stdout=out)
+    assert "already ingested" in out.getvalue()
+    bad = tmp_path / "bad.las"
+    bad.write_bytes(b"\0\1\2")
+    with pytest.raises(CommandError, match="binary"):
+        call_command("ingest_well", str(bad))
