@@ -254,3 +254,21 @@ def test_wells_las_upload_too_large_is_413_before_the_body(client, las_log, sett
         response = client.post("/api/v1/wells", {"file": f})
     assert response.status_code == 413 and response.json()["error"]["code"] == "upload_too_large"
     assert Well.objects.count() == 0 and media_files(settings) == []
+
+
+def test_wells_las_input_policy_applies_to_its_images(client, tmp_path):
+    log = write_las(tmp_path / "dup.las")
+    lines = log.path.read_text().splitlines()
+    data_start = next(i for i, line in enumerate(lines) if line.startswith("~A")) + 1
+    cells = lines[data_start + 20].split()
+    cells[0] = lines[data_start + 19].split()[0]  # sample 20 at the depth of sample 19
+    lines[data_start + 20] = "  ".join(cells)
+    log.path.write_text("\n".join(lines) + "\n")
+    well = upload_well(client, log.path, on_duplicate="first")
+    assert well["status"] == "succeeded", well
+    gras = next(image for image in well["images"] if image["name"] == "GRAS")
+    stored = region(client, gras["id"])
+    assert stored.shape == (ROWS, 8)
+    np.testing.assert_array_equal(stored[19], log.gras[19])  # the first of the two
+    assert np.isnan(stored[20]).all()  # the row it left is a gap: nodata
+    np.testing.assert_array_equal(stored[21:], log.gras[21:])
