@@ -317,12 +317,13 @@ def well_ingest(*, well_id: int, on_progress: Callable[[float], None] | None = N
     if number is None:
         return Well.objects.filter(pk=well_id).first()
     well_leftovers_remove(well_id)
-    well = Well.objects.get(pk=well_id)
+    well = Well.objects.filter(pk=well_id).first()
+    if well is None:  # deleted since the claim
+        return None
     scratch = _scratch_dir() / f"well-{well_id}-{number}"
     scratch.mkdir(parents=True)
     attempt = _Attempt(well, number, scratch)
     failure: dict = {}
-    ended = False
     try:
         with job_lease(pk=well_id, attempt=number, model=Well) as lease:
             failure = _run(attempt, _Progress(attempt, lease, on_progress))
@@ -330,13 +331,11 @@ def well_ingest(*, well_id: int, on_progress: Callable[[float], None] | None = N
                 lease.check()
         if failure:
             attempt.remove()
-            ended = job_finish(pk=well_id, attempt=number, model=Well, status=Well.Status.FAILED, **failure)
-        else:
-            ended = job_finish(
-                pk=well_id, attempt=number, model=Well, status=Well.Status.SUCCEEDED, progress=1.0
-            )
-            if not ended:  # deleted meanwhile, or another attempt owns the well
-                attempt.remove()
+            job_finish(pk=well_id, attempt=number, model=Well, status=Well.Status.FAILED, **failure)
+        elif not job_finish(
+            pk=well_id, attempt=number, model=Well, status=Well.Status.SUCCEEDED, progress=1.0
+        ):
+            attempt.remove()  # deleted meanwhile, or another attempt owns the well
     except JobSuperseded:
         logger.warning("well %s: attempt %s stopped, another attempt owns the job", well_id, number)
         attempt.remove()

@@ -129,3 +129,17 @@ def test_wells_jobs_ingest_well_command(tmp_path, settings):
     bad.write_bytes(b"\0\1\2")
     with pytest.raises(CommandError, match="binary"):
         call_command("ingest_well", str(bad))
+
+
+def test_wells_jobs_well_deleted_mid_job_leaves_nothing(people, tmp_path, settings):
+    log = write_las(tmp_path / "gone.las")
+    with open(log.path, "rb") as stream:
+        well, _ = well_create(stream=stream, name="gone", owner=alice(), queue=False)
+
+    def delete_once_writing(fraction: float) -> None:
+        if fraction >= 0.5 and Well.objects.filter(pk=well.pk).exists():
+            Well.objects.filter(pk=well.pk).delete()  # a DELETE request while the job writes
+
+    assert well_ingest(well_id=well.pk, on_progress=delete_once_writing) is None
+    assert (Well.objects.count(), Image.objects.count(), Curve.objects.count()) == (0, 0, 0)
+    assert media_files(settings) == [] and leftovers(settings) == []
