@@ -376,6 +376,7 @@ def _specs(
 _WHITESPACE = np.zeros(256, bool)
 _WHITESPACE[[9, 10, 11, 12, 13, 32]] = True
 _TOKEN = re.compile(rb"[^\t\n\v\f\r ]")
+_BLANK_LINE = re.compile(rb"^[\t\v\f\r ]*$", re.MULTILINE)
 
 
 class _BadChunk(Exception):
@@ -414,20 +415,35 @@ class _Parsed:
     block: WellBlock | None
 
 
+def _numbers(chunk: memoryview) -> np.ndarray:
+    """``(k,) float64``: the whitespace-separated numbers of a text with at least one token.
+
+    pyarrow's kernels, on the chunk's own memory (no copy): UTF-8 check, split
+    on ASCII whitespace, cast to float64 (which refuses any token that is not a
+    number).
+
+    Raises:
+        _BadChunk: a token is not a number.
+    """
+    try:
+        offsets = pa.py_buffer(np.array([0, len(chunk)], np.int32))
+        text = pa.Array.from_buffers(pa.string(), 1, [None, offsets, pa.py_buffer(chunk)])
+        text.validate(full=True)
+        tokens = pc.ascii_split_whitespace(pc.ascii_trim_whitespace(text)).flatten()
+        values: np.ndarray = pc.cast(tokens, pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        raise _BadChunk from None
+    return values
+
+
 def _parse(chunk: memoryview, position: int, layout: _Layout) -> _Parsed:
     """Parse a chunk of whole lines (runs in a parsing thread; pyarrow and numpy release the GIL).
 
     Raises:
         _BadChunk: a token is not a number, or a value is infinite.
     """
-    try:
-        offsets = pa.py_buffer(np.array([0, len(chunk)], np.int32))
-        text = pa.Array.from_buffers(pa.string(), 1, [None, offsets, pa.py_buffer(chunk)])
-        text.validate(full=True)  # UTF-8
-        tokens = pc.ascii_split_whitespace(pc.ascii_trim_whitespace(text)).flatten()
-        values = pc.cast(tokens, pa.float64()).to_numpy(zero_copy_only=False)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        raise _BadChunk from None
+    first = _TOKEN.search(chunk)
+    values = _numbers(chunk) if first else np.empty(0)  # (blank lines only: no token)
     if np.isinf(values).any():
         raise _BadChunk
     if layout.null_value is None:
@@ -436,11 +452,13 @@ def _parse(chunk: memoryview, position: int, layout: _Layout) -> _Parsed:
         values = np.where(values == layout.null_value, np.nan, values)
     data = np.frombuffer(chunk, np.uint8)
     ends = np.flatnonzero(data == 0x0A)
-    first = _TOKEN.search(chunk)
     lead = int(np.searchsorted(ends, first.start() if first else data.size))
     lengths = np.diff(ends + 1, prepend=0, append=data.size if not data.size or data[-1] != 0x0A else [])
     longest = (int(lengths.max()), int(lengths.argmax())) if lengths.size else (0, 0)
     lines = ends.size + (1 if data.size and data[-1] != 0x0A else 0)
+    if not layout.wrap and values.size != layout.n * lines:
+        body = chunk[:-1] if data.size and data[-1] == 0x0A else chunk
+        lines -= len(_BLANK_LINE.findall(body))  # blank lines hold no sample (rare: a regex scan)
     block = None
     if not layout.wrap and values.size == layout.n * lines:
         block = _block(values.reshape(-1, layout.n), layout=layout, first_line=None, position=position)
