@@ -376,6 +376,7 @@ def _specs(
 _WHITESPACE = np.zeros(256, bool)
 _WHITESPACE[[9, 10, 11, 12, 13, 32]] = True
 _TOKEN = re.compile(rb"[^\t\n\v\f\r ]")
+_SPACE_BYTES = frozenset(b"\t\n\v\f\r ")
 _BLANK_LINE = re.compile(rb"^[\t\v\f\r ]*$", re.MULTILINE)
 
 
@@ -418,18 +419,22 @@ class _Parsed:
 def _numbers(chunk: memoryview) -> np.ndarray:
     """``(k,) float64``: the whitespace-separated numbers of a text with at least one token.
 
-    pyarrow's kernels, on the chunk's own memory (no copy): UTF-8 check, split
-    on ASCII whitespace, cast to float64 (which refuses any token that is not a
-    number).
+    pyarrow's kernels, on the chunk's own memory (no copy) from its first to its
+    last token: UTF-8 check, split on ASCII whitespace, cast to float64 (which
+    refuses any token that is not a number).
 
     Raises:
         _BadChunk: a token is not a number.
     """
+    first = _TOKEN.search(chunk)
+    end = len(chunk)
+    while end and chunk[end - 1] in _SPACE_BYTES:  # split makes no empty token at either end
+        end -= 1
     try:
-        offsets = pa.py_buffer(np.array([0, len(chunk)], np.int32))
+        offsets = pa.py_buffer(np.array([first.start() if first else 0, end], np.int32))
         text = pa.Array.from_buffers(pa.string(), 1, [None, offsets, pa.py_buffer(chunk)])
         text.validate(full=True)
-        tokens = pc.ascii_split_whitespace(pc.ascii_trim_whitespace(text)).flatten()
+        tokens = pc.ascii_split_whitespace(text).flatten()
         values: np.ndarray = pc.cast(tokens, pa.float64()).to_numpy(zero_copy_only=False)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         raise _BadChunk from None
