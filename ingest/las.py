@@ -699,25 +699,38 @@ def _start_of_last(data: np.ndarray, count: int) -> int:
         tail *= 2
 
 
-def locate_las_lines(path: str | Path, log: WellLog, indices_in_file_order: tuple[int, ...]) -> list[int]:
+def locate_las_lines(
+    path: str | Path, log: WellLog, indices_in_file_order: tuple[int, ...], *, kept: bool = False
+) -> list[int]:
     """LAS lines of samples by file position (see :func:`ingest.welllog.locate_las_lines`)."""
     plan = log.plan
     if not isinstance(plan, LasPlan):
         raise TypeError("not a LAS log: read it with read_well_log")
     n = len(plan.mnemonics)
-    starts = sorted({index * n for index in indices_in_file_order if index >= 0})
+    wanted = sorted({index for index in indices_in_file_order if index >= 0})
     found: dict[int, int] = {}
-    count = next_wanted = 0
+    tokens = sample = 0  # tokens seen; samples counted (all, or kept ones)
     with open(path, "rb") as f:
         f.seek(plan.data_offset)
         for offset, raw in enumerate(f):
-            count += len(raw.split())
-            while next_wanted < len(starts) and starts[next_wanted] < count:
-                found[starts[next_wanted] // n] = plan.data_line + offset
-                next_wanted += 1
-            if next_wanted == len(starts):
+            for token in raw.split():
+                if tokens % n == 0 and not (kept and _null_depth(token, plan.null_value)):  # a depth
+                    if wanted and wanted[0] == sample:
+                        found[wanted.pop(0)] = plan.data_line + offset
+                    sample += 1
+                tokens += 1
+            if not wanted:
                 break
     missing = [i for i in indices_in_file_order if i not in found]
     if missing:
-        raise WellLogError(f"sample {missing[0]} is past the last sample ({count // n} samples)")
+        raise WellLogError(f"sample {missing[0]} is past the last sample ({sample} samples)")
     return [found[i] for i in indices_in_file_order]
+
+
+def _null_depth(token: bytes, null_value: float | None) -> bool:
+    """Whether a depth token is dropped (NULL or NaN), as the block reader drops it."""
+    try:
+        depth = float(token)
+    except ValueError:
+        return False
+    return math.isnan(depth) or depth == null_value

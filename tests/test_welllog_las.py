@@ -341,6 +341,10 @@ def test_las_locate_lines_of_samples(lwd):
     assert locate_las_lines(path, log, (59, 0, 30)) == [first + 59, first, first + 30]
     with pytest.raises(WellLogError, match="past the last sample"):
         locate_las_lines(path, log, (60,))
+    # kept: positions among the samples the reader yields (sample 30 has a NULL depth)
+    assert locate_las_lines(path, log, (29, 30, 58), kept=True) == [first + 29, first + 31, first + 59]
+    with pytest.raises(WellLogError, match=r"past the last sample \(59 samples\)"):
+        locate_las_lines(path, log, (59,), kept=True)
 
 
 def test_sector_families_rules():
