@@ -203,7 +203,9 @@ def read_dlis(path: str | Path, *, max_curves: int | None = None, max_columns: i
     with _load(path) as files:
         names: set[str] = set()
         for position, lf in enumerate(files):
-            name = _unique(_text(lf.fileheader.id if lf.fileheader else "") or str(position + 1), "", names)
+            name = _text(lf.fileheader.id if lf.fileheader else "") or str(position + 1)
+            name = name if name not in names else f"{name}#{position + 1}"
+            names.add(name)
             try:
                 reader.logical_file(position, lf, name)
             except WellLogError:

@@ -16,8 +16,10 @@ chunk only, in Python, to name the line and curve of the first bad value.
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import math
+import os
 import re
 from collections import deque
 from collections.abc import Iterator
@@ -58,7 +60,6 @@ _THREADS = 2
 
 _DIGITS = re.compile(r"\d+")
 _NUMBER = re.compile(rb"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|[+-]?nan", re.IGNORECASE)
-_NOT_SPACE = re.compile(rb"\S")
 
 #: Index mnemonics that say the log is indexed by time, which we refuse.
 TIME_MNEMONICS = frozenset({"TIME", "ETIM", "ETIME", "DATE", "TIM"})
@@ -371,30 +372,131 @@ def _specs(
 
 # -- the data section --------------------------------------------------------------------------
 
+#: ASCII whitespace as pyarrow's ascii_split_whitespace reads it (space, \t \n \v \f \r).
+_WHITESPACE = np.zeros(256, bool)
+_WHITESPACE[[9, 10, 11, 12, 13, 32]] = True
+_TOKEN = re.compile(rb"[^\t\n\v\f\r ]")
+_SPACE_BYTES = frozenset(b"\t\n\v\f\r ")
+_BLANK_LINE = re.compile(rb"^[\t\v\f\r ]*$", re.MULTILINE)
+
 
 class _BadChunk(Exception):
     """pyarrow could not read a value of the chunk (located by a rescan)."""
 
 
-def _parse(text: bytes, null_value: float | None) -> np.ndarray:
-    """``(k,) float64``: the numbers of a chunk of whole lines, in order, NULL as NaN.
+@dataclass(frozen=True)
+class _Layout:
+    """What the parsing threads need to build blocks."""
 
-    Runs in a parsing thread (pyarrow's kernels release the GIL).
+    n: int  # values per sample (every ~C curve)
+    wrap: bool
+    null_value: float | None
+    depth_factor: float
+    images: dict[str, list[int]]  # image name -> columns of the sample, in sector order
+    curves: dict[str, int]  # curve mnemonic -> column
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    """One chunk parsed in a thread.
+
+    Attributes:
+        values: ``(k,) float64`` its numbers in order, NULL as NaN.
+        newlines: line ends in the chunk.
+        lead: line ends before its first token.
+        longest: ``(bytes, line offset)`` of its longest line.
+        block: the block, when the chunk is whole samples of an unwrapped file
+            (every line ``n`` values); its ``first_line`` is set by the consumer.
+    """
+
+    values: np.ndarray
+    newlines: int
+    lead: int
+    longest: tuple[int, int]
+    block: WellBlock | None
+
+
+def _numbers(chunk: memoryview) -> np.ndarray:
+    """``(k,) float64``: the whitespace-separated numbers of a text with at least one token.
+
+    pyarrow's kernels, on the chunk's own memory (no copy) from its first to its
+    last token: UTF-8 check, split on ASCII whitespace, cast to float64 (which
+    refuses any token that is not a number).
+
+    Raises:
+        _BadChunk: a token is not a number.
+    """
+    first = _TOKEN.search(chunk)
+    end = len(chunk)
+    while end and chunk[end - 1] in _SPACE_BYTES:  # split makes no empty token at either end
+        end -= 1
+    try:
+        offsets = pa.py_buffer(np.array([first.start() if first else 0, end], np.int32))
+        text = pa.Array.from_buffers(pa.string(), 1, [None, offsets, pa.py_buffer(chunk)])
+        text.validate(full=True)
+        tokens = pc.ascii_split_whitespace(text).flatten()
+        values: np.ndarray = pc.cast(tokens, pa.float64()).to_numpy(zero_copy_only=False)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        raise _BadChunk from None
+    return values
+
+
+def _parse(chunk: memoryview, position: int, layout: _Layout) -> _Parsed:
+    """Parse a chunk of whole lines (runs in a parsing thread; pyarrow and numpy release the GIL).
 
     Raises:
         _BadChunk: a token is not a number, or a value is infinite.
     """
-    try:
-        strings = pa.array([text], pa.binary()).cast(pa.string())
-        tokens = pc.ascii_split_whitespace(pc.ascii_trim_whitespace(strings)).flatten()
-        values = pc.cast(tokens, pa.float64()).to_numpy(zero_copy_only=False)
-    except (pa.ArrowInvalid, pa.ArrowTypeError):
-        raise _BadChunk from None
+    first = _TOKEN.search(chunk)
+    values = _numbers(chunk) if first else np.empty(0)  # (blank lines only: no token)
     if np.isinf(values).any():
         raise _BadChunk
-    if null_value is None:
-        return values.copy()  # writable: the consumer owns it
-    return np.where(values == null_value, np.nan, values)
+    if layout.null_value is None:
+        values = values.copy()  # writable: the consumer owns it
+    else:
+        values = np.where(values == layout.null_value, np.nan, values)
+    data = np.frombuffer(chunk, np.uint8)
+    ends = np.flatnonzero(data == 0x0A)
+    lead = int(np.searchsorted(ends, first.start() if first else data.size))
+    lengths = np.diff(ends + 1, prepend=0, append=data.size if not data.size or data[-1] != 0x0A else [])
+    longest = (int(lengths.max()), int(lengths.argmax())) if lengths.size else (0, 0)
+    lines = ends.size + (1 if data.size and data[-1] != 0x0A else 0)
+    if not layout.wrap and values.size != layout.n * lines:
+        body = chunk[:-1] if data.size and data[-1] == 0x0A else chunk
+        lines -= len(_BLANK_LINE.findall(body))  # blank lines hold no sample (rare: a regex scan)
+    block = None
+    if not layout.wrap and values.size == layout.n * lines:
+        block = _block(values.reshape(-1, layout.n), layout=layout, first_line=None, position=position)
+    return _Parsed(values, int(ends.size), lead, longest, block)
+
+
+def _block(samples: np.ndarray, *, layout: _Layout, first_line: int | None, position: int) -> WellBlock:
+    """One block from ``(k, n) float64`` samples (NULL already NaN): null depths dropped."""
+    depth = samples[:, 0]
+    keep = ~np.isnan(depth)
+    dropped = int(samples.shape[0] - np.count_nonzero(keep))
+    if dropped:
+        samples = samples[keep]
+        depth = samples[:, 0]
+    if layout.depth_factor != 1.0:
+        depth = depth * layout.depth_factor
+    images = {}
+    for name, columns in layout.images.items():
+        lo, hi = columns[0], columns[-1] + 1
+        if columns == list(range(lo, hi)):
+            images[name] = samples[:, lo:hi].astype(np.float32)
+        else:
+            images[name] = samples[:, columns].astype(np.float32)
+    curves = {name: samples[:, i].copy() for name, i in layout.curves.items()}
+    return WellBlock(
+        group="",
+        depth=np.ascontiguousarray(depth, np.float64),
+        images=images,
+        curves=curves,
+        first_line=first_line,
+        dropped=dropped,
+        bytes_read=position,
+    )
 
 
 def _tokens(text: bytes) -> Iterator[tuple[int, bytes]]:
@@ -408,27 +510,24 @@ def _locate_bad_value(text: bytes, line: int, tokens_before: int, plan: LasPlan)
     """The first value of a chunk that pyarrow refused, named by line and curve."""
     n = len(plan.mnemonics)
     for count, (offset, token) in enumerate(_tokens(text)):
-        bad = _NUMBER.fullmatch(token) is None
-        if not bad and not math.isfinite(float(token)):
-            bad = True
-        if bad:
-            mnemonic = plan.mnemonics[(tokens_before + count) % n]
-            shown = token[:40].decode("utf-8", "replace")
-            return WellLogError(
-                f"{shown!r} is not a number (curve {mnemonic})"
-                if not _NUMBER.fullmatch(token)
-                else f"{shown} is not a finite number (curve {mnemonic})",
-                line=line + offset,
-                where=f"curve {mnemonic}",
-            )
+        number = _NUMBER.fullmatch(token) is not None
+        if number and math.isfinite(float(token)):
+            continue
+        mnemonic = plan.mnemonics[(tokens_before + count) % n]
+        shown = token[:40].decode("utf-8", "replace")
+        return WellLogError(
+            f"{shown} is not a finite number (curve {mnemonic})"
+            if number
+            else f"{shown!r} is not a number (curve {mnemonic})",
+            line=line + offset,
+            where=f"curve {mnemonic}",
+        )
     last = line + text.count(b"\n")
     return WellLogError(f"a value between lines {line} and {last} cannot be read as a number", line=line)
 
 
-def _check_lines(text: bytes, line: int, n: int, values: int) -> None:
+def _check_lines(text: bytes, line: int, n: int) -> None:
     """Unwrapped: every non-blank line has exactly ``n`` values (else a shifted column)."""
-    if values == n * text.count(b"\n"):
-        return
     for offset, row in enumerate(text.split(b"\n")):
         count = len(row.split())
         if count not in (0, n):
@@ -440,53 +539,58 @@ def _check_lines(text: bytes, line: int, n: int, values: int) -> None:
 
 def _chunks(
     path: str | Path, plan: LasPlan, block_bytes: int, max_line_bytes: int | None
-) -> Iterator[tuple[bytes, int, int]]:
-    """``(whole lines, 1-based line of the first, file position after them)`` of ``~A``."""
-    with open(path, "rb") as f:
-        f.seek(plan.data_offset)
-        position, line, carry = plan.data_offset, plan.data_line, b""
-        while data := f.read(block_bytes):
-            position += len(data)
-            text = carry + data if carry else data
-            cut = text.rfind(b"\n") + 1
-            carry = text[cut:]
-            if cut:
-                chunk = text[:cut]
-                if max_line_bytes is not None:
-                    _check_line_length(chunk, line, max_line_bytes)
-                yield chunk, line, position - len(carry)
-                line += chunk.count(b"\n")
-            if max_line_bytes is not None and len(carry) > max_line_bytes:
-                raise WellLogError(f"a line is longer than {max_line_bytes:,} bytes", line=line)
-        if carry:
-            yield carry + b"\n", line, position
+) -> Iterator[tuple[memoryview, int]]:
+    """``(whole lines of ~A, file position after them)``, read with ``os.pread`` (no copy)."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        position = plan.data_offset
+        while data := os.pread(fd, block_bytes, position):
+            cut = data.rfind(b"\n") + 1
+            size = block_bytes
+            while not cut and len(data) == size:  # a line longer than the block
+                if max_line_bytes is not None and len(data) > max_line_bytes:
+                    raise _LineTooLong(position)
+                size *= 2
+                data = os.pread(fd, size, position)
+                cut = data.rfind(b"\n") + 1
+            cut = cut or len(data)  # the last line, without a line end
+            yield memoryview(data)[:cut], position + cut
+            position += cut
+    finally:
+        os.close(fd)
 
 
-def _check_line_length(chunk: bytes, line: int, max_line_bytes: int) -> None:
-    data = np.frombuffer(chunk, np.uint8)
-    ends = np.flatnonzero(data == 0x0A) + 1
-    lengths = np.diff(ends, prepend=0)
-    longest = int(np.argmax(lengths))
-    if lengths[longest] > max_line_bytes:
-        raise WellLogError(f"a line is longer than {max_line_bytes:,} bytes", line=line + longest)
+class _LineTooLong(Exception):
+    """A line not yet ended at this file position passes the bound (its number is counted later)."""
+
+    def __init__(self, position: int):
+        self.position = position
 
 
 def _parsed(
-    path: str | Path, plan: LasPlan, block_bytes: int, max_line_bytes: int | None
-) -> Iterator[tuple[bytes, int, int, Future[np.ndarray]]]:
-    """The chunks with their parse running ahead in threads, in file order."""
-    pending: deque[tuple[bytes, int, int, Future[np.ndarray]]] = deque()
+    path: str | Path, plan: LasPlan, layout: _Layout, block_bytes: int, max_line_bytes: int | None
+) -> Iterator[tuple[memoryview, int, Future[_Parsed] | None]]:
+    """``(chunk, file position after it, its parse)`` running ahead in threads, in file order.
+
+    A line too long to be cut comes out as ``(empty, position, None)``: the
+    consumer knows its number.
+    """
+    pending: deque[tuple[memoryview, int, Future[_Parsed] | None]] = deque()
     with ThreadPoolExecutor(_THREADS, thread_name_prefix="las-parse") as pool:
         try:
-            for text, line, position in _chunks(path, plan, block_bytes, max_line_bytes):
-                pending.append((text, line, position, pool.submit(_parse, text, plan.null_value)))
-                if len(pending) >= _IN_FLIGHT:
-                    yield pending.popleft()
+            try:
+                for chunk, position in _chunks(path, plan, block_bytes, max_line_bytes):
+                    pending.append((chunk, position, pool.submit(_parse, chunk, position, layout)))
+                    if len(pending) >= _IN_FLIGHT:
+                        yield pending.popleft()
+            except _LineTooLong as exc:
+                pending.append((memoryview(b""), exc.position, None))
             while pending:
                 yield pending.popleft()
         finally:
-            for *_, future in pending:
-                future.cancel()
+            for _, _, future in pending:
+                if future is not None:
+                    future.cancel()
 
 
 def iter_las_blocks(
@@ -498,113 +602,135 @@ def iter_las_blocks(
         raise TypeError("not a LAS log: read it with read_well_log")
     n = len(plan.mnemonics)
     column = {mnemonic: i for i, mnemonic in enumerate(plan.mnemonics)}
-    image_columns = {spec.name: [column[m] for m in spec.sources] for spec in log.images}
-    curve_columns = {spec.mnemonic: column[spec.mnemonic] for spec in log.curves}
-    carry = np.empty(0)
-    carry_line = plan.data_line
-    tokens_before = 0
-    for text, line, position, future in _parsed(path, plan, block_bytes or BLOCK_BYTES, max_line_bytes):
+    layout = _Layout(
+        n=n,
+        wrap=plan.wrap,
+        null_value=plan.null_value,
+        depth_factor=plan.depth_factor,
+        images={spec.name: [column[m] for m in spec.sources] for spec in log.images},
+        curves={spec.mnemonic: column[spec.mnemonic] for spec in log.curves},
+    )
+    stream = _Stream(plan, n)
+    for chunk, position, future in _parsed(path, plan, layout, block_bytes or BLOCK_BYTES, max_line_bytes):
+        if future is None:
+            raise WellLogError(f"a line is longer than {max_line_bytes:,} bytes", line=stream.line)
         try:
-            values = future.result()
+            parsed = future.result()
         except _BadChunk:
-            raise _locate_bad_value(text, line, tokens_before, plan) from None
-        tokens_before += values.size
-        if not plan.wrap:
-            _check_lines(text, line, n, values.size)
-        first = _NOT_SPACE.search(text)
-        if not carry.size:
-            carry_line = line + (text.count(b"\n", 0, first.start()) if first else 0)
-        block_line = carry_line
-        stream = np.concatenate((carry, values)) if carry.size else values
-        samples = stream.size // n
-        rest = stream.size - samples * n
-        carry = stream[samples * n :].copy()
-        if rest and rest <= values.size:
-            carry_line = line + text.count(b"\n", 0, _start_of_last(text, rest, values.size))
-        if samples:
-            yield _block(
-                stream[: samples * n].reshape(samples, n),
-                plan=plan,
-                image_columns=image_columns,
-                curve_columns=curve_columns,
-                first_line=block_line,
-                position=position,
+            raise _locate_bad_value(bytes(chunk), stream.line, stream.tokens, plan) from None
+        if max_line_bytes is not None and parsed.longest[0] > max_line_bytes:
+            raise WellLogError(
+                f"a line is longer than {max_line_bytes:,} bytes", line=stream.line + parsed.longest[1]
             )
-    if carry.size:
-        raise WellLogError(
-            f"the data section ends inside a sample: {carry.size} of its {n} values "
-            f"(the last is curve {plan.mnemonics[carry.size - 1]})",
-            line=carry_line,
-            where=f"curve {plan.mnemonics[carry.size]}",
+        block: WellBlock | None
+        if parsed.block is not None and not stream.carry.size:
+            block = dataclasses.replace(parsed.block, first_line=stream.line + parsed.lead)
+        else:
+            block = stream.add(chunk, position, parsed, layout)
+        stream.advance(parsed)
+        if block is not None and (block.depth.size or block.dropped):
+            yield block
+    stream.finish()
+
+
+class _Stream:
+    """The token stream across chunks: values left over from a sample cut by a chunk end."""
+
+    def __init__(self, plan: LasPlan, n: int):
+        self.plan, self.n = plan, n
+        self.line = plan.data_line  # line of the current chunk's first byte
+        self.tokens = 0  # values before the current chunk
+        self.carry = np.empty(0)
+        self.carry_line = plan.data_line
+
+    def add(self, chunk: memoryview, position: int, parsed: _Parsed, layout: _Layout) -> WellBlock | None:
+        """The whole samples completed by this chunk (wrapped, or unwrapped with blank lines)."""
+        values = parsed.values
+        if not self.plan.wrap:
+            _check_lines(bytes(chunk), self.line, self.n)
+        if not self.carry.size:
+            self.carry_line = self.line + parsed.lead
+        first_line = self.carry_line
+        stream = np.concatenate((self.carry, values)) if self.carry.size else values
+        samples = stream.size // self.n
+        rest = stream.size - samples * self.n
+        self.carry = stream[samples * self.n :].copy()
+        if rest and rest <= values.size:
+            data = np.frombuffer(chunk, np.uint8)
+            start = _start_of_last(data, rest)
+            self.carry_line = self.line + int(np.count_nonzero(data[:start] == 0x0A))
+        if not samples:
+            return None
+        return _block(
+            stream[: samples * self.n].reshape(samples, self.n),
+            layout=layout,
+            first_line=first_line,
+            position=position,
         )
 
+    def advance(self, parsed: _Parsed) -> None:
+        self.line += parsed.newlines
+        self.tokens += parsed.values.size
 
-def _start_of_last(text: bytes, count: int, total: int) -> int:
-    """Byte offset in ``text`` of the first of its last ``count`` tokens (of ``total``)."""
-    if count == total:
-        first = _NOT_SPACE.search(text)
-        return first.start() if first else 0
-    head = text.rsplit(None, count)[0]
-    start = _NOT_SPACE.search(text, len(head))
-    return start.start() if start else len(text)
-
-
-def _block(
-    samples: np.ndarray,
-    *,
-    plan: LasPlan,
-    image_columns: dict[str, list[int]],
-    curve_columns: dict[str, int],
-    first_line: int,
-    position: int,
-) -> WellBlock:
-    """One block from ``(k, n) float64`` samples (NULL already NaN): null depths dropped."""
-    depth = samples[:, 0]
-    keep = ~np.isnan(depth)
-    dropped = int(samples.shape[0] - np.count_nonzero(keep))
-    if dropped:
-        samples = samples[keep]
-        depth = samples[:, 0]
-    if plan.depth_factor != 1.0:
-        depth = depth * plan.depth_factor
-    images = {}
-    for name, columns in image_columns.items():
-        lo, hi = columns[0], columns[-1] + 1
-        if columns == list(range(lo, hi)):
-            images[name] = samples[:, lo:hi].astype(np.float32)
-        else:
-            images[name] = samples[:, columns].astype(np.float32)
-    curves = {name: samples[:, i].copy() for name, i in curve_columns.items()}
-    return WellBlock(
-        group="",
-        depth=np.ascontiguousarray(depth, np.float64),
-        images=images,
-        curves=curves,
-        first_line=first_line,
-        dropped=dropped,
-        bytes_read=position,
-    )
+    def finish(self) -> None:
+        if self.carry.size:
+            raise WellLogError(
+                f"the data section ends inside a sample: {self.carry.size} of its {self.n} values "
+                f"(the last is curve {self.plan.mnemonics[self.carry.size - 1]})",
+                line=self.carry_line,
+                where=f"curve {self.plan.mnemonics[self.carry.size]}",
+            )
 
 
-def locate_las_lines(path: str | Path, log: WellLog, indices_in_file_order: tuple[int, ...]) -> list[int]:
+def _start_of_last(data: np.ndarray, count: int) -> int:
+    """Byte offset of the first of the last ``count`` tokens of ``data`` (uint8 text, >= count tokens).
+
+    Looks at the end of the text only (a tail that doubles until it holds the tokens).
+    """
+    tail = 1 << 12
+    while True:
+        lo = max(0, data.size - tail)
+        space = _WHITESPACE[data[lo:]]
+        starts = np.flatnonzero(~space[1:] & space[:-1]) + 1 + lo
+        if not lo and space.size and not space[0]:
+            starts = np.concatenate(([0], starts))
+        if starts.size > count or not lo:  # more than count: the first of them is whole
+            return int(starts[-count])
+        tail *= 2
+
+
+def locate_las_lines(
+    path: str | Path, log: WellLog, indices_in_file_order: tuple[int, ...], *, kept: bool = False
+) -> list[int]:
     """LAS lines of samples by file position (see :func:`ingest.welllog.locate_las_lines`)."""
     plan = log.plan
     if not isinstance(plan, LasPlan):
         raise TypeError("not a LAS log: read it with read_well_log")
     n = len(plan.mnemonics)
-    starts = sorted({index * n for index in indices_in_file_order if index >= 0})
+    wanted = sorted({index for index in indices_in_file_order if index >= 0})
     found: dict[int, int] = {}
-    count = next_wanted = 0
+    tokens = sample = 0  # tokens seen; samples counted (all, or kept ones)
     with open(path, "rb") as f:
         f.seek(plan.data_offset)
         for offset, raw in enumerate(f):
-            count += len(raw.split())
-            while next_wanted < len(starts) and starts[next_wanted] < count:
-                found[starts[next_wanted] // n] = plan.data_line + offset
-                next_wanted += 1
-            if next_wanted == len(starts):
+            for token in raw.split():
+                if tokens % n == 0 and not (kept and _null_depth(token, plan.null_value)):  # a depth
+                    if wanted and wanted[0] == sample:
+                        found[wanted.pop(0)] = plan.data_line + offset
+                    sample += 1
+                tokens += 1
+            if not wanted:
                 break
     missing = [i for i in indices_in_file_order if i not in found]
     if missing:
-        raise WellLogError(f"sample {missing[0]} is past the last sample ({count // n} samples)")
+        raise WellLogError(f"sample {missing[0]} is past the last sample ({sample} samples)")
     return [found[i] for i in indices_in_file_order]
+
+
+def _null_depth(token: bytes, null_value: float | None) -> bool:
+    """Whether a depth token is dropped (NULL or NaN), as the block reader drops it."""
+    try:
+        depth = float(token)
+    except ValueError:
+        return False
+    return math.isnan(depth) or depth == null_value

@@ -314,16 +314,21 @@ def iter_well_blocks(
     return iter_dlis_blocks(path, log, block_bytes=block_bytes, max_cells=max_cells)
 
 
-def locate_las_lines(path: str | Path, log: WellLog, indices_in_file_order: tuple[int, ...]) -> list[int]:
+def locate_las_lines(
+    path: str | Path, log: WellLog, indices_in_file_order: tuple[int, ...], *, kept: bool = False
+) -> list[int]:
     """Find the LAS lines of samples given by their position in file order.
 
-    Slow (a Python scan of ``~A``); only to word an error. Positions count every
-    sample of the data section, including those later dropped for a null depth.
+    Slow (a Python scan of ``~A``); only to word an error.
 
     Args:
         path: the LAS file.
         log: from :func:`read_well_log`.
         indices_in_file_order: 0-based sample positions.
+        kept: False: positions count every sample of the data section, those
+            dropped for a null depth included. True: they count only the samples
+            :func:`iter_well_blocks` yields (the i-th depth of the concatenated
+            blocks is position i).
 
     Returns:
         1-based line numbers (wrapped: the sample's depth line), one per index.
@@ -333,4 +338,4 @@ def locate_las_lines(path: str | Path, log: WellLog, indices_in_file_order: tupl
     """
     from ingest.las import locate_las_lines as locate
 
-    return locate(path, log, indices_in_file_order)
+    return locate(path, log, indices_in_file_order, kept=kept)

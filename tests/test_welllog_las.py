@@ -341,6 +341,10 @@ def test_las_locate_lines_of_samples(lwd):
     assert locate_las_lines(path, log, (59, 0, 30)) == [first + 59, first, first + 30]
     with pytest.raises(WellLogError, match="past the last sample"):
         locate_las_lines(path, log, (60,))
+    # kept: positions among the samples the reader yields (sample 30 has a NULL depth)
+    assert locate_las_lines(path, log, (29, 30, 58), kept=True) == [first + 29, first + 31, first + 59]
+    with pytest.raises(WellLogError, match=r"past the last sample \(59 samples\)"):
+        locate_las_lines(path, log, (59,), kept=True)
 
 
 def test_sector_families_rules():
@@ -377,3 +381,21 @@ def test_detect_format_by_content(tmp_path, lwd):
         detect_format(empty)
     with pytest.raises(WellLogError, match="neither LAS"):
         read_well_log(csv)
+
+
+def test_las_crlf_tabs_and_blank_lines_in_data(tmp_path):
+    path = tmp_path / "crlf.las"
+    text = (
+        "~V\r\n VERS. 2.0 :\r\n WRAP. NO :\r\n~W\r\n NULL. -999.25 :\r\n~C\r\n DEPT.M :\r\n"
+        + "".join(f" S{i}.ohmm :\r\n" for i in range(4))
+        + "~A\r\n"
+        + "10.0\t1 2 3 4\r\n\r\n  \r\n10.5 5 6 -999.25 8\r\n11.0 9 10 11 12"  # no final line end
+    )
+    path.write_bytes(text.encode())
+    log = read_well_log(path)
+    for block_bytes in (None, 7):
+        blocks, depth, images, _ = read_all(path, log, block_bytes=block_bytes)
+        assert depth.tolist() == [10.0, 10.5, 11.0]
+        np.testing.assert_array_equal(images["S"], [[1, 2, 3, 4], [5, 6, np.nan, 8], [9, 10, 11, 12]])
+        assert blocks[0].first_line == 13
+    assert locate_las_lines(path, log, (1, 2)) == [16, 17]
