@@ -429,30 +429,6 @@ def _ingest_csv(attempt: _Attempt, source: Path, progress: _Progress) -> None:
         tmp_path.unlink(missing_ok=True)
 
 
-class _Positions:
-    """Read-order sample positions of one index group -> positions in the file (for :func:`locate_las_lines`).
-
-    Samples dropped for a null depth count in the file's positions; within a
-    block they are taken to come last (exact when a block drops none).
-    """
-
-    def __init__(self):
-        self.kept_before: list[int] = []
-        self.all_before: list[int] = []
-        self.kept = self.all = 0
-
-    def add(self, kept: int, dropped: int) -> None:
-        self.kept_before.append(self.kept)
-        self.all_before.append(self.all)
-        self.kept += kept
-        self.all += kept + dropped
-
-    def in_file(self, indices: tuple[int, ...]) -> tuple[int, ...]:
-        block = np.searchsorted(self.kept_before, indices, side="right") - 1
-        pairs = zip(block, indices, strict=True)
-        return tuple(int(self.all_before[b] + i - self.kept_before[b]) for b, i in pairs)
-
-
 @dataclass
 class _Reading:
     """The state of one pass over a well log: a collector per image, a spool per curve."""
@@ -461,19 +437,14 @@ class _Reading:
     source: Path
     collectors: dict[str, ScanlineCollector] = field(default_factory=dict)
     spools: dict[str, CurveSpool] = field(default_factory=dict)
-    positions: dict[str, _Positions] = field(default_factory=dict)
     bytes_read: int = 0
 
-    def locate(self, group: str, indices: tuple[int, ...]) -> list[int]:
-        """LAS lines of read-order samples of ``group`` (DLIS, or a failed scan: none)."""
-        return self.locate_in_file(self.positions[group].in_file(indices)) if indices else []
-
-    def locate_in_file(self, positions: tuple[int, ...]) -> list[int]:
-        """LAS lines of samples given by their position in the file (DLIS, or a failed scan: none)."""
-        if self.log.header.format != "las":
+    def locate(self, indices: tuple[int, ...]) -> list[int]:
+        """LAS lines of samples given by their read order (DLIS, or a failed scan: none)."""
+        if self.log.header.format != "las" or not indices:
             return []
         try:
-            return locate_las_lines(self.source, self.log, positions)
+            return locate_las_lines(self.source, self.log, indices, kept=True)
         except (WellLogError, OSError, ValueError):
             return []
 
@@ -528,13 +499,11 @@ def _read(reading: _Reading, progress: _Progress, total_bytes: int) -> None:
     for block in iter_well_blocks(
         reading.source, reading.log, max_line_bytes=limits.max_line_bytes, max_cells=limits.max_cells
     ):
-        positions = reading.positions.setdefault(block.group, _Positions())
         for name, values in block.images.items():
             collector = reading.collectors[name]
             cap, reason = caps[name]
             if cap is not None and collector.scanlines + block.depth.size > cap:
-                # The first sample over the cap: in this block, past the samples of the earlier ones.
-                lines = reading.locate_in_file((positions.all + cap - positions.kept,))
+                lines = reading.locate((cap,))  # the first sample over the cap
                 raise WellLogError(
                     f"the image {name} has more than {cap:,} scanlines: {reason}",
                     line=lines[0] if lines else block.first_line,
@@ -552,7 +521,6 @@ def _read(reading: _Reading, progress: _Progress, total_bytes: int) -> None:
                     where=f"curve {mnemonic}",
                 )
             spool.append(block.depth, values)
-        positions.add(block.depth.size, block.dropped)
         reading.bytes_read = block.bytes_read
         progress(READ_SHARE * min(block.bytes_read / total_bytes, 1.0))
 
@@ -570,7 +538,7 @@ def _write_image(  # noqa: PLR0917 (one image of the attempt, its share of the p
 
     def explain(indices: tuple[int, ...], exc: DepthAxisError) -> WellLogError:
         depths = collector.depth()[list(indices)] if indices else np.empty(0)
-        lines = reading.locate(spec.group, indices)
+        lines = reading.locate(indices)
         at = ", ".join(
             f"depth {depth:g}" + (f" on line {lines[i]}" if i < len(lines) else "")
             for i, depth in enumerate(depths)
