@@ -116,3 +116,26 @@ def test_wells_dlis_truncated_file_fails_and_leaves_nothing(client, tmp_path, se
     # Refused as its header was read: no well, no file at all.
     assert (Well.objects.count(), Image.objects.count(), Curve.objects.count()) == (0, 0, 0)
     assert media_files(settings) == []
+
+
+def test_wells_dlis_duplicate_depths_name_the_channel_and_leave_nothing(client, tmp_path, settings):
+    dlis = DLISFile()
+    logical = dlis.add_logical_file()
+    logical.add_origin("ORIGIN", well_name="DUP-1")
+    depth = 100 + np.arange(20) * 0.5
+    depth[10] = depth[9]  # two samples at one depth
+    channels = (
+        logical.add_channel("DEPT", data=depth, units="m"),
+        logical.add_channel("UBI_AMP", data=np.ones((20, 6), np.float32), units="dB", dimension=6),
+        logical.add_channel("GR", data=np.arange(20.0), units="gAPI"),
+    )
+    logical.add_frame("MAIN", channels=channels, index_type="BOREHOLE-DEPTH", spacing=0.5)
+    path = tmp_path / "dup.dlis"
+    dlis.write(str(path))
+    body = upload_well(client, path, status=422)
+    error = body["error"]
+    assert (error["code"], error["where"], error.get("line")) == ("invalid_well_log", "channel UBI_AMP", None)
+    assert "depth 104.5" in error["message"], error
+    assert (body["well"]["images"], body["well"]["curves"]) == ([], [])
+    assert (Image.objects.count(), Curve.objects.count()) == (0, 0)
+    assert [path.parent.name for path in media_files(settings)] == ["uploads"]
