@@ -1,4 +1,4 @@
-"""Ingest benchmark: our streaming CSV -> pyramid pipeline against a naive baseline, in one run.
+"""Ingest benchmark: our streaming CSV and LAS -> pyramid paths against naive baselines, in one run.
 
 ``make bench-ingest`` (or ``python -m benchmarks.ingest``) generates a
 borehole-like CSV (:mod:`benchmarks.gen_csv`, 2,000,000 x 360 by default, about
@@ -9,19 +9,38 @@ subprocess so that its peak RSS is its own:
 * the baseline: ``pandas.read_csv`` of the whole file, then a tifffile pyramid
   written from the in-memory array (:func:`baseline_pyramid`).
 
-It prints one line per figure: throughput in MB of CSV per second (time of the
+Then the LAS line (issue 13): an LWD-like LAS 2.0 of the same size, 2,000,000
+depths x 360 sector curves ``ABDC1M..ABDC360M`` (:mod:`benchmarks.gen_las`,
+about 6.5 GB: 9 characters a value), ingested by
+
+* ours: :func:`las_to_pyramid`, the well job's read-and-write path without
+  Django: :func:`ingest.welllog.read_well_log` (lasio, header only), then
+  :func:`ingest.welllog.iter_well_blocks` (our streaming ``~A`` parser) feeding
+  the pipeline's scanline spool, the depth axis and the pyramid writer, as
+  :func:`ingest.pipeline.csv_to_pyramid` does for a CSV;
+* the baseline: ``lasio.read`` of a whole file. lasio holds every curve as
+  float64 (2,000,000 x 361 would be about 6 GB, more with its parsing
+  buffers; we measured 16.7 MB of RSS per MB of LAS), so it reads a smaller
+  LAS of ``--lasio-rows`` depths (50,000 by default, about 160 MB and a 2.7 GB
+  peak, same generator); our path reads that file too, and both are reported
+  per MB of LAS. Each LAS side also prints its CPU seconds (user + system,
+  all threads), which a busy machine does not inflate as it does wall time.
+
+It prints one line per figure: throughput in MB of input per second (time of the
 ingest call itself, imports excluded), peak RSS (``ru_maxrss`` of the child from
 ``wait4``, with the largest anonymous and file-backed RSS seen while polling
-``/proc``), the ratios, and the size of the TIFFs. MB means 10^6 bytes. The CSV
-is read once before each side, so both read it from the page cache.
+``/proc``), the ratios, and the size of the TIFFs. MB means 10^6 bytes. Each
+input is read once before each side, so both read it from the page cache.
 
 This is a benchmark, not a test: it prints figures measured in one run and exits
-0 whatever they are (1 only if our pipeline fails). The machine is shared, so
-compare ratios rather than absolute times. ``--keep`` keeps the generated CSV
-for the next run of the same size; the TIFFs are always removed. At the default
-size the baseline holds the whole table in memory: expect a peak of about 16 GB
-(measured on our 24 GB machine). Disk: the CSV (2.8 GB), our spool (1.4 GB) and
-two TIFFs (0.9 GB each), all under ``var/bench/``.
+0 whatever they are (1 only if one of our pipelines fails). The machine is
+shared, so compare ratios rather than absolute times. ``--keep`` keeps the
+generated inputs for the next run of the same size; the TIFFs are always
+removed. ``--formats csv`` or ``--formats las`` runs one half. At the default
+size the CSV baseline holds the whole table in memory: expect a peak of about
+16 GB (measured on our 24 GB machine). Disk: the CSV (2.8 GB), the LAS (6.5 GB),
+our spool (1.4 GB for the CSV, 2.9 GB of float32 for the LAS) and the TIFFs,
+all under ``var/bench/``.
 """
 
 from __future__ import annotations
@@ -101,8 +120,97 @@ def baseline_pyramid(csv_path: str | Path, tiff_path: str | Path) -> tuple[int, 
     return rows, columns, len(shapes)
 
 
+def las_to_pyramid(las_path: str | Path, tiff_path: str | Path, scratch: str | Path) -> tuple[int, int, int]:
+    """Our LAS path without Django: header, streamed blocks, spool, depth axis, pyramid.
+
+    What the well job does for each image of a LAS file (``ingest.wells``), less
+    the database and the trimming of all-nodata ends: the blocks of
+    :func:`ingest.welllog.iter_well_blocks` go to the pipeline's float32 scanline
+    spool, then :func:`ingest.axis.depth_axis_from_depths` and
+    :func:`ingest.pyramid.write_pyramid` with the value statistics, as in
+    :func:`ingest.pipeline.csv_to_pyramid`.
+
+    Args:
+        las_path: a LAS with one sector family (one image).
+        tiff_path: output file.
+        scratch: directory for the spool.
+
+    Returns:
+        ``(rows, columns, levels)`` of the image written.
+    """
+    from ingest.axis import depth_axis_from_depths
+    from ingest.pipeline import _band_reader, _ScanlineSpool, _Statistics, tiff_description
+    from ingest.pyramid import write_pyramid
+    from ingest.welllog import iter_well_blocks, read_well_log
+
+    log = read_well_log(las_path)
+    (spec,) = log.images
+    spool = _ScanlineSpool(scratch, spec.columns)
+    scanlines = None
+    try:
+        depths = []
+        for block in iter_well_blocks(las_path, log):
+            spool.append_floats(block.images[spec.name])
+            depths.append(block.depth)
+        axis = depth_axis_from_depths(np.concatenate(depths))
+        scanlines = spool.open()
+        statistics = _Statistics(spool.layout, *spool.value_range)
+        band_reader = _band_reader(axis, scanlines, spool.layout)
+
+        def read_band(first: int, stop: int) -> np.ndarray:
+            band = band_reader(first, stop)
+            statistics.add(band)
+            return band
+
+        levels = write_pyramid(
+            tiff_path,
+            rows=axis.rows,
+            columns=spec.columns,
+            read_band=read_band,
+            layout=spool.layout,
+            description=tiff_description(axis, spec.columns, log.header.depth_unit),
+            scratch_dir=scratch,
+        )
+        statistics.result()
+    finally:
+        if scanlines is not None:
+            scanlines.close()
+        spool.remove()
+    return axis.rows, spec.columns, levels
+
+
+def las_read_only(las_path: str | Path) -> tuple[int, int, int]:
+    """Our LAS reader alone: every block of :func:`ingest.welllog.iter_well_blocks`, nothing written.
+
+    Returns:
+        ``(samples, columns of the image, 0)``.
+    """
+    from ingest.welllog import iter_well_blocks, read_well_log
+
+    log = read_well_log(las_path)
+    samples = sum(block.depth.size for block in iter_well_blocks(las_path, log))
+    return samples, log.images[0].columns, 0
+
+
+def lasio_whole(las_path: str | Path) -> tuple[int, int, int]:
+    """The baseline: ``lasio.read`` of the whole file (every curve a float64 array); no pyramid.
+
+    Returns:
+        ``(rows, curves, 0)``.
+    """
+    import lasio
+
+    las = lasio.read(str(las_path))
+    rows, curves = las.data.shape
+    return rows, curves, 0
+
+
 def _child(side: str, csv_path: Path, tiff_path: Path, scratch: Path) -> None:
-    """Run one side in this process and print its figures as one JSON line."""
+    """Run one side in this process and print its figures as one JSON line.
+
+    ``side``: ``ours`` or ``baseline`` (``csv_path`` a CSV), ``las-ours``,
+    ``las-read`` or ``las-lasio`` (``csv_path`` a LAS).
+    """
     # Imports happen before the clock on both sides. pyarrow's ``to_numpy`` imports
     # pandas on first use (about 0.6 s and 40 MB, once per worker process), so ours
     # imports it here too; its memory still counts in the peak RSS.
@@ -110,12 +218,23 @@ def _child(side: str, csv_path: Path, tiff_path: Path, scratch: Path) -> None:
 
     from ingest.pipeline import csv_to_pyramid
 
+    if side.startswith("las"):
+        import lasio  # noqa: F401 (imported before the clock, as pandas is)
+
+        import ingest.las  # noqa: F401
+
     began = time.perf_counter()
     if side == "ours":
         result = csv_to_pyramid(csv_path, tiff_path, depth_unit="m", scratch_dir=scratch)
         rows, columns, levels = result.axis.rows, result.columns, result.levels
-    else:
+    elif side == "baseline":
         rows, columns, levels = baseline_pyramid(csv_path, tiff_path)
+    elif side == "las-ours":
+        rows, columns, levels = las_to_pyramid(csv_path, tiff_path, scratch)
+    elif side == "las-read":
+        rows, columns, levels = las_read_only(csv_path)
+    else:
+        rows, columns, levels = lasio_whole(csv_path)
     seconds = time.perf_counter() - began
     print(json.dumps({"seconds": seconds, "rows": rows, "columns": columns, "levels": levels}))
 
@@ -128,6 +247,7 @@ class Figure:
     peak_rss: int  # bytes, ru_maxrss of the child
     peak_anon: int  # bytes, the largest RssAnon seen while polling
     peak_file: int  # bytes, the largest RssFile seen while polling
+    cpu: float  # seconds of CPU (user + system) of the child, all its threads, imports included
     rows: int
     columns: int
     levels: int
@@ -190,6 +310,7 @@ def run_side(side: str, csv_path: Path, tiff_path: Path, scratch: Path) -> Figur
         peak_rss=usage.ru_maxrss * 1024,
         peak_anon=peaks.get("RssAnon", 0),
         peak_file=peaks.get("RssFile", 0),
+        cpu=usage.ru_utime + usage.ru_stime,
         rows=figures["rows"],
         columns=figures["columns"],
         levels=figures["levels"],
@@ -239,55 +360,191 @@ def check_tiff(path: Path, rows: int, columns: int, levels: int) -> str:
 
 
 def main() -> None:
-    """Parse the command line, run ours and the baseline in child processes, print the report."""
+    """Parse the command line, run each side in a child process, print the report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=2_000_000)
     parser.add_argument("--columns", type=int, default=360)
-    parser.add_argument("--keep", action="store_true", help="keep the CSV for the next run")
+    parser.add_argument("--formats", default="csv,las", help="comma-separated: csv, las (default both)")
     parser.add_argument(
-        "--child", nargs=4, metavar=("SIDE", "CSV", "TIFF", "SCRATCH"), help=argparse.SUPPRESS
+        "--lasio-rows",
+        type=int,
+        default=50_000,
+        help="depths of the LAS lasio.read reads whole (0: skip)",
+    )
+    parser.add_argument(
+        "--no-csv-baseline",
+        action="store_true",
+        help="skip pandas.read_csv (16 GB at the default size)",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the generated inputs for the next run")
+    parser.add_argument(
+        "--child", nargs=4, metavar=("SIDE", "INPUT", "TIFF", "SCRATCH"), help=argparse.SUPPRESS
     )
     args = parser.parse_args()
     if args.child:
         side, csv_path, tiff_path, scratch = args.child
         _child(side, Path(csv_path), Path(tiff_path), Path(scratch))
         return
+    formats = {name.strip() for name in args.formats.split(",")}
+    failed, csv_rate = False, None
+    if "csv" in formats:
+        failed, csv_rate = run_csv(args.rows, args.columns, keep=args.keep, baseline=not args.no_csv_baseline)
+    if "las" in formats:
+        las_failed = run_las(args.rows, args.columns, args.lasio_rows, keep=args.keep, csv_rate=csv_rate)
+        failed = failed or las_failed
+    sys.exit(1 if failed else 0)
 
+
+def run_csv(rows: int, columns: int, *, keep: bool, baseline: bool = True) -> tuple[bool, float | None]:
+    """The CSV half: ours and the pandas baseline. Returns (ours failed, our MB/s)."""
     began = time.perf_counter()
-    csv_path, generated = prepare_csv(args.rows, args.columns)
+    csv_path, generated = prepare_csv(rows, columns)
     csv_bytes = csv_path.stat().st_size
     how = f"generated in {time.perf_counter() - began:.1f} s" if generated else "reused (--keep)"
-    print(
-        f"CSV: {args.rows:,} x {args.columns}, {csv_bytes / MB:.0f} MB, {how}: {csv_path.relative_to(REPO)}"
-    )
+    print(f"CSV: {rows:,} x {columns}, {csv_bytes / MB:.0f} MB, {how}: {csv_path.relative_to(REPO)}")
     scratch = Path(tempfile.mkdtemp(prefix="run-", dir=BENCH_DIR))
     failed = False
     try:
         figures: dict[str, Figure] = {}
         labels = {"ours": "ours", "baseline": "baseline (pandas.read_csv + tifffile)"}
-        for side in ("ours", "baseline"):
+        for side in ("ours", "baseline") if baseline else ("ours",):
             try:
                 figures[side] = run_side(side, csv_path, scratch / f"{side}.tiff", scratch)
             except ChildFailed as exc:
                 print(f"ingest {labels[side]}: failed ({exc})")
                 failed = failed or side == "ours"
                 continue
-            figure = figures[side]
-            print(
-                f"ingest {labels[side]}: {figure.rate(csv_bytes):.1f} MB/s of CSV, "
-                f"peak RSS {figure.peak_rss / MB:.0f} MB, {figure.seconds:.1f} s "
-                f"(polled peaks: anonymous {figure.peak_anon / MB:.0f} MB, "
-                f"file-backed {figure.peak_file / MB:.0f} MB)"
-            )
+            print(f"ingest {labels[side]}: {_figure_text(figures[side], csv_bytes, 'CSV')}")
         report(figures, csv_bytes)
         for side, figure in figures.items():
             described = check_tiff(scratch / f"{side}.tiff", figure.rows, figure.columns, figure.levels)
             print(f"{side} TIFF: {described}")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-        if generated and not args.keep:
+        if generated and not keep:
             csv_path.unlink(missing_ok=True)
-    sys.exit(1 if failed else 0)
+    ours = figures.get("ours")
+    return failed, ours.rate(csv_bytes) if ours else None
+
+
+def _figure_text(figure: Figure, size: int, kind: str) -> str:
+    return (
+        f"{figure.rate(size):.1f} MB/s of {kind}, peak RSS {figure.peak_rss / MB:.0f} MB, "
+        f"{figure.seconds:.1f} s (polled peaks: anonymous {figure.peak_anon / MB:.0f} MB, "
+        f"file-backed {figure.peak_file / MB:.0f} MB)"
+    )
+
+
+#: Our CSV path's throughput in README (make bench-ingest), when this run skipped the CSV half.
+README_CSV_RATE = 112.7
+
+
+def prepare_las(rows: int, sectors: int) -> tuple[Path, bool]:
+    """The benchmark LAS under var/bench/, generated unless a kept one exists (see :func:`prepare_csv`)."""
+    from benchmarks.gen_las import generate
+
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    path = BENCH_DIR / f"lwd-{rows}x{sectors}.las"
+    if path.is_file():
+        return path, False
+    partial = path.with_suffix(".partial")
+    generate(partial, rows, sectors)
+    partial.replace(path)
+    return path, True
+
+
+LAS_SIDES = {
+    "las-ours": "ours (welllog reader + spool + pyramid)",
+    "las-read": "ours, the reader alone (iter_well_blocks, nothing written)",
+    "las-lasio": "lasio.read whole",
+}
+
+
+def run_las(rows: int, sectors: int, lasio_rows: int, *, keep: bool, csv_rate: float | None) -> bool:
+    """The LAS half: ours at full size, then lasio and ours on ``lasio_rows``. Returns: ours failed."""
+    BENCH_DIR.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix="run-", dir=BENCH_DIR))
+    made: list[Path] = []
+    failed = False
+    try:
+        figures: dict[str, tuple[Figure, int]] = {}
+        sizes = [("full", rows)] + ([("small", lasio_rows)] if lasio_rows else [])
+        for label, count in sizes:
+            began = time.perf_counter()
+            las_path, generated = prepare_las(count, sectors)
+            if generated and not keep:
+                made.append(las_path)
+            size = las_path.stat().st_size
+            how = f"generated in {time.perf_counter() - began:.1f} s" if generated else "reused (--keep)"
+            print(f"LAS: {count:,} depths x {sectors} sector curves, {size / MB:.0f} MB, {how}")
+            sides = ["las-ours", "las-read"] if label == "full" else ["las-lasio", "las-ours"]
+            for side in sides:
+                name = f"{side}-{label}"
+                tiff = scratch / f"{name}.tiff"
+                try:
+                    figure = run_side(side, las_path, tiff, scratch)
+                except ChildFailed as exc:
+                    print(f"ingest LAS {side} ({count:,} depths): failed ({exc})")
+                    failed = failed or side == "las-ours"
+                    continue
+                figures[name] = (figure, size)
+                print(
+                    f"ingest LAS {LAS_SIDES[side]}, {count:,} depths: {_figure_text(figure, size, 'LAS')}, "
+                    f"CPU {figure.cpu:.1f} s ({size / MB / figure.cpu:.0f} MB of LAS per CPU second)"
+                )
+                if side == "las-ours":
+                    print(f"  TIFF: {check_float_tiff(tiff, figure.rows, figure.columns, figure.levels)}")
+                tiff.unlink(missing_ok=True)
+        las_report(figures, csv_rate)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+        for path in made:
+            path.unlink(missing_ok=True)
+    return failed
+
+
+def check_float_tiff(path: Path, rows: int, columns: int, levels: int) -> str:
+    """Open a float32 pyramid with tifffile and describe it; raise if it is not as expected."""
+    with tifffile.TiffFile(path) as tif:
+        pages = tif.pages
+        if len(pages) != levels or pages[0].shape != (rows, columns) or pages[0].dtype != np.float32:
+            raise AssertionError(f"{path.name}: {len(pages)} pages, page 0 {pages[0].shape} {pages[0].dtype}")
+        coarsest = pages[-1].asarray()
+    return (
+        f"{levels} levels, page 0 {rows} x {columns} float32, coarsest "
+        f"{coarsest.shape[0]} x {coarsest.shape[1]}, {path.stat().st_size / MB:.0f} MB"
+    )
+
+
+def las_report(figures: dict[str, tuple[Figure, int]], csv_rate: float | None) -> None:
+    """Print the LAS targets and the per-MB comparison with lasio."""
+    full = figures.get("las-ours-full")
+    lasio_small, ours_small = figures.get("las-lasio-small"), figures.get("las-ours-small")
+    if lasio_small and ours_small:
+        (base, size), (ours, _) = lasio_small, ours_small
+        per_mb = 1000 / (size / MB)
+        print(
+            f"LAS per MB, same {size / MB:.0f} MB file: ours {ours.seconds * per_mb:.1f} ms/MB "
+            f"and {ours.peak_rss / MB:.0f} MB peak; lasio.read {base.seconds * per_mb:.1f} ms/MB, "
+            f"{base.peak_rss / size:.1f} MB of RSS per MB of LAS "
+            f"(speed ratio ours/lasio {base.seconds / ours.seconds:.2f}x, and lasio writes no pyramid)"
+        )
+        if full:
+            whole = full[1]
+            print(
+                f"lasio.read of the full {whole / MB:.0f} MB file, extrapolated: about "
+                f"{base.peak_rss / size * whole / 1e9:.1f} GB of RSS (not run)"
+            )
+    if full:
+        figure, size = full
+        rate = figure.rate(size)
+        reference = csv_rate or README_CSV_RATE
+        source = "this run" if csv_rate else "README"
+        print(
+            f"LAS throughput target >= 60% of the CSV path: ours {rate:.1f} MB/s of LAS = "
+            f"{rate / reference:.0%} of {reference:.1f} MB/s of CSV ({source})"
+        )
+        print(f"LAS memory target <= 400 MB: ours {figure.peak_rss / MB:.0f} MB peak RSS")
 
 
 def report(figures: dict[str, Figure], csv_bytes: int) -> None:

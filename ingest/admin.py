@@ -1,4 +1,4 @@
-"""Django admin for images: the job's status, its depth axis, its error, and a preview.
+"""Django admin for images (the job's status, its depth axis, its error, and a preview) and wells.
 
 The change page (``templates/admin/ingest/image/change_form.html``) adds a thumbnail
 strip of the whole log and a GeoJS viewer over the image's tiles
@@ -17,7 +17,7 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.utils.html import format_html
 
-from ingest.models import Image, WebhookDelivery
+from ingest.models import Curve, Image, WebhookDelivery, Well
 from ingest.pyramid import TILE
 
 #: The strip on the change page: this many pixels wide and high, whatever the log's size.
@@ -108,7 +108,19 @@ class ImageAdmin(admin.ModelAdmin):
             obj.save(update_fields=form.changed_data)
 
     fieldsets = [
-        (None, {"fields": ["name", ("owner", "public"), "status", "progress", "error_summary"]}),
+        (
+            None,
+            {
+                "fields": [
+                    "name",
+                    ("owner", "public"),
+                    ("well", "value_unit"),
+                    "status",
+                    "progress",
+                    "error_summary",
+                ]
+            },
+        ),
         (
             "Depth axis",
             {
@@ -175,3 +187,48 @@ class ImageAdmin(admin.ModelAdmin):
                 "strip_height": STRIP_HEIGHT,
             }
         return super().change_view(request, object_id, form_url, extra_context=extra_context)
+
+
+class CurveInline(admin.TabularInline):
+    """A well's curves, read only (its job makes them)."""
+
+    model = Curve
+    extra = 0
+    can_delete = False
+    readonly_fields = [
+        "mnemonic",
+        "unit",
+        "description",
+        "samples",
+        "depth_min",
+        "depth_max",
+        "value_min",
+        "value_max",
+        "file",
+    ]
+    fields = list(readonly_fields)
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(Well)
+class WellAdmin(admin.ModelAdmin):
+    """Wells are created by uploads, so the admin reads and deletes (with their images and curves)."""
+
+    list_display = ["id", "name", "owner", "public", "format", "status", "well_name", "depth_unit", "created"]
+    list_display_links = ["id", "name"]
+    list_filter = ["status", "public", "format", "depth_unit"]
+    list_select_related = ["owner"]
+    search_fields = ["name", "well_name", "uwi", "sha256", "owner__username"]
+    date_hierarchy = "created"
+    inlines = [CurveInline]
+    readonly_fields = [f.name for f in Well._meta.fields]  # noqa: SLF001 (Django's documented metadata API)
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def save_model(self, request, obj: Well, form, change: bool) -> None:
+        """Write only the columns the form changed (none: all are read-only), never the job's."""
+        if form.changed_data:
+            obj.save(update_fields=form.changed_data)

@@ -82,7 +82,7 @@ def _job_rows(model: type[JobFields]):
     """The rows whose job :mod:`ingest.jobs` runs: every well; the images but those a well's job makes."""
     if model is Image:
         return Image.objects.exclude(well__isnull=False, source="")
-    return model._default_manager.all()
+    return model.objects.all()
 
 
 def job_claim(*, pk: int, model: type[JobFields] = Image) -> int | None:
@@ -99,15 +99,15 @@ def job_claim(*, pk: int, model: type[JobFields] = Image) -> int | None:
     """
     now = timezone.now()
     lease = timedelta(seconds=settings.JOB_LEASE_SECONDS)
-    Status = model.Status
+    states = model.Status
     startable = (
         _job_rows(model)
         .filter(pk=pk, attempts__lt=settings.MAX_ATTEMPTS)
-        .filter(Q(status=Status.PENDING) | (Q(status=Status.RUNNING) & _lapsed(now)))
+        .filter(Q(status=states.PENDING) | (Q(status=states.RUNNING) & _lapsed(now)))
     )
     with transaction.atomic():
         claimed = startable.update(
-            status=Status.RUNNING,
+            status=states.RUNNING,
             attempts=F("attempts") + 1,
             lease_expires=now + lease,
             progress=0.0,
@@ -118,11 +118,11 @@ def job_claim(*, pk: int, model: type[JobFields] = Image) -> int | None:
             **model.ERROR_WHERE,
         )
         if claimed:
-            return model._default_manager.values_list("attempts", flat=True).get(pk=pk)
+            return model.objects.values_list("attempts", flat=True).get(pk=pk)
     row = _job_rows(model).filter(pk=pk).values("status", "lease_expires", "attempts").first()
-    if row is None or row["status"] in (Status.SUCCEEDED, Status.FAILED):
+    if row is None or row["status"] in (states.SUCCEEDED, states.FAILED):
         return None
-    if row["status"] == Status.RUNNING and row["lease_expires"] and row["lease_expires"] >= now:
+    if row["status"] == states.RUNNING and row["lease_expires"] and row["lease_expires"] >= now:
         raise JobLeaseHeld((row["lease_expires"] - now).total_seconds())
     if job_fail_spent(pk=pk, model=model):
         raise JobAttemptsSpent(attempts_spent_message(row["attempts"]))
@@ -137,13 +137,13 @@ def job_fail_spent(*, pk: int, model: type[JobFields] = Image) -> bool:
     """
     now = timezone.now()
     attempts = settings.MAX_ATTEMPTS
-    Status = model.Status
+    states = model.Status
     return bool(
         _job_rows(model)
         .filter(pk=pk, attempts__gte=attempts)
-        .filter(Q(status=Status.PENDING) | (Q(status=Status.RUNNING) & _lapsed(now)))
+        .filter(Q(status=states.PENDING) | (Q(status=states.RUNNING) & _lapsed(now)))
         .update(
-            status=Status.FAILED,
+            status=states.FAILED,
             lease_expires=None,
             finished=now,
             error=attempts_spent_message(attempts),
@@ -166,7 +166,7 @@ def job_finish(*, pk: int, attempt: int, model: type[JobFields] = Image, **field
         True when recorded; False when the row is gone or another attempt owns it.
     """
     return bool(
-        model._default_manager.filter(pk=pk, status=model.Status.RUNNING, attempts=attempt).update(
+        model.objects.filter(pk=pk, status=model.Status.RUNNING, attempts=attempt).update(
             lease_expires=None, finished=timezone.now(), **fields
         )
     )
@@ -180,16 +180,15 @@ class _Lease:
         self.seconds = settings.JOB_LEASE_SECONDS
         self.stopped = threading.Event()
         self.lost = threading.Event()
-        self.thread = threading.Thread(target=self._run, name=f"lease-{model.__name__.lower()}-{pk}-{attempt}", daemon=True)
+        name = f"lease-{model.__name__.lower()}-{pk}-{attempt}"
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def renew(self) -> bool:
         """Push the lease ``JOB_LEASE_SECONDS`` ahead; False when the row no longer names us."""
         return bool(
-            self.model._default_manager.filter(
+            self.model.objects.filter(
                 pk=self.pk, status=self.model.Status.RUNNING, attempts=self.attempt
-            ).update(
-                lease_expires=timezone.now() + timedelta(seconds=self.seconds)
-            )
+            ).update(lease_expires=timezone.now() + timedelta(seconds=self.seconds))
         )
 
     def _run(self) -> None:
@@ -264,8 +263,8 @@ def jobs_reap(*, model: type[JobFields] = Image) -> dict[str, list[int]]:
     queue, leftovers_remove, queue_webhook = _reap_hooks(model)
     now = timezone.now()
     resumed, failed = [], []
-    Status = model.Status
-    lapsed = _job_rows(model).filter(status=Status.RUNNING).filter(_lapsed(now))
+    states = model.Status
+    lapsed = _job_rows(model).filter(status=states.RUNNING).filter(_lapsed(now))
     hooked = "webhook_url" if model is Image else "pk"
     for pk, attempts, webhook_url in lapsed.values_list("pk", "attempts", hooked):
         if attempts >= settings.MAX_ATTEMPTS:
@@ -277,9 +276,9 @@ def jobs_reap(*, model: type[JobFields] = Image) -> dict[str, list[int]]:
             continue
         with transaction.atomic():
             again = (
-                model._default_manager.filter(pk=pk, status=Status.RUNNING, attempts=attempts)
+                model.objects.filter(pk=pk, status=states.RUNNING, attempts=attempts)
                 .filter(_lapsed(now))
-                .update(status=Status.PENDING, lease_expires=None)
+                .update(status=states.PENDING, lease_expires=None)
             )
             if again:
                 resumed.append(pk)

@@ -59,6 +59,8 @@ class JobFields(models.Model):
     started = models.DateTimeField(null=True, blank=True)
     finished = models.DateTimeField(null=True, blank=True)
 
+    objects = models.Manager()
+
     #: The columns that say where the error is besides ``error_line`` (cleared by a new attempt).
     ERROR_WHERE: dict[str, str] = {}
 
@@ -255,7 +257,7 @@ class Well(JobFields):
         max_length=64,
         null=True,
         blank=True,
-        help_text="sha256 of bytes and options: one well per owner and key (null: not deduped)",
+        help_text="sha256 of bytes and options: one well per owner and key (null: no dedupe)",
     )
     source = models.FileField(upload_to="uploads/", max_length=255)
     source_size = models.BigIntegerField(default=0)

@@ -456,7 +456,7 @@ class ScanlineCollector:
         self.spool.append_pixels(pixels)
         if histogram is not None:
             self.histogram += histogram
-        self._add(depth, lambda: (pixels[..., 1] > 0).any(axis=1))
+        self._add(depth, lambda: np.asarray((pixels[..., 1] > 0).any(axis=1)))
 
     def add_floats(self, depth: np.ndarray, values: np.ndarray) -> None:
         """Append scanlines of ``(n, columns) float32`` values (NaN nodata): the image is then float32."""
@@ -504,7 +504,7 @@ class EmptyImageError(ValueError):
     """No scanline of the image holds a valid cell (nothing is left once its ends are trimmed)."""
 
 
-def to_pyramid(  # noqa: PLR0913 (the steps' inputs, each named)
+def to_pyramid(
     collector: ScanlineCollector,
     tiff_path: str | Path,
     *,
@@ -702,7 +702,7 @@ def csv_to_pyramid(
         collector.remove()
 
 
-def _collect_csv(  # noqa: PLR0913, PLR0917 (one pass of csv_to_pyramid, its state passed in)
+def _collect_csv(  # noqa: PLR0917 (one pass of csv_to_pyramid, its state passed in)
     csv_path: str | Path,
     header: CsvHeader,
     collector: ScanlineCollector,

@@ -16,11 +16,35 @@ logical record / channel.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+#: Bytes read to tell the format.
+_PROBE_BYTES = 64 << 10
+
+#: Depth units of the index curve -> (our unit, factor to it). Case and spaces ignored.
+DEPTH_UNITS: dict[str, tuple[str, float]] = {
+    "m": ("m", 1.0),
+    "meter": ("m", 1.0),
+    "meters": ("m", 1.0),
+    "metre": ("m", 1.0),
+    "metres": ("m", 1.0),
+    "f": ("ft", 1.0),
+    "ft": ("ft", 1.0),
+    "feet": ("ft", 1.0),
+    "foot": ("ft", 1.0),
+    ".1in": ("ft", 1 / 120),
+    "0.1in": ("ft", 1 / 120),
+    "in": ("ft", 1 / 12),
+}
+#: Index units that say the log is indexed by time, which we refuse.
+TIME_UNITS = frozenset({"s", "sec", "ms", "min", "h", "hr", "hour", "d", "day", "us", "time", "date"})
+#: Bit size units -> factor to inches ("" is taken as inches, the usual LAS unit).
+INCH_FACTORS = {"": 1.0, "in": 1.0, "inch": 1.0, "inches": 1.0, '"': 1.0, "mm": 1 / 25.4, "cm": 1 / 2.54}
 
 
 class WellLogError(ValueError):
@@ -132,12 +156,15 @@ class WellLog:
         images: the images, in file order.
         curves: the 1-D curves, in file order.
         groups: the index groups in file order (LAS: ``("",)``).
+        plan: the reader's own notes for :func:`iter_well_blocks` (where the data
+            starts, column layout); opaque to callers.
     """
 
     header: WellHeader
     images: tuple[ImageSpec, ...]
     curves: tuple[CurveSpec, ...]
     groups: tuple[str, ...]
+    plan: object = dataclasses.field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -167,6 +194,20 @@ class WellBlock:
     bytes_read: int
 
 
+def depth_unit_of(unit: str) -> tuple[str, float] | None:
+    """Our depth unit for a unit text of the file, and the factor to it.
+
+    Args:
+        unit: e.g. ``M``, ``FT``, ``F``, ``.1IN`` (LAS) or ``0.1 in`` (DLIS); case and
+            spaces are ignored.
+
+    Returns:
+        ``("m" | "ft", factor)``: multiply the file's values by ``factor``
+        (``.1IN``: 1/120), or None when the text is not a depth unit we know.
+    """
+    return DEPTH_UNITS.get(unit.strip().lower().replace(" ", ""))
+
+
 def detect_format(path: str | Path) -> str:
     """Say what a file is, from its content (not its extension).
 
@@ -183,7 +224,19 @@ def detect_format(path: str | Path) -> str:
     Raises:
         WellLogError: the file is empty or binary and not DLIS.
     """
-    raise NotImplementedError
+    with open(path, "rb") as f:
+        head = f.read(_PROBE_BYTES)
+    if len(head) >= 80 and head[4:9] == b"V1.00" and head[9:15] == b"RECORD":
+        return "dlis"
+    if not head.strip():
+        raise WellLogError("the file is empty")
+    if b"\0" in head:
+        raise WellLogError("the file is binary but not DLIS (no storage unit label 'V1.00RECORD')")
+    for raw in head.removeprefix(b"\xef\xbb\xbf").splitlines():
+        line = raw.strip()
+        if line and not line.startswith(b"#"):
+            return "las" if line[:2].upper() == b"~V" else "csv"
+    return "csv"
 
 
 def read_well_log(
@@ -211,7 +264,16 @@ def read_well_log(
         WellLogError: not a readable LAS/DLIS; no index; a time index; a bound
             exceeded; a unit that is not a depth unit.
     """
-    raise NotImplementedError
+    kind = detect_format(path)
+    if kind == "las":
+        from ingest.las import read_las
+
+        return read_las(path, max_curves=max_curves, max_columns=max_columns, max_line_bytes=max_line_bytes)
+    if kind == "dlis":
+        from ingest.dlis import read_dlis
+
+        return read_dlis(path, max_curves=max_curves, max_columns=max_columns)
+    raise WellLogError("the file is neither LAS (its first line is not ~V) nor DLIS")
 
 
 def iter_well_blocks(
@@ -243,19 +305,30 @@ def iter_well_blocks(
         WellLogError: a bad value (LAS: its line and curve), a truncated data
             section, a DLIS read error (its logical record / channel), a bound exceeded.
     """
-    raise NotImplementedError
+    if log.header.format == "las":
+        from ingest.las import iter_las_blocks
+
+        return iter_las_blocks(path, log, block_bytes=block_bytes, max_line_bytes=max_line_bytes)
+    from ingest.dlis import iter_dlis_blocks
+
+    return iter_dlis_blocks(path, log, block_bytes=block_bytes, max_cells=max_cells)
 
 
-def locate_las_lines(path: str | Path, log: WellLog, indices_in_file_order: tuple[int, ...]) -> list[int]:
+def locate_las_lines(
+    path: str | Path, log: WellLog, indices_in_file_order: tuple[int, ...], *, kept: bool = False
+) -> list[int]:
     """Find the LAS lines of samples given by their position in file order.
 
-    Slow (a Python scan of ``~A``); only to word an error. Positions count every
-    sample of the data section, including those later dropped for a null depth.
+    Slow (a Python scan of ``~A``); only to word an error.
 
     Args:
         path: the LAS file.
         log: from :func:`read_well_log`.
         indices_in_file_order: 0-based sample positions.
+        kept: False: positions count every sample of the data section, those
+            dropped for a null depth included. True: they count only the samples
+            :func:`iter_well_blocks` yields (the i-th depth of the concatenated
+            blocks is position i).
 
     Returns:
         1-based line numbers (wrapped: the sample's depth line), one per index.
@@ -263,4 +336,6 @@ def locate_las_lines(path: str | Path, log: WellLog, indices_in_file_order: tupl
     Raises:
         WellLogError: a position is past the last sample.
     """
-    raise NotImplementedError
+    from ingest.las import locate_las_lines as locate
+
+    return locate(path, log, indices_in_file_order, kept=kept)

@@ -12,11 +12,10 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from django.db.models import Q, QuerySet
+from django.db.models import QuerySet
 
 from ingest.axis import depth_range_check
-from ingest.models import Image, Well
-from ingest.selectors import image_sees_everything
+from ingest.models import Image
 from picks import core
 from picks.models import Pick, Survey
 
@@ -86,23 +85,6 @@ def pick_can_change(pick: Pick, user, *, manages_image: bool) -> bool:
     if manages_image:
         return True
     return bool(user is not None and user.is_authenticated and pick.author_id == user.pk)
-
-
-def well_list(*, user=None) -> QuerySet[Well]:
-    """The wells ``user`` may see: public ones, one's own, every well for staff (as images)."""
-    wells = Well.objects.order_by("-created", "-id")
-    if image_sees_everything(user):
-        return wells
-    if user is not None and user.is_authenticated:
-        return wells.filter(Q(public=True) | Q(owner=user))
-    return wells.filter(public=True)
-
-
-def well_can_manage(well: Well, user) -> bool:
-    """The owner and staff may change a well (its survey)."""
-    if image_sees_everything(user):
-        return True
-    return bool(user is not None and user.is_authenticated and well.owner_id == user.pk)
 
 
 def survey_of(well_id: int) -> Survey | None:

@@ -290,7 +290,7 @@ NULLABLE_FIELDS = {("Image", "duration")}
 
 #: (component, property) of uploaded files: ``format: binary``, sent as multipart only
 #: (drf-spectacular writes a FileField as a ``uri`` string, the way it reads back).
-FILE_FIELDS = {("ImageUpload", "file")}
+FILE_FIELDS = {("ImageUpload", "file"), ("WellUpload", "file")}
 
 #: The probes' bodies.
 PROBE_BODIES = {
@@ -503,7 +503,7 @@ def _describe(path: str, parameter: dict) -> None:
     name = parameter["name"]
     table = PATH_PARAMETERS if parameter.get("in") == "path" else QUERY_PARAMETERS
     if not parameter.get("description") and name in table:
-        parameter["description"] = table[name]
+        parameter["description"] = "well id" if (name, path[:14]) == ("id", "/api/v1/wells/") else table[name]
     if parameter.get("in") == "query":
         if path.startswith("/api/v1/") and not parameter.get("required"):
             parameter["allowEmptyValue"] = True

@@ -34,7 +34,7 @@ from rest_framework.viewsets import GenericViewSet
 from ingest.models import Image, Well
 from ingest.reader import CsvFormatError
 from ingest.rest.viewsets import ERROR, FORBIDDEN, private_response
-from ingest.selectors import image_can_manage, image_list
+from ingest.selectors import image_can_manage, image_list, well_list
 from picks import core
 from picks.models import Pick
 from picks.rest.serializers import (
@@ -52,8 +52,6 @@ from picks.selectors import (
     pick_geometries,
     pick_list,
     survey_of,
-    well_can_manage,
-    well_list,
 )
 from picks.services import (
     MAX_SURVEY_BYTES,
@@ -396,7 +394,7 @@ class SurveyView(APIView):
         and azimuth 0..360 degrees; 2 to 10,000 stations; the file up to 1 MiB.
         """
         well = self.get_well()
-        if not well_can_manage(well, request.user):
+        if not image_can_manage(well, request.user):
             raise PermissionDenied("only the well's owner and staff may change its survey")
         if int(request.META.get("CONTENT_LENGTH") or 0) > MAX_SURVEY_BYTES + 64 * 1024:
             return _too_large()

@@ -61,7 +61,7 @@ the embedded setup (SQLite, media on the local disk, eager Celery tasks).
 | DJANGO_S3_ADDRESSING_STYLE | str | path (``virtual`` for virtual-hosted buckets) |
 | DJANGO_STORAGE_CACHE_DIR | path | empty: ``<DATA_DIR>/cache`` (local copies of stored pyramids) |
 | DJANGO_TOKEN_TTL_HOURS | int | 720 (an API token's life, hours; 0: never expires) |
-| DJANGO_QUOTA_BYTES | int | 10737418240 (10 GiB of uploaded CSV per user; 0: unlimited; over: 413) |
+| DJANGO_QUOTA_BYTES | int | 10737418240 (10 GiB of uploaded CSV and well files per user; 0: no limit) |
 | DJANGO_MAX_CONCURRENT_JOBS | int | 4 (pending + running jobs per user; 0: unlimited; more: 429) |
 """
 
@@ -357,6 +357,7 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("DJANGO_TASK_SOFT_TIME_LIMIT", default=60)
 CELERY_TASK_TIME_LIMIT = env.int("DJANGO_TASK_TIME_LIMIT", default=90)
 CELERY_TASK_ANNOTATIONS = {
     "ingest.tasks.ingest_image": {"soft_time_limit": INGEST_SOFT_TIME_LIMIT, "time_limit": INGEST_TIME_LIMIT},
+    "ingest.tasks.ingest_well": {"soft_time_limit": INGEST_SOFT_TIME_LIMIT, "time_limit": INGEST_TIME_LIMIT},
 }
 #: Starts of one job (``Image.attempts``): one more ends it ``failed`` (it kills its worker).
 MAX_ATTEMPTS = env.int("DJANGO_MAX_ATTEMPTS", default=3)
