@@ -18,7 +18,6 @@ from ingest.models import Well
 from picks.models import Pick
 from picks.services import survey_replace
 from project.wsgi import application
-from tests.test_api_schema_truth import CHECK_NAMES
 
 pytestmark = pytest.mark.django_db
 
@@ -71,6 +70,7 @@ def test_picks_schema_truth_lists_every_picks_operation(api_schema):
 )
 def test_picks_schema_truth_answer_validates(api_schema, api_token, sample_csv, method, path):
     from ingest.services import image_create_from_path, image_ingest
+    from tests.test_api_schema_truth import CHECK_NAMES  # here: that module imports PICKS_REQUESTS
 
     spec = PICKS_REQUESTS[(method, path)]
     owner = get_user_model().objects.get(username="uploader")
