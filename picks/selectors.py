@@ -15,7 +15,9 @@ import numpy as np
 from django.db.models import QuerySet
 
 from ingest.axis import depth_range_check
-from ingest.models import Image
+from ingest.curves import curve_window
+from ingest.models import Curve, Image, Well
+from ingest.storage import storage_local_path
 from picks import core
 from picks.models import Pick, Survey
 
@@ -115,20 +117,95 @@ class SurveyArrays:
         """The hole's inclination and azimuth at measured depths ``at`` (NaN outside the survey)."""
         return core.survey_orientation(self.md, self.inclination, self.azimuth, at)
 
+    def in_unit(self, factor: float) -> SurveyArrays:
+        """The same stations with measured depths multiplied by ``factor`` (:func:`unit_factor`)."""
+        return SurveyArrays(md=self.md * factor, inclination=self.inclination, azimuth=self.azimuth)
 
-def survey_arrays(survey: Survey | None, *, depth_unit: str) -> SurveyArrays | None:
-    """A survey's stations as arrays in ``depth_unit``, or None without a usable survey (< 2 stations)."""
+
+def survey_arrays(survey: Survey | None) -> SurveyArrays | None:
+    """An uploaded survey's stations as arrays (the well's depth unit), or None (< 2 stations)."""
     if survey is None:
         return None
     stations = list(survey.stations.all())
     if len(stations) < 2:
         return None
-    factor = unit_factor(survey.well.depth_unit, depth_unit)
     return SurveyArrays(
-        md=np.array([s.md for s in stations]) * factor,
+        md=np.array([s.md for s in stations], dtype=np.float64),
         inclination=np.array([s.inclination for s in stations], dtype=np.float64),
         azimuth=np.array([s.azimuth for s in stations], dtype=np.float64),
     )
+
+
+#: Mnemonics (upper case) of a well's inclination and azimuth curves, by preference: LAS
+#: logs name them DEVI and HAZI (hole deviation and azimuth), DLIS and others INCL and AZIM.
+INCLINATION_CURVES = ("DEVI", "INCL", "INC", "DEV", "HDEV")
+AZIMUTH_CURVES = ("HAZI", "AZIM", "AZI", "HAZ")
+
+
+def survey_from_curves(well_id: int, *, max_stations: int) -> SurveyArrays | None:
+    """A survey made of the well's inclination and azimuth curves (LAS/DLIS), or None.
+
+    The inclination curve's samples (at most ``max_stations``, min/max-decimated
+    beyond: :func:`ingest.curves.curve_window`) are the stations; the azimuth is
+    interpolated at their depths (unwrapped across north, so 359 and 1 average
+    to 0). Nodata samples, inclinations outside 0..180 and depths outside the
+    azimuth curve are left out. None without both curves or with fewer than two
+    stations left. Depths in the well's depth unit.
+    """
+    curves = {curve.mnemonic.upper(): curve for curve in Curve.objects.filter(well_id=well_id)}
+    inclination = next((curves[name] for name in INCLINATION_CURVES if name in curves), None)
+    azimuth = next((curves[name] for name in AZIMUTH_CURVES if name in curves), None)
+    if inclination is None or azimuth is None or not inclination.file or not azimuth.file:
+        return None
+    try:
+        inc = curve_window(
+            storage_local_path(inclination.file.name), depth_min=None, depth_max=None, max_points=max_stations
+        )
+        azi = curve_window(
+            storage_local_path(azimuth.file.name), depth_min=None, depth_max=None, max_points=max_stations
+        )
+    except (OSError, ValueError):  # a curve file missing from the storage: no survey
+        return None
+    azi_ok = np.isfinite(azi.value)
+    azi_depth, azi_value = azi.depth[azi_ok], azi.value[azi_ok]
+    if azi_depth.size < 2:
+        return None
+    md, incl = inc.depth, inc.value
+    keep = np.isfinite(incl) & (incl >= 0) & (incl <= 180) & (md >= azi_depth[0]) & (md <= azi_depth[-1])
+    keep[1:] &= np.diff(md) > 0  # decimation may repeat a depth: stations strictly deeper
+    md, incl = md[keep], incl[keep]
+    if md.size < 2:
+        return None
+    unwrapped = np.degrees(np.unwrap(np.radians(azi_value)))
+    return SurveyArrays(
+        md=md, inclination=incl, azimuth=core.wrap_azimuth(np.interp(md, azi_depth, unwrapped))
+    )
+
+
+@dataclass(frozen=True)
+class WellSurvey:
+    """The survey a well's picks use: an uploaded one, else one from its curves.
+
+    Attributes:
+        source: ``"upload"`` (``POST /api/v1/wells/{id}/survey``) or ``"curves"``
+            (its inclination and azimuth curves, :func:`survey_from_curves`).
+        arrays: the stations, measured depths in the well's depth unit.
+        survey: the uploaded survey's row (None for curves).
+    """
+
+    source: str
+    arrays: SurveyArrays
+    survey: Survey | None
+
+
+def well_survey(well: Well, *, max_stations: int = 10_000) -> WellSurvey | None:
+    """The survey of ``well``: its uploaded survey, else its inclination and azimuth curves, else None."""
+    uploaded = survey_of(well.pk)
+    arrays = survey_arrays(uploaded)
+    if arrays is not None:
+        return WellSurvey("upload", arrays, uploaded)
+    arrays = survey_from_curves(well.pk, max_stations=max_stations)
+    return None if arrays is None else WellSurvey("curves", arrays, None)
 
 
 @dataclass(frozen=True)
@@ -147,10 +224,12 @@ class PickContext:
 
 
 def pick_context(image: Image) -> PickContext:
-    """The :class:`PickContext` of ``image`` (one query for the survey when it has a well)."""
+    """The :class:`PickContext` of ``image``: its diameter, its well's survey (:func:`well_survey`)."""
     survey = None
-    if image.well_id is not None:
-        survey = survey_arrays(survey_of(image.well_id), depth_unit=image.depth_unit)
+    well = image.well if image.well_id is not None else None
+    found = well_survey(well) if well is not None else None
+    if well is not None and found is not None:
+        survey = found.arrays.in_unit(unit_factor(well.depth_unit, image.depth_unit))
     return PickContext(depth_unit=image.depth_unit, diameter=image_diameter(image), survey=survey)
 
 

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import csv
 import io
+from pathlib import Path
 
+import numpy as np
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 
-from ingest.models import Image, Well
+from ingest.models import Curve, Image, Well
 from picks.models import Survey, SurveyStation
 
 pytestmark = pytest.mark.django_db
@@ -46,11 +48,13 @@ def upload(client, well: Well, text: str | bytes):
 
 
 def test_picks_survey_upload_and_read(people, well):
-    assert people.anonymous.get(f"/api/v1/wells/{well.pk}/survey").json()["stations"] == []
+    empty = people.anonymous.get(f"/api/v1/wells/{well.pk}/survey").json()
+    assert (empty["source"], empty["stations"], empty["created"]) == (None, [], None)
     answer = upload(people.alice, well, "MD,Inc,Azi\n0,0,0\n9000,30,90\n9600,30,90\n")
     assert answer.status_code == 201, answer.content
     body = answer.json()
     assert body["well"] == well.pk and body["depth_unit"] == "m" and body["author"] == "alice"
+    assert body["source"] == "upload"
     assert body["stations"] == [
         {"md": 0.0, "inclination": 0.0, "azimuth": 0.0},
         {"md": 9000.0, "inclination": 30.0, "azimuth": 90.0},
@@ -163,3 +167,53 @@ def test_picks_survey_in_feet_applies_to_an_image_in_metres(people, well, well_i
     # a plane perpendicular to the hole (apparent dip 0) dips as much as the hole is inclined.
     expected = (9100.0 / 0.3048 - 29800.0) / 100.0 * 90.0
     assert pick["true_dip"] == pytest.approx(expected, abs=1e-6)
+
+
+def store_curve(settings, well: Well, mnemonic: str, depth, value) -> Curve:
+    """A curve of ``well`` stored as the well job stores it: ``(2, n) float64`` .npy (depth, value)."""
+    name = f"curves/{well.pk}-{mnemonic}.npy"
+    path = Path(settings.MEDIA_ROOT) / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(path, np.array([depth, value], dtype=np.float64))
+    return Curve.objects.create(well=well, mnemonic=mnemonic, samples=len(depth), file=name)
+
+
+def test_picks_survey_from_the_wells_curves(people, settings, well, well_image):
+    """Without an uploaded survey, the well's DEVI and HAZI curves are its survey (HAZI across north)."""
+    depth = np.arange(9000.0, 9600.0, 0.5)
+    inclination = np.where(depth < 9050, np.nan, 30.0)  # nodata at the top: left out
+    azimuth = np.where(depth < 9300, 359.0, 1.0)  # 359 -> 1: through north, not south
+    store_curve(settings, well, "DEVI", depth, inclination)
+    store_curve(settings, well, "hazi", depth, azimuth)
+    body = people.bob.get(f"/api/v1/wells/{well.pk}/survey").json()
+    assert body["source"] == "curves" and body["author"] is None and body["created"] is None
+    assert body["stations"][0] == {"md": 9050.0, "inclination": 30.0, "azimuth": 359.0}
+    assert len(body["stations"]) == (9600 - 9050) * 2
+    assert all(s["azimuth"] > 358.9 or s["azimuth"] < 1.1 for s in body["stations"])
+    # A horizontal bed in this 30-degree hole shows 30 degrees on the high side (drawn at the azimuth).
+    pick = people.alice.post(
+        f"/api/v1/images/{well_image.pk}/picks",
+        {"depth": 9100.0, "dip": 30.0, "dip_azimuth": 359.0},
+        content_type="application/json",
+    ).json()
+    assert pick["true_dip"] == pytest.approx(0.0, abs=1e-9)
+    # Above the curves' first valid sample there is no survey.
+    above = people.alice.post(
+        f"/api/v1/images/{well_image.pk}/picks",
+        {"depth": 9010.0, "dip": 30.0},
+        content_type="application/json",
+    ).json()
+    assert above["true_dip"] is None
+    # An uploaded survey wins over the curves.
+    upload(people.alice, well, "md,inclination,azimuth\n0,0,0\n10000,0,0\n")
+    assert people.alice.get(pick["url"]).json()["true_dip"] == pytest.approx(30.0, abs=1e-9)
+
+
+def test_picks_survey_curves_missing_or_lost_give_none(people, settings, well, well_image):
+    depth = np.arange(9000.0, 9100.0, 1.0)
+    store_curve(settings, well, "DEVI", depth, np.full(depth.size, 10.0))
+    assert people.alice.get(f"/api/v1/wells/{well.pk}/survey").json()["source"] is None  # no azimuth curve
+    azimuth = store_curve(settings, well, "AZIM", depth, np.full(depth.size, 10.0))
+    assert people.alice.get(f"/api/v1/wells/{well.pk}/survey").json()["source"] == "curves"
+    (Path(settings.MEDIA_ROOT) / azimuth.file.name).unlink()
+    assert people.alice.get(f"/api/v1/wells/{well.pk}/survey").json()["source"] is None

@@ -240,9 +240,18 @@ class SurveySerializer(serializers.Serializer):
 
     well = serializers.IntegerField(help_text="the well's id")
     depth_unit = serializers.CharField(help_text="m or ft: the well's depth unit (of md)")
+    # The API's name. DRF's SerializerMetaclass takes declared fields out of the class
+    # attributes, so this does not override Field.source; the stubs cannot express that.
+    source = serializers.ChoiceField(  # type: ignore[assignment]
+        choices=["upload", "curves"],
+        allow_null=True,
+        help_text="upload (POSTed CSV), curves (the well's DEVI/HAZI or INCL/AZIM curves) or null: none",
+    )
     stations = StationSerializer(many=True)
-    author = serializers.CharField(allow_null=True, help_text="who uploaded it")
-    created = serializers.DateTimeField(allow_null=True, help_text="when it was uploaded (null: no survey)")
+    author = serializers.CharField(allow_null=True, help_text="who uploaded it (null: not uploaded)")
+    created = serializers.DateTimeField(
+        allow_null=True, help_text="when it was uploaded (null: not uploaded)"
+    )
 
 
 class SurveyUploadSerializer(serializers.Serializer):

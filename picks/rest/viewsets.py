@@ -51,7 +51,7 @@ from picks.selectors import (
     pick_context,
     pick_geometries,
     pick_list,
-    survey_of,
+    well_survey,
 )
 from picks.services import (
     MAX_SURVEY_BYTES,
@@ -347,20 +347,30 @@ class SurveyView(APIView):
         return private_response(response) if self._private else response
 
     def _answer(self, well: Well, status_code: int = 200) -> Response:
-        survey = survey_of(well.pk)
-        stations = list(survey.stations.all()) if survey else []
+        found = well_survey(well, max_stations=MAX_SURVEY_STATIONS)
+        uploaded = found.survey if found is not None else None
+        stations = (
+            zip(found.arrays.md, found.arrays.inclination, found.arrays.azimuth, strict=True) if found else []
+        )
         body = {
             "well": well.pk,
             "depth_unit": well.depth_unit,
-            "stations": [{"md": s.md, "inclination": s.inclination, "azimuth": s.azimuth} for s in stations],
-            "author": survey.author.username if survey and survey.author else None,
-            "created": survey.created if survey else None,
+            "source": found.source if found is not None else None,
+            "stations": [
+                {"md": float(md), "inclination": float(inc), "azimuth": float(azi)}
+                for md, inc, azi in stations
+            ],
+            "author": uploaded.author.username if uploaded and uploaded.author else None,
+            "created": uploaded.created if uploaded else None,
         }
         return Response(SurveySerializer(body).data, status=status_code)
 
     @extend_schema(parameters=[WELL_ID], responses={200: SurveySerializer})
     def get(self, request: Request, pk=None) -> Response:
-        """The well's survey (``stations`` empty and ``created`` null when it has none)."""
+        """The survey the well's picks use: uploaded, else from its DEVI/HAZI (INCL/AZIM) curves, else none.
+
+        ``source`` is ``upload``, ``curves`` or null (then ``stations`` is empty).
+        """
         return self._answer(self.get_well())
 
     @extend_schema(
