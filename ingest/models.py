@@ -148,6 +148,15 @@ class Image(JobFields):
     value_unit = models.CharField(
         max_length=64, blank=True, help_text="the unit of the values, e.g. g/cc or gAPI ('' unknown)"
     )
+    azimuth_offset = models.FloatField(
+        default=0.0,
+        help_text="degrees clockwise added to every column's azimuth (north-oriented images)",
+    )
+    borehole_diameter = models.FloatField(
+        null=True,
+        blank=True,
+        help_text="borehole diameter in the depth unit, for dips (null: unknown)",
+    )
 
     class Meta:
         ordering = ["-created", "-id"]

@@ -378,6 +378,13 @@ def _run(attempt: _Attempt, progress: _Progress) -> dict:
     return {}
 
 
+def _diameter(bit_size: float | None, depth_unit: str) -> float | None:
+    """The borehole diameter in ``depth_unit`` ("m" or "ft") from a bit size in inches (None: unknown)."""
+    if bit_size is None or not bit_size > 0:
+        return None
+    return bit_size * 0.0254 if depth_unit == "m" else bit_size / 12
+
+
 def _new_image(
     attempt: _Attempt, *, name: str, columns: int | None, value_unit: str, depth_unit: str
 ) -> Image:
@@ -391,6 +398,7 @@ def _new_image(
         sha256=well.sha256,
         depth_unit=depth_unit,
         value_unit=value_unit[:64],
+        borehole_diameter=_diameter(well.bit_size, depth_unit),
         columns=columns,
         status=Image.Status.RUNNING,
         started=timezone.now(),

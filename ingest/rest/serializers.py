@@ -106,6 +106,8 @@ class ImageSerializer(serializers.ModelSerializer):
             "webhook_deliveries",
             "well",
             "value_unit",
+            "azimuth_offset",
+            "borehole_diameter",
         ]
         read_only_fields = fields
         extra_kwargs = {"well": {"help_text": "id of the well the image belongs to (null: none)"}}
@@ -146,21 +148,28 @@ class ImageUpdateSerializer(serializers.ModelSerializer):
     Any other field is refused with a 400 naming it.
     """
 
-    CHANGEABLE = ("name", "public")
+    CHANGEABLE = ("name", "public", "azimuth_offset", "borehole_diameter")
 
     class Meta:
         model = Image
-        fields = ["name", "public"]
+        fields = ["name", "public", "azimuth_offset", "borehole_diameter"]
         extra_kwargs = {
             "name": {"required": False, "allow_blank": False, "max_length": 255},
             "public": {"required": False, "help_text": "readable by anyone; false: owner and staff only"},
+            "azimuth_offset": {"required": False, "min_value": -360, "max_value": 360},
+            "borehole_diameter": {
+                "required": False,
+                "allow_null": True,
+                "min_value": 0.001,
+                "max_value": 100,
+            },
         }
 
     def validate(self, attrs):
         unknown = sorted(set(self.initial_data) - set(self.CHANGEABLE))
         if unknown:
             raise serializers.ValidationError(
-                {name: f"cannot be changed; only {' and '.join(self.CHANGEABLE)} can" for name in unknown}
+                {name: f"cannot be changed; only {', '.join(self.CHANGEABLE)} can" for name in unknown}
             )
         return attrs
 
