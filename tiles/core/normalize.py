@@ -135,7 +135,8 @@ def percentile_table(counts: np.ndarray) -> np.ndarray:
     below = np.cumsum(counts, axis=-1) - counts
     total = counts.sum(axis=-1, keepdims=True)
     index: np.ndarray = (128 * (2 * below + counts)) // np.maximum(total, 1)
-    return np.minimum(index, 255).astype(np.uint8)
+    table: np.ndarray = np.minimum(index, 255).astype(np.uint8)
+    return table
 
 
 def _indexed(index: np.ndarray, valid: np.ndarray) -> np.ndarray:
