@@ -53,7 +53,7 @@ from tiles.core.style import Style, StyleError, large_image_style, style_bands
 
 #: Part of every cache key and ETag: bump it when rendered bytes change for the
 #: same request, so caches and browsers do not keep output of older code.
-RENDER_VERSION = 2
+RENDER_VERSION = 3  # 3: PNGs whose every palette index is used are written by tiles.core.png
 
 #: How long a thundering herd waits for the one request that renders.
 HERD_WAIT_SECONDS = 5.0

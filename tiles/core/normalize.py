@@ -98,11 +98,16 @@ def value_bins(
             (default: the values' own range).
 
     Returns:
-        ``(bins, valid, count)``: ``(h, w) int32`` bins (0 where nodata), ``(h, w) bool``,
-        and the number of bins (:data:`UINT8_BINS` or :data:`FLOAT_BINS`).
+        ``(bins, valid, count)``: ``(h, w) intp`` bins, nodata in the extra bin
+        ``count`` (past the last, counted by no histogram); ``(h, w) bool``; and the
+        number of bins (:data:`UINT8_BINS` or :data:`FLOAT_BINS`).
     """
     if values.ndim == 3:
-        return values[..., 0].astype(np.int32), values[..., 1] > 0, UINT8_BINS
+        valid = values[..., 1] > 0
+        bins = values[..., 0].astype(np.intp)
+        if not valid.all():
+            bins[~valid] = UINT8_BINS
+        return bins, valid, UINT8_BINS
     valid = ~np.isnan(values)
     if value_range is None:
         present = values[valid]
@@ -110,38 +115,47 @@ def value_bins(
     low, high = value_range
     scale = FLOAT_BINS / (high - low) if high > low else 0.0
     with np.errstate(invalid="ignore"):
-        position = np.floor((values.astype(np.float64) - low) * scale)
-    bins = np.clip(np.where(valid, position, 0), 0, FLOAT_BINS - 1).astype(np.int32)
+        position = np.clip(np.floor((values.astype(np.float64) - low) * scale), 0, FLOAT_BINS - 1)
+    bins = np.where(valid, position, FLOAT_BINS).astype(np.intp)
     return bins, valid, FLOAT_BINS
 
 
 def histogram(bins: np.ndarray, valid: np.ndarray, count: int) -> np.ndarray:
     """``(count,) int64``: how many valid pixels fall in each bin (of :func:`value_bins`)."""
-    return np.bincount(bins[valid].ravel(), minlength=count).astype(np.int64)
+    return np.bincount(bins.ravel(), minlength=count + 1)[:count].astype(np.int64)
 
 
 def percentile_table(counts: np.ndarray) -> np.ndarray:
     """Palette index of each bin for window histograms: ``min(255, floor(256 p))``.
 
+    Computed in float64, exactly: the sums are integers below 2**53, so
+    ``128 (2 less + equal)`` and ``n`` are exact, IEEE division rounds correctly
+    (an integer quotient stays that integer), and a quotient short of an integer
+    ``k`` is short by at least ``1 / n``, far more than the rounding at ``k <= 256``.
+
     Args:
-        counts: ``(..., bins) int64``: one histogram per window.
+        counts: ``(..., bins)`` integers: one histogram per window.
 
     Returns:
-        ``(..., bins) uint8``: entry ``b`` is ``min(255, (128 (2 less + equal)) // n)``
+        ``(..., bins) uint8``: entry ``b`` is ``min(255, floor(128 (2 less + equal) / n))``
         with ``less`` the count in bins below ``b``, ``equal`` the count in ``b`` and
         ``n`` the total; 0 where the window holds no value.
     """
-    counts = counts.astype(np.int64)
-    below = np.cumsum(counts, axis=-1) - counts
-    total = counts.sum(axis=-1, keepdims=True)
-    index: np.ndarray = (128 * (2 * below + counts)) // np.maximum(total, 1)
-    table: np.ndarray = np.minimum(index, 255).astype(np.uint8)
+    cumulative = np.cumsum(counts, axis=-1, dtype=np.float64)
+    total = np.maximum(cumulative[..., -1:], 1.0)
+    index = cumulative * 2.0
+    index -= counts  # 2 less + equal
+    index *= 128.0
+    index /= total
+    np.floor(index, out=index)
+    np.minimum(index, 255.0, out=index)
+    table: np.ndarray = index.astype(np.uint8)
     return table
 
 
 def _indexed(index: np.ndarray, valid: np.ndarray) -> np.ndarray:
     out: np.ndarray = np.zeros((*index.shape, 2), np.uint8)
-    out[..., 0] = np.where(valid, index, 0)
+    np.copyto(out[..., 0], index, where=valid)
     out[..., 1] = valid * np.uint8(255)
     return out
 
@@ -150,15 +164,22 @@ def static_normalize(bins: np.ndarray, valid: np.ndarray, counts: np.ndarray) ->
     """Static normalisation: every pixel ranked in one histogram (the whole level's).
 
     Args:
-        bins: ``(h, w) int32`` from :func:`value_bins`.
+        bins: ``(h, w) intp`` from :func:`value_bins`.
         valid: ``(h, w) bool``.
         counts: ``(bins,) int64``: the level's histogram (:func:`histogram` over every pixel).
 
     Returns:
         ``(h, w, 2) uint8``: palette index and alpha (0 = nodata, index 0).
     """
-    table: np.ndarray = percentile_table(counts)
+    table = np.append(percentile_table(counts), np.uint8(0))  # nodata's extra bin
     return _indexed(table[bins], valid)
+
+
+def _row_histograms(bins: np.ndarray, width: int) -> np.ndarray:
+    """``(rows + 1, width) int64``: each row's histogram (values ``0..width - 1``), then a row of zeros."""
+    rows = bins.shape[0]
+    keys = bins + (np.arange(rows, dtype=np.intp) * width)[:, np.newaxis]
+    return np.bincount(keys.ravel(), minlength=(rows + 1) * width).reshape(rows + 1, width)
 
 
 def dynamic_normalize(
@@ -168,12 +189,13 @@ def dynamic_normalize(
 
     The block holds the rows to normalise and the margin rows their windows need
     (clamped at the image's ends: the block starts and ends where the image does, or
-    at least ``half`` rows beyond the normalised rows). Window histograms are the
-    differences of cumulative histograms at the windows' edges, built for
-    ``CHUNK_CELLS / count`` rows at a time with one ``bincount``.
+    at least ``half`` rows beyond the normalised rows). The first row's window
+    histogram is counted; each next row's is the previous one plus the row entering
+    and minus the row leaving (a cumulative sum over rows), for
+    ``CHUNK_CELLS / count`` rows at a time.
 
     Args:
-        bins: ``(R, w) int32`` bins of the block (:func:`value_bins`).
+        bins: ``(R, w) intp`` bins of the block (:func:`value_bins`).
         valid: ``(R, w) bool``.
         count: number of bins.
         half: ``h``, rows on each side (:func:`half_window_rows`).
@@ -183,24 +205,24 @@ def dynamic_normalize(
     Returns:
         ``(last - first, w, 2) uint8``: palette index and alpha.
     """
-    rows = bins.shape[0]
+    rows, width = bins.shape
     last = rows if last is None else last
-    out = np.zeros((last - first, bins.shape[1], 2), np.uint8)
-    chunk = max(1, CHUNK_CELLS // count)
+    wide = count + 1  # the nodata bin too: emptied, so it changes no count
+    out = np.zeros((last - first, width, 2), np.uint8)
+    chunk = max(1, CHUNK_CELLS // wide)
     for top in range(first, last, chunk):
         bottom = min(last, top + chunk)
-        index = np.arange(top, bottom)
-        starts, stops = np.maximum(index - half, 0), np.minimum(index + half + 1, rows)
-        low, high = int(starts[0]), int(stops[-1])
-        edges = np.unique(np.concatenate([starts, stops]))
-        # Row k of the block belongs to segment j = number of edges <= k; the cumulative
-        # histogram at edges[j] (rows low..edges[j] - 1) is the sum of segments 0..j.
-        segment = np.searchsorted(edges, np.arange(low, high), side="right")
-        keys = (segment[:, np.newaxis] * count + bins[low:high])[valid[low:high]]
-        parts = np.bincount(keys, minlength=(len(edges) + 1) * count).reshape(-1, count)
-        cumulative = np.cumsum(parts[: len(edges)], axis=0)
-        windows = cumulative[np.searchsorted(edges, stops)] - cumulative[np.searchsorted(edges, starts)]
-        table = percentile_table(windows)
-        looked = np.take_along_axis(table, bins[top:bottom], axis=1)
-        out[top - first : bottom - first] = _indexed(looked, valid[top:bottom])
+        low, high = max(0, top - half - 1), min(rows, bottom + half)
+        per_row = _row_histograms(bins[low:high], wide)  # row high - low: zeros
+        per_row[:, count] = 0
+        windows = np.empty((bottom - top, wide), np.int64)
+        windows[0] = per_row[max(0, top - half) - low : min(rows, top + half + 1) - low].sum(axis=0)
+        steps = np.arange(top + 1, bottom)
+        entering = np.where(steps + half < rows, steps + half - low, high - low)
+        leaving = np.where(steps - half - 1 >= 0, steps - half - 1 - low, high - low)
+        np.subtract(per_row[entering], per_row[leaving], out=windows[1:])
+        np.cumsum(windows, axis=0, out=windows)
+        table = percentile_table(windows).ravel()
+        lookup = bins[top:bottom] + (np.arange(bottom - top, dtype=np.intp) * wide)[:, np.newaxis]
+        out[top - first : bottom - first] = _indexed(table[lookup], valid[top:bottom])
     return out
