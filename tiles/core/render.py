@@ -212,7 +212,8 @@ def render(raw: np.ndarray, style: Style, fmt: str, *, unused: int | None = None
     palette index and the style's lookup table is the palette (PLTE + tRNS), so
     colouring costs nothing and the file holds one byte per pixel. Nodata takes
     a byte value no valid pixel uses, made transparent; if every value is used,
-    the output falls back to RGBA (or grey + alpha), still by :func:`tiles.core.png.encode_png`. Grey without nodata is plain 8-bit grey (the
+    the output falls back to RGBA (or grey + alpha), still by
+    :func:`tiles.core.png.encode_png`. Grey without nodata is plain 8-bit grey (the
     stored values); grey with nodata is indexed with an identity grey palette,
     so the indices are the stored values. Other formats go through RGBA (or
     grey + alpha) and :func:`encode`.
