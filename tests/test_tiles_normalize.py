@@ -335,3 +335,57 @@ def test_classic_frames_are_the_rows_of_the_normalised_region(client, sample_ima
     assert bad.status_code == 400 and "window" in json.dumps(bad.json())
     static = client.get(f"/get-images/9100/9105/?image={sample_image.pk}&normalize=static&frame_rows=10")
     assert static.status_code == 200
+
+
+# -- the pure core ------------------------------------------------------------------------------
+
+
+def test_dynamic_core_is_the_same_in_chunks_and_at_the_ends(monkeypatch):
+    """Chunks of rows (wide regions) and windows clamped at the block's ends change no index."""
+    from tiles.core import normalize
+
+    rng = np.random.default_rng(11)
+    values = rng.integers(0, 30, (300, 7)).astype(float)
+    values[rng.random(values.shape) < 0.1] = np.nan
+    raw = np.dstack(
+        [np.nan_to_num(values).astype(np.uint8), np.where(np.isnan(values), 0, 255).astype(np.uint8)]
+    )
+    bins, valid, count = normalize.value_bins(raw)
+    for half in (0, 3, 40, 400):
+        expected = expected_index(values, lambda i, h=half: slice(max(0, i - h), i + h + 1))
+        whole = normalize.dynamic_normalize(bins, valid, count=count, half=half)
+        monkeypatch.setattr(normalize, "CHUNK_PIXELS", 7 * 5)  # 5 rows at a time
+        chunked = normalize.dynamic_normalize(bins, valid, count=count, half=half, first=9, last=290)
+        monkeypatch.undo()
+        np.testing.assert_array_equal(as_index(whole), expected)
+        np.testing.assert_array_equal(as_index(chunked), expected[9:290])
+
+
+def test_percentile_table_is_exact_at_integer_quotients():
+    """128 (2 less + equal) / n landing on an integer gives that integer, not one below."""
+    from tiles.core.normalize import percentile_table
+
+    counts = np.zeros((1, 256), np.int64)
+    counts[0, 0], counts[0, 11], counts[0, 12] = 3, 2, 1
+    table = percentile_table(counts)[0]
+    # n = 6: bin 0 -> 128 * 3 / 6 = 64; bin 11 -> 128 * (6 + 2) / 6 = 170.67 -> 170; bin 12 -> 128 * 11 / 6
+    assert (table[0], table[11], table[12]) == (64, 170, 234)
+    n = 3 * 7 * 11 * 13  # many exact quotients: every floor checked against integer arithmetic
+    rng = np.random.default_rng(2)
+    counts = rng.multinomial(n, np.ones(256) / 256, size=40)
+    below = np.cumsum(counts, axis=1) - counts
+    np.testing.assert_array_equal(
+        percentile_table(counts), np.minimum(255, (128 * (2 * below + counts)) // n)
+    )
+
+
+def test_window_rows_are_bounded():
+    from tiles.core.normalize import MAX_HALF_ROWS, WindowTooWideError, half_window_rows
+
+    assert half_window_rows(0.6, 0.0025) == 120
+    assert half_window_rows(0.1, 0.1) == 0  # the scanline alone
+    assert half_window_rows(2 * MAX_HALF_ROWS * 0.1, 0.1) == MAX_HALF_ROWS
+    with pytest.raises(WindowTooWideError):
+        half_window_rows(2 * (MAX_HALF_ROWS + 1) * 0.1, 0.1)
+    with pytest.raises(ValueError, match="positive"):
+        half_window_rows(float("nan"), 0.1)

@@ -48,6 +48,8 @@ MAX_HALF_ROWS = 2048
 #: Cells (output rows x bins) of the window histograms built at a time: bounds memory
 #: (about 8 MB per int64 array at this size).
 CHUNK_CELLS = 2**20
+#: Pixels of output rows normalised at a time (wide regions): bounds the per-pixel arrays.
+CHUNK_PIXELS = 2**21
 #: Slack for floating-point error when a window edge falls on a row's depth.
 EPSILON = 1e-9
 
@@ -191,11 +193,12 @@ def dynamic_normalize(
     (clamped at the image's ends: the block starts and ends where the image does, or
     at least ``half`` rows beyond the normalised rows). The first row's window
     histogram is counted; each next row's is the previous one plus the row entering
-    and minus the row leaving (a cumulative sum over rows), for
-    ``CHUNK_CELLS / count`` rows at a time.
+    and minus the row leaving (a cumulative sum over rows). Rows go
+    :data:`CHUNK_CELLS` / ``count`` (at least 256) at a time, and at most
+    :data:`CHUNK_PIXELS` pixels: memory stays a few tens of MB whatever the block.
 
     Args:
-        bins: ``(R, w) intp`` bins of the block (:func:`value_bins`).
+        bins: ``(R, w)`` bins of the block (:func:`value_bins`).
         valid: ``(R, w) bool``.
         count: number of bins.
         half: ``h``, rows on each side (:func:`half_window_rows`).
@@ -209,19 +212,23 @@ def dynamic_normalize(
     last = rows if last is None else last
     wide = count + 1  # the nodata bin too: emptied, so it changes no count
     out = np.zeros((last - first, width, 2), np.uint8)
-    chunk = max(1, CHUNK_CELLS // wide)
+    chunk = max(1, min(max(256, CHUNK_CELLS // wide), CHUNK_PIXELS // max(1, width)))
     for top in range(first, last, chunk):
         bottom = min(last, top + chunk)
-        low, high = max(0, top - half - 1), min(rows, bottom + half)
-        per_row = _row_histograms(bins[low:high], wide)  # row high - low: zeros
-        per_row[:, count] = 0
+        start, stop = max(0, top - half), min(rows, top + half + 1)
         windows = np.empty((bottom - top, wide), np.int64)
-        windows[0] = per_row[max(0, top - half) - low : min(rows, top + half + 1) - low].sum(axis=0)
+        windows[0] = np.bincount(bins[start:stop].ravel(), minlength=wide)
+        # rows entering (i + h) and leaving (i - h - 1) the window of row i, for i = top + 1 .. bottom - 1;
+        # past the image's ends, none (the zero row of the histograms)
         steps = np.arange(top + 1, bottom)
-        entering = np.where(steps + half < rows, steps + half - low, high - low)
-        leaving = np.where(steps - half - 1 >= 0, steps - half - 1 - low, high - low)
-        np.subtract(per_row[entering], per_row[leaving], out=windows[1:])
+        enter_low, leave_low = top + 1 + half, top - half
+        entering = _row_histograms(bins[min(rows, enter_low) : min(rows, bottom + half)], wide)
+        leaving = _row_histograms(bins[max(0, leave_low) : max(0, bottom - half - 1)], wide)
+        enter_at = np.where(steps + half < rows, steps + half - enter_low, entering.shape[0] - 1)
+        leave_at = np.where(steps - half - 1 >= 0, steps - half - 1 - max(0, leave_low), leaving.shape[0] - 1)
+        np.subtract(entering[enter_at], leaving[leave_at], out=windows[1:])
         np.cumsum(windows, axis=0, out=windows)
+        windows[:, count] = 0
         table = percentile_table(windows).ravel()
         lookup = bins[top:bottom] + (np.arange(bottom - top, dtype=np.intp) * wide)[:, np.newaxis]
         out[top - first : bottom - first] = _indexed(table[lookup], valid[top:bottom])
