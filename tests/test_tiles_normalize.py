@@ -389,3 +389,21 @@ def test_window_rows_are_bounded():
         half_window_rows(2 * (MAX_HALF_ROWS + 1) * 0.1, 0.1)
     with pytest.raises(ValueError, match="positive"):
         half_window_rows(float("nan"), 0.1)
+
+
+def test_static_pass_beyond_its_budget_samples_whole_bands(client, sample_image, settings):
+    """A level larger than 16 x the read budget is ranked in evenly spaced bands of it: close, not exact."""
+    from django.core.cache import caches
+
+    from tiles.source import forget_all
+
+    z = client.get(f"/api/v1/images/{sample_image.pk}/tiles/metadata").json()["levels"] - 1
+    url = f"/api/v1/images/{sample_image.pk}/tiles/{z}/0/3.png?normalize=static"
+    exact = as_index(decode(client.get(url)))
+    forget_all()
+    caches["tiles"].clear()
+    settings.TILES_MAX_READ_PIXELS = 65536  # 16 x = 16 of the level's 22 bands of 256 rows
+    sampled = as_index(decode(client.get(url)))
+    assert (sampled >= 0).sum() == (exact >= 0).sum()
+    assert (sampled != exact).any()
+    assert np.abs(sampled - exact).mean() < 4
