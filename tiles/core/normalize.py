@@ -144,15 +144,22 @@ def percentile_table(counts: np.ndarray) -> np.ndarray:
         ``n`` the total; 0 where the window holds no value.
     """
     cumulative = np.cumsum(counts, axis=-1, dtype=np.float64)
-    total = np.maximum(cumulative[..., -1:], 1.0)
-    index = cumulative * 2.0
-    index -= counts  # 2 less + equal
-    index *= 128.0
-    index /= total
+    return percentile_index(cumulative * 2.0 - counts, cumulative[..., -1:])
+
+
+def percentile_index(twice_mid: np.ndarray, total: np.ndarray) -> np.ndarray:
+    """``min(255, floor(128 twice_mid / total))`` exactly (see :func:`percentile_table`), as uint8.
+
+    Args:
+        twice_mid: ``2 less + equal`` (integers, as float64 or int64), any shape.
+        total: the window's count ``n``, broadcastable to it (0: no value, index 0).
+    """
+    index = np.asarray(twice_mid, np.float64) * 128.0
+    index /= np.maximum(total, 1)
     np.floor(index, out=index)
     np.minimum(index, 255.0, out=index)
-    table: np.ndarray = index.astype(np.uint8)
-    return table
+    out: np.ndarray = index.astype(np.uint8)
+    return out
 
 
 def _indexed(index: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -216,7 +223,8 @@ def dynamic_normalize(
     for top in range(first, last, chunk):
         bottom = min(last, top + chunk)
         start, stop = max(0, top - half), min(rows, top + half + 1)
-        windows = np.empty((bottom - top, wide), np.int64)
+        # int32: a window holds at most 4,097 rows x 65,535 columns of values (< 2**31)
+        windows = np.empty((bottom - top, wide), np.int32)
         windows[0] = np.bincount(bins[start:stop].ravel(), minlength=wide)
         # rows entering (i + h) and leaving (i - h - 1) the window of row i, for i = top + 1 .. bottom - 1;
         # past the image's ends, none (the zero row of the histograms)
@@ -226,10 +234,13 @@ def dynamic_normalize(
         leaving = _row_histograms(bins[max(0, leave_low) : max(0, bottom - half - 1)], wide)
         enter_at = np.where(steps + half < rows, steps + half - enter_low, entering.shape[0] - 1)
         leave_at = np.where(steps - half - 1 >= 0, steps - half - 1 - max(0, leave_low), leaving.shape[0] - 1)
-        np.subtract(entering[enter_at], leaving[leave_at], out=windows[1:])
+        np.subtract(entering[enter_at], leaving[leave_at], out=windows[1:], casting="unsafe")
         np.cumsum(windows, axis=0, out=windows)
         windows[:, count] = 0
-        table = percentile_table(windows).ravel()
+        # only the pixels' own bins are ranked: 2 less + equal = 2 (cumulative at b) - equal
+        cumulative = np.cumsum(windows, axis=1, dtype=np.int32)
         lookup = bins[top:bottom] + (np.arange(bottom - top, dtype=np.intp) * wide)[:, np.newaxis]
-        out[top - first : bottom - first] = _indexed(table[lookup], valid[top:bottom])
+        twice_mid = 2 * cumulative.ravel()[lookup].astype(np.int64) - windows.ravel()[lookup]
+        index = percentile_index(twice_mid, cumulative[:, -1:])
+        out[top - first : bottom - first] = _indexed(index, valid[top:bottom])
     return out
