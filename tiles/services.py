@@ -9,6 +9,13 @@ no ``function``, so nothing is imported or called from a URL).
 
 Every read has a budget, ``TILES_MAX_READ_PIXELS`` pixels of stored tiles,
 checked before any tile is decoded (:class:`tiles.core.pyramid.ReadTooLargeError`).
+
+Static and dynamic normalisation (``normalize=``, :mod:`tiles.core.normalize`) rank
+each value among the scanlines of its level: a tile's level is its pyramid level,
+a region's is its own output grid (:class:`Grid`); a dynamic read adds the margin
+rows its window needs (:func:`normalized_grid`), so a tile equals the same rows of
+a region on the same grid. Static ranks in the whole level's histogram
+(:func:`level_histogram`, one pass per image and level, kept by the image source).
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from ingest.axis import DepthRangeError
 from ingest.models import Image
 from ingest.selectors import image_local_path
 from tiles.core.normalize import (
+    STATIC_PASS_FACTOR,
     dynamic_normalize,
     half_window_rows,
     histogram,
@@ -679,11 +687,6 @@ def half_rows(image: Image, normalization: Normalization, row_scale: float) -> i
     if normalization.mode != "dynamic":
         return 0
     return half_window_rows(normalization.window, row_scale * float(image.depth_step or 1.0))
-
-
-#: The static pass may read this many times ``TILES_MAX_READ_PIXELS`` stored pixels
-#: (16 x 4096 x 4096 = 268 M by default: a few seconds, once per image and level).
-STATIC_PASS_FACTOR = 16
 
 
 def level_histogram(*, image: Image, level: int) -> np.ndarray:

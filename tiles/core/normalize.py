@@ -50,6 +50,10 @@ MAX_HALF_ROWS = 2048
 CHUNK_CELLS = 2**20
 #: Pixels of output rows normalised at a time (wide regions): bounds the per-pixel arrays.
 CHUNK_PIXELS = 2**21
+#: A static pass (a level's whole histogram) may read this many times the read budget
+#: (``DJANGO_TILES_MAX_READ_PIXELS``) of stored pixels: 16 x 4096 x 4096 = 268 M by
+#: default, a few seconds once per image and level (:func:`tiles.services.level_histogram`).
+STATIC_PASS_FACTOR = 16
 #: Slack for floating-point error when a window edge falls on a row's depth.
 EPSILON = 1e-9
 

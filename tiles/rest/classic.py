@@ -8,7 +8,8 @@
 * ``GET /get-images/<depth_min>/<depth_max>/?colormap=NAME&image=ID``:
   ``{"images": [{"depth": d, "image": "<base64 PNG>"}, ...]}``, one frame per
   scanline in the closed depth range (``frame_rows=K``: K scanlines per frame;
-  a frame's depth is its first scanline's).
+  a frame's depth is its first scanline's). ``normalize=static|dynamic`` and
+  ``window=`` normalise the scanlines as the API's regions do, at full resolution.
 
 Auth: ``get-images`` is a read (public unless ``DJANGO_PUBLIC_READ=false``) of
 the images the requester may see: public ones, its own, all for staff; a private

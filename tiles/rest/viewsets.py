@@ -17,6 +17,10 @@ misleads (shared/STACK-NOTES.md) are replaced, keeping their URLs:
 * ``data/histogram``: computed here from at most ``DJANGO_TILES_MAX_READ_PIXELS``
   pixels (stock: every full-resolution tile); ``info/band``: an unknown band is a
   400 (stock: 500).
+* ``normalize=static|dynamic`` and ``window=`` on tiles, regions and thumbnails
+  (:mod:`tiles.core.normalize`): the palette index is the value's percentile among
+  the scanlines of its level (a dynamic window too wide for the level: 400 naming
+  ``window``); ``npy`` stays the stored values.
 * every parameter is validated by a serializer: a bad value is a 400.
 """
 
