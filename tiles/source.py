@@ -16,6 +16,8 @@ id or by its pyramid's local path:
   tile sources (:func:`tiles.services._open_source` and large_image's own source
   cache, by path): each holds file descriptors, so a deleted pyramid's disk space
   is freed only when they are dropped;
+* the last decoded tiles (:data:`tiles.core.pyramid.DECODED_TILES`, by path);
+* each level's histogram (static normalisation) on its image source;
 * rendered outputs in the shared tiles cache (``DJANGO_TILES_CACHE_URL``).
 
 Rendered outputs are keyed by image id and content hash
@@ -48,7 +50,7 @@ from ingest.models import Image
 from ingest.selectors import image_forget_ready
 from ingest.storage import _cache_path, storage, storage_is_local
 from tiles import services
-from tiles.core.pyramid import pyramid_open, zoom_levels
+from tiles.core.pyramid import decoded_forget, pyramid_open, zoom_levels
 from tiles.services import (
     Grid,
     ImageNotReadyError,
@@ -419,9 +421,9 @@ def forget(*, image_id: int, file_name: str = "", deleted: bool) -> None:
     pyramids and large_image sources. A delete drops them too, to free the
     deleted pyramid's file descriptors: ``functools.lru_cache`` cannot drop one
     key, so the open pyramids and our large_image sources of every image are
-    dropped (each reopens in about 5 ms on its next request); large_image's own
-    source cache is searched for the path. Rendered outputs need nothing: see
-    the module.
+    dropped (each reopens in about 5 ms on its next request), with the decoded
+    tiles kept; large_image's own source cache is searched for the path.
+    Rendered outputs need nothing: see the module.
 
     Args:
         image_id: the image's id (read when the signal was sent: Django clears a
@@ -435,16 +437,18 @@ def forget(*, image_id: int, file_name: str = "", deleted: bool) -> None:
     if not deleted or not file_name:
         return
     pyramid_open.cache_clear()
+    decoded_forget()
     _open_source.cache_clear()
     # the local file, or a bucket's read-through copy (never downloaded here)
     _large_image_forget(str(storage().path(file_name) if storage_is_local() else _cache_path(file_name)))
 
 
 def forget_all() -> None:
-    """Drop every image's ready row, image sources, open pyramids and large_image sources (tests)."""
+    """Drop every image's ready row, image sources, open pyramids, decoded tiles and large_image sources."""
     image_forget_ready()
     _SOURCES.clear()
     pyramid_open.cache_clear()
+    decoded_forget()
     _open_source.cache_clear()
 
 
