@@ -229,15 +229,22 @@ def dynamic_normalize(
         start, stop = max(0, top - half), min(rows, top + half + 1)
         # int32: a window holds at most 4,097 rows x 65,535 columns of values (< 2**31)
         windows = np.empty((bottom - top, wide), np.int32)
-        windows[0] = np.bincount(bins[start:stop].ravel(), minlength=wide)
         # rows entering (i + h) and leaving (i - h - 1) the window of row i, for i = top + 1 .. bottom - 1;
-        # past the image's ends, none (the zero row of the histograms)
+        # past the image's ends, none (the zero row after the histograms)
         steps = np.arange(top + 1, bottom)
-        enter_low, leave_low = top + 1 + half, top - half
-        entering = _row_histograms(bins[min(rows, enter_low) : min(rows, bottom + half)], wide)
-        leaving = _row_histograms(bins[max(0, leave_low) : max(0, bottom - half - 1)], wide)
+        low, high = max(0, top - half - 1), min(rows, bottom + half)
+        if (high - low) * wide <= 4 * CHUNK_CELLS:  # every row's histogram, once
+            per_row = _row_histograms(bins[low:high], wide)
+            windows[0] = per_row[start - low : stop - low].sum(axis=0)
+            entering, enter_low = per_row, low
+            leaving, leave_low = per_row, low
+        else:  # a wide window: only the rows that enter or leave (and the first window at once)
+            windows[0] = np.bincount(bins[start:stop].ravel(), minlength=wide)
+            enter_low, leave_low = min(rows, top + 1 + half), max(0, top - half)
+            entering = _row_histograms(bins[enter_low : min(rows, bottom + half)], wide)
+            leaving = _row_histograms(bins[leave_low : max(0, bottom - half - 1)], wide)
         enter_at = np.where(steps + half < rows, steps + half - enter_low, entering.shape[0] - 1)
-        leave_at = np.where(steps - half - 1 >= 0, steps - half - 1 - max(0, leave_low), leaving.shape[0] - 1)
+        leave_at = np.where(steps - half - 1 >= 0, steps - half - 1 - leave_low, leaving.shape[0] - 1)
         np.subtract(entering[enter_at], leaving[leave_at], out=windows[1:], casting="unsafe")
         np.cumsum(windows, axis=0, out=windows)
         windows[:, count] = 0
