@@ -382,7 +382,8 @@ def report_normalize(ours: dict[str, Figure], large: dict[str, object], large_ro
         print(
             f"first static full-resolution tile, {large_rows:,} x 360 (level-0 histogram pass, "
             f"{min(stored, budget) / 1e6:.0f} M stored pixels read): {first[0]:.2f} s, then {first[1]:.2f} s "
-            f"(a second one: the other worker's own pass, or the held histogram); 2,000,000 x 360 reads {min(big, budget) / 1e6:.0f} M of its "
+            f"(a second one: the other worker's own pass, or the held histogram); "
+            f"2,000,000 x 360 reads {min(big, budget) / 1e6:.0f} M of its "
             f"{big / 1e6:.0f} M (evenly spaced bands beyond the budget): about {first[0] * scale:.1f} s"
         )
     print(
