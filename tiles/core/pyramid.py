@@ -12,7 +12,9 @@ from __future__ import annotations
 import functools
 import math
 import os
+import threading
 import weakref
+from collections import OrderedDict
 from typing import cast
 
 import numpy as np
@@ -35,6 +37,15 @@ def zoom_levels(columns: int, rows: int, tile_size: int = 256) -> int:
         tile_size: tile side in pixels.
     """
     return max(1, math.ceil(math.log2(max(columns / tile_size, rows / tile_size))) + 1)
+
+
+#: Decoded tiles kept per process, of all pyramids (at most 8 MB of uint8 value +
+#: alpha, 16 MB of float32): a viewer asks for neighbouring tiles together, and a
+#: normalised tile reads its neighbours' rows (its window's margins), so neighbours
+#: are decoded once. Keyed by path: a pyramid's path never changes content.
+DECODED_TILES = 64
+_DECODED: OrderedDict[tuple[str, int, int, int], np.ndarray] = OrderedDict()
+_DECODED_LOCK = threading.Lock()
 
 
 class TileIndexError(IndexError):
@@ -80,6 +91,7 @@ class PyramidFile:
             self._index = [(page.dataoffsets, page.databytecounts, page.decode) for page in stored]
             self.samples = stored[0].samplesperpixel
         self.pages = len(stored)
+        self._path = path
         self._fd = os.open(path, os.O_RDONLY)
         self._closer = weakref.finalize(self, os.close, self._fd)  # also at collection and exit
 
@@ -92,11 +104,28 @@ class PyramidFile:
             y: tile row (0 = shallowest).
 
         Returns:
-            ``(256, 256, samples)``: uint8 value and alpha, or float32 (NaN nodata).
+            ``(256, 256, samples)``: uint8 value and alpha, or float32 (NaN nodata);
+            read-only (the last :data:`DECODED_TILES` decoded are kept and shared).
 
         Raises:
             TileIndexError: no such page or tile.
         """
+        key = (self._path, page, x, y)
+        with _DECODED_LOCK:
+            kept = _DECODED.get(key)
+            if kept is not None:
+                _DECODED.move_to_end(key)
+                return kept
+        tile = self._decode(page, x, y)
+        tile.flags.writeable = False
+        with _DECODED_LOCK:
+            _DECODED[key] = tile
+            while len(_DECODED) > DECODED_TILES:
+                _DECODED.popitem(last=False)
+        return tile
+
+    def _decode(self, page: int, x: int, y: int) -> np.ndarray:
+        """One stored tile read (``os.pread``) and decoded (see :meth:`tile`)."""
         if not 0 <= page < self.pages:
             raise TileIndexError(f"page {page} is not stored (0..{self.pages - 1})")
         across, down = self._grids[page]
@@ -232,6 +261,12 @@ class PyramidFile:
     def close(self) -> None:
         """Close the file descriptor (also done when the object is collected)."""
         self._closer()
+
+
+def decoded_forget() -> None:
+    """Drop every decoded tile this process keeps (:data:`DECODED_TILES`)."""
+    with _DECODED_LOCK:
+        _DECODED.clear()
 
 
 @functools.lru_cache(maxsize=64)
