@@ -242,16 +242,16 @@ def test_reads_histogram_of_a_constant_float_log(anonymous_client, write_csv, db
 @pytest.fixture
 def large_image_levels(monkeypatch):
     """The large_image levels (0 = coarsest) whose tiles a styled read decodes."""
-    import large_image_source_tiff
+    from tiles.core.range_source import PyramidTileSource
 
     levels: list[int] = []
-    original = large_image_source_tiff.TiffFileTileSource.getTile
+    original = PyramidTileSource.getTile
 
     def recording(self, x, y, z, *args, **kwargs):
         levels.append(z)
         return original(self, x, y, z, *args, **kwargs)
 
-    monkeypatch.setattr(large_image_source_tiff.TiffFileTileSource, "getTile", recording)
+    monkeypatch.setattr(PyramidTileSource, "getTile", recording)
     return levels
 
 

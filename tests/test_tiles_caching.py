@@ -114,9 +114,11 @@ def test_large_image_source_opened_once_per_image_and_process(client, sample_ima
     """Sources for large_image styles stay open beyond large_image's own cache (5 under gunicorn)."""
     services._open_source.cache_clear()
     opened = []
-    real_open = large_image_source_tiff.open
+    real_source = services.PyramidTileSource  # large_image over our reader (no local file needed)
     monkeypatch.setattr(
-        large_image_source_tiff, "open", lambda path, **kw: opened.append(path) or real_open(path, **kw)
+        services,
+        "PyramidTileSource",
+        lambda pyramid, **kw: opened.append(pyramid) or real_source(pyramid, **kw),
     )
     style = '{"bands": [{"band": 1, "palette": "viridis"}]}'
     for top in range(0, 1000, 100):

@@ -25,10 +25,10 @@ import hashlib
 import json
 import math
 import time
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import large_image_source_tiff
 import numpy as np
 from django.conf import settings
 from django.core.cache import caches
@@ -38,7 +38,7 @@ from PIL import Image as PILImage
 
 from ingest.axis import DepthRangeError
 from ingest.models import Image
-from ingest.selectors import image_local_path
+from ingest.storage import storage, storage_is_local, storage_reader
 from tiles.core.normalize import (
     STATIC_PASS_FACTOR,
     dynamic_normalize,
@@ -47,7 +47,16 @@ from tiles.core.normalize import (
     static_normalize,
     value_bins,
 )
-from tiles.core.pyramid import PyramidFile, ReadTooLargeError, TileIndexError, pyramid_open, zoom_levels
+from tiles.core.pyramid import (
+    HEADER_READAHEAD,
+    PREFETCH_TILES,
+    PyramidFile,
+    ReadTooLargeError,
+    TileIndexError,
+    pyramid_open,
+    zoom_levels,
+)
+from tiles.core.range_source import PyramidTileSource
 from tiles.core.render import (
     FORMATS,
     check_output_size,
@@ -206,30 +215,102 @@ class Window:
         return self.right - self.left
 
 
-#: Tile sources kept open per process. large_image keeps its own cache of them,
-#: but sizes it from memory as if each held 100s of MB (5 under gunicorn on our
-#: 24 GB machines): a dashboard cycling through more images than that reopened
-#: a source, about 5 ms, on nearly every request. One of ours holds a few file
-#: handles and the level directories.
+#: Pyramids and large_image tile sources kept open per process. large_image keeps
+#: its own cache of sources, but sizes it from memory as if each held 100s of MB (5
+#: under gunicorn on our 24 GB machines): a dashboard cycling through more images than
+#: that reopened a source, about 5 ms, on nearly every request. One of ours holds the
+#: pyramid's tile index (a few hundred kB for a 2,000,000-row log) and no file.
 OPEN_SOURCES = 64
+
+#: Part of the tiles-cache key of a stored pyramid's parsed structure: bump it when
+#: :class:`tiles.core.pyramid.PyramidFile`'s parse reads other bytes.
+STRUCTURE_VERSION = 1
+
+
+def structure_key(name: str) -> str:
+    """The tiles-cache key of the TIFF structure of the stored pyramid ``name`` (:func:`_stored_pyramid`)."""
+    return f"depthtiles:structure:{STRUCTURE_VERSION}:{name}"
+
+
+def _pack_structure(size: int, chunks: list[tuple[int, bytes]]) -> dict:
+    """A pyramid's size and the bytes its parse read, zlib-compressed, for the tiles cache."""
+    return {
+        "size": size,
+        "ranges": [(offset, len(data)) for offset, data in chunks],
+        "data": zlib.compress(b"".join(data for _, data in chunks), 1),
+    }
+
+
+def _unpack_structure(packed: object) -> tuple[int, list[tuple[int, bytes]]] | None:
+    """:func:`_pack_structure` undone, or None if ``packed`` is not one (a cache of older code)."""
+    if not isinstance(packed, dict) or not {"size", "ranges", "data"} <= packed.keys():
+        return None
+    data = zlib.decompress(packed["data"])
+    chunks, at = [], 0
+    for offset, length in packed["ranges"]:
+        chunks.append((offset, data[at : at + length]))
+        at += length
+    return packed["size"], chunks
 
 
 @functools.lru_cache(maxsize=OPEN_SOURCES)
-def _open_source(path: str, style_json: str | None):
-    kwargs = {"style": style_json} if style_json else {}
-    return large_image_source_tiff.open(path, **kwargs)
+def _stored_pyramid(name: str) -> PyramidFile:
+    """The open pyramid of a stored (object storage) file, read by ranged GETs, kept per process.
 
+    Its TIFF structure (IFDs, tile offset and byte-count tables: the bytes the parse
+    read, a few hundred kB for a 2,000,000-row log) is parsed once and shared with
+    every process through the tiles cache (:func:`structure_key`): another process
+    parses it from there without a request. A cold parse reads the first 16 kB (the
+    header and the first IFD, and the object's size from ``Content-Range``), then
+    each later IFD and the large tables, one GET each (about 2 per stored page).
+    The name holds the image id and content hash, so the structure never goes stale.
 
-def _source(image: Image, style_json: str | None = None):
-    """The large_image tile source of an image, kept open (:data:`OPEN_SOURCES`).
-
-    The pyramid at a path never changes (its name holds the image id and the
-    content hash), so an open source never goes stale.
+    Raises:
+        FileNotFoundError: no such object.
     """
-    if not image.is_ready:
+    cache = caches[settings.TILES_CACHE_ALIAS]
+    kept = _unpack_structure(cache.get(structure_key(name)))
+    if kept is not None:
+        size, chunks = kept
+        return PyramidFile(storage_reader(name, size=size), chunks)
+    reader = storage_reader(name)
+    first = reader.read(0, HEADER_READAHEAD)  # also learns the size (Content-Range)
+    pyramid = PyramidFile(reader, [(0, first)])
+    cache.set(structure_key(name), _pack_structure(reader.size, pyramid.chunks))
+    return pyramid
+
+
+def pyramid_by_name(name: str) -> PyramidFile:
+    """The open pyramid of the stored file ``name``: ``pread`` on the local disk, ranged GETs on a bucket.
+
+    Raises:
+        FileNotFoundError: the pyramid is missing.
+    """
+    if storage_is_local():
+        return pyramid_open(str(storage().path(name)))
+    return _stored_pyramid(name)
+
+
+@functools.lru_cache(maxsize=OPEN_SOURCES)
+def _open_source(name: str, style_json: str | None) -> PyramidTileSource:
+    return PyramidTileSource(pyramid_by_name(name), style=style_json)
+
+
+def _source(image: Image, style_json: str | None = None) -> PyramidTileSource:
+    """large_image's tile source of an image, over our pyramid reader, kept open (:data:`OPEN_SOURCES`).
+
+    :class:`tiles.core.range_source.PyramidTileSource` reads the same tiles as
+    large_image's ``tiff`` source, by ranged reads: no local file is needed, so
+    styles and synthesized zooms work on a pyramid in a bucket without downloading it.
+
+    Raises:
+        ImageNotReadyError: no pyramid yet.
+        StyleError: large_image refuses the style.
+    """
+    if not image.is_ready or not image.file:
         raise ImageNotReadyError(image)
     try:
-        return _open_source(str(image_local_path(image)), style_json or None)
+        return _open_source(image.file.name, style_json or None)
     except TileSourceError as exc:
         if style_json:
             raise StyleError(f"large_image cannot use this style: {exc}") from None
@@ -237,14 +318,14 @@ def _source(image: Image, style_json: str | None = None):
 
 
 def _pyramid(image: Image) -> PyramidFile:
-    """Our open pyramid of a ready image (:func:`tiles.core.pyramid.pyramid_open`).
+    """Our open pyramid of a ready image (:func:`pyramid_by_name`).
 
     Raises:
         ImageNotReadyError: no pyramid yet.
     """
-    if not image.is_ready:
+    if not image.is_ready or not image.file:
         raise ImageNotReadyError(image)
-    return pyramid_open(str(image_local_path(image)))
+    return pyramid_by_name(image.file.name)
 
 
 def _large_image_pixels(array: np.ndarray) -> np.ndarray:
@@ -950,8 +1031,10 @@ def image_histogram(*, image: Image, bins: int, only_min_max: bool, density: boo
     # uint8 bands are counted per value (256 counters), float32 values kept (at most the budget).
     counts = [np.zeros(256, np.int64) for _ in range(pyramid.samples)]
     floats: list[np.ndarray] = []
-    for index in indices.tolist():
-        y, x = divmod(index, across)
+    positions = [divmod(index, across)[::-1] for index in indices.tolist()]
+    for i, (x, y) in enumerate(positions):
+        if i % PREFETCH_TILES == 0:  # a batch of tiles in one coalesced read where they are adjacent
+            pyramid.prefetch(0, positions[i : i + PREFETCH_TILES])
         tile = pyramid.tile(0, x, y)[: min(high, rows - y * high), : min(wide, columns - x * wide)]
         value = tile[..., 0]
         if pyramid.samples == 2:

@@ -40,6 +40,8 @@ import threading
 from typing import ClassVar
 
 import numpy as np
+from django.conf import settings
+from django.core.cache import caches
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
@@ -48,7 +50,7 @@ from large_image.cache_util.cache import LruCacheMetaclass
 from ingest.axis import DepthAxis, DepthRangeError
 from ingest.models import Image
 from ingest.selectors import image_forget_ready
-from ingest.storage import _cache_path, storage, storage_is_local
+from ingest.storage import storage, storage_is_local
 from tiles import services
 from tiles.core.pyramid import decoded_forget, pyramid_open, zoom_levels
 from tiles.services import (
@@ -59,8 +61,10 @@ from tiles.services import (
     TileOutOfRangeError,
     Window,
     _open_source,
+    _stored_pyramid,
     cached_render,
     render_key,
+    structure_key,
 )
 
 logger = logging.getLogger(__name__)
@@ -437,10 +441,13 @@ def forget(*, image_id: int, file_name: str = "", deleted: bool) -> None:
     if not deleted or not file_name:
         return
     pyramid_open.cache_clear()
+    _stored_pyramid.cache_clear()
     decoded_forget()
     _open_source.cache_clear()
-    # the local file, or a bucket's read-through copy (never downloaded here)
-    _large_image_forget(str(storage().path(file_name) if storage_is_local() else _cache_path(file_name)))
+    # the pyramid's parsed structure, shared by every process through the tiles cache
+    caches[settings.TILES_CACHE_ALIAS].delete(structure_key(file_name))
+    if storage_is_local():  # django-large-image's stock routes open the local file with libtiff
+        _large_image_forget(str(storage().path(file_name)))
 
 
 def forget_all() -> None:
@@ -448,6 +455,7 @@ def forget_all() -> None:
     image_forget_ready()
     _SOURCES.clear()
     pyramid_open.cache_clear()
+    _stored_pyramid.cache_clear()
     decoded_forget()
     _open_source.cache_clear()
 

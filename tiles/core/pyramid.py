@@ -10,12 +10,13 @@ pickling or Python tile machinery stands between the file and the renderer.
 from __future__ import annotations
 
 import functools
+import io
 import math
 import os
 import threading
 import weakref
 from collections import OrderedDict
-from typing import cast
+from typing import Any, BinaryIO, Protocol, cast
 
 import numpy as np
 import tifffile
@@ -46,6 +47,9 @@ def zoom_levels(columns: int, rows: int, tile_size: int = 256) -> int:
 DECODED_TILES = 64
 _DECODED: OrderedDict[tuple[str, int, int, int], np.ndarray] = OrderedDict()
 _DECODED_LOCK = threading.Lock()
+#: Tiles of a window fetched in one coalesced read at most (well under :data:`DECODED_TILES`,
+#: so a band's tiles are still kept when the window copies them).
+PREFETCH_TILES = 32
 
 
 class TileIndexError(IndexError):
@@ -59,28 +63,142 @@ class ReadTooLargeError(OutputTooLargeError):
     """
 
 
+class ByteSource(Protocol):
+    """Ranged reads of one stored pyramid (:class:`ingest.storage.RangeReader` is one).
+
+    Attributes:
+        name: a stable name of the pyramid (keys the decoded tiles).
+        size: its size in bytes.
+    """
+
+    name: str
+
+    @property
+    def size(self) -> int: ...
+
+    def read(self, offset: int, length: int) -> bytes: ...
+
+    def read_many(self, ranges: list[tuple[int, int]]) -> list[bytes]: ...
+
+    def close(self) -> None: ...
+
+
+class _PathSource:
+    """A local TIFF read with ``os.pread`` (what :class:`PyramidFile` opens for a path)."""
+
+    def __init__(self, path: str):
+        self.name = path
+        fd = os.open(path, os.O_RDONLY)
+        self._fd = fd
+        self._closer = weakref.finalize(self, os.close, fd)  # also at collection and exit
+        self._size = os.fstat(fd).st_size
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def read(self, offset: int, length: int) -> bytes:
+        return os.pread(self._fd, length, offset)
+
+    def read_many(self, ranges: list[tuple[int, int]]) -> list[bytes]:
+        return [os.pread(self._fd, length, offset) for offset, length in ranges]
+
+    def close(self) -> None:
+        self._closer()
+
+
+#: Bytes fetched at once while parsing the TIFF structure (an IFD and its small tag
+#: values come in one read; a tile offset table in one read of its own size).
+HEADER_READAHEAD = 16 << 10
+
+
+class _StructureFile(io.RawIOBase):
+    """A read-only file object over a :class:`ByteSource`, for tifffile to parse the TIFF structure.
+
+    Every read is served from the chunks fetched so far or fetches one more (at
+    least :data:`HEADER_READAHEAD` bytes). ``chunks`` (``[(offset, bytes)]``) are
+    what the parse read: given to another process's parse (through the tiles cache),
+    they let it parse without a single request.
+    """
+
+    def __init__(self, source: ByteSource, chunks: list[tuple[int, bytes]] | None = None):
+        super().__init__()
+        self._source = source
+        self._size = source.size
+        self._pos = 0
+        self.chunks: list[tuple[int, bytes]] = list(chunks or [])
+        self.fetched = 0
+
+    @property
+    def name(self) -> str:
+        return self._source.name
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._pos
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        base = {0: 0, 1: self._pos, 2: self._size}[whence]
+        self._pos = max(0, base + offset)
+        return self._pos
+
+    def readinto(self, buffer: Any) -> int:  # a writable buffer (bytearray, memoryview)
+        view = memoryview(buffer).cast("B")
+        length = min(len(view), max(0, self._size - self._pos))
+        if length == 0:
+            return 0
+        data = self._bytes(self._pos, length)
+        view[: len(data)] = data
+        self._pos += len(data)
+        return len(data)
+
+    def _bytes(self, offset: int, length: int) -> bytes:
+        for start, data in self.chunks:
+            if start <= offset and offset + length <= start + len(data):
+                return data[offset - start : offset - start + length]
+        data = self._source.read(offset, min(self._size - offset, max(length, HEADER_READAHEAD)))
+        self.chunks.append((offset, data))
+        self.fetched += 1
+        return data[:length]
+
+
 class PyramidFile:
-    """An open pyramid: each page's tile index and decoder, and a file descriptor for ranged reads.
+    """An open pyramid: each page's tile index and decoder, and ranged reads of its tiles.
 
     A page is a stored level of the TIFF, indexed as stored: page 0 is full
     resolution, page ``p`` is reduced by ``2 ** p``. (A large_image ``level``,
     ``z`` in URLs, counts the other way, 0 the coarsest:
     :meth:`tiles.source.ImageSource.page` maps one to the other.)
 
-    The TIFF structure is parsed once, then the TiffFile is closed: a tile read is an
-    ``os.pread`` (safe from any thread) and the page's decoder, which holds no file.
+    The TIFF structure (IFDs, tile offset and byte-count tables) is parsed once, by
+    tifffile reading through ranged reads (:class:`_StructureFile`), never the whole
+    file; a tile is then one ranged read (``os.pread`` locally, a ranged GET on a
+    bucket) and the page's decoder, which holds no file. A window's missing tiles
+    are fetched together (:meth:`ByteSource.read_many` coalesces adjacent ones).
 
     Args:
-        path: a TIFF written by :func:`ingest.pyramid.write_pyramid`.
+        source: a local path, or a :class:`ByteSource` (a stored pyramid).
+        chunks: the bytes an earlier parse of the same pyramid read (:attr:`chunks`),
+            to parse without reading (shared between processes by the caller).
 
     Attributes:
         pages: number of stored pages (0 = full resolution).
         shapes: ``(rows, columns)`` of each stored page, full resolution first.
         samples: values per pixel (2 for uint8 value and alpha, 1 for float32).
+        dtype: the stored values' type (uint8 or float32).
+        chunks: ``[(offset, bytes)]`` the parse read (or was given).
+        parse_reads: reads the parse made (0 when ``chunks`` held everything).
     """
 
-    def __init__(self, path: str):
-        with tifffile.TiffFile(path) as tiff:
+    def __init__(self, source: str | ByteSource, chunks: list[tuple[int, bytes]] | None = None):
+        self._source: ByteSource = _PathSource(source) if isinstance(source, str) else source
+        structure = _StructureFile(self._source, chunks)
+        with tifffile.TiffFile(cast(BinaryIO, structure)) as tiff:
             # TiffPages yields TiffPage objects (TiffFrame only with useframes, which we never set).
             stored = cast(list[tifffile.TiffPage], list(tiff.pages))
             self.shapes = [page.shape[:2] for page in stored]
@@ -90,10 +208,11 @@ class PyramidFile:
             self._tile_shapes = [(page.tilelength, page.tilewidth) for page in stored]
             self._index = [(page.dataoffsets, page.databytecounts, page.decode) for page in stored]
             self.samples = stored[0].samplesperpixel
+            self.dtype = np.dtype(stored[0].dtype)
         self.pages = len(stored)
-        self._path = path
-        self._fd = os.open(path, os.O_RDONLY)
-        self._closer = weakref.finalize(self, os.close, self._fd)  # also at collection and exit
+        self.chunks = structure.chunks
+        self.parse_reads = structure.fetched
+        self._path = self._source.name
 
     def tile(self, page: int, x: int, y: int) -> np.ndarray:
         """The stored tile ``(x, y)`` of a page, as written (edge tiles padded).
@@ -124,20 +243,63 @@ class PyramidFile:
                 _DECODED.popitem(last=False)
         return tile
 
-    def _decode(self, page: int, x: int, y: int) -> np.ndarray:
-        """One stored tile read (``os.pread``) and decoded (see :meth:`tile`)."""
+    def _tile_range(self, page: int, x: int, y: int) -> tuple[int, int, int]:
+        """``(index, offset, byte count)`` of a stored tile in its page and in the file.
+
+        Raises:
+            TileIndexError: no such page or tile.
+        """
         if not 0 <= page < self.pages:
             raise TileIndexError(f"page {page} is not stored (0..{self.pages - 1})")
         across, down = self._grids[page]
         if not (0 <= x < across and 0 <= y < down):
             raise TileIndexError(f"tile x={x} y={y} is outside page {page} ({across} x {down} tiles)")
         index = y * across + x
-        offsets, counts, decode = self._index[page]
-        segment, _, _ = decode(os.pread(self._fd, counts[index], offsets[index]), index)
+        offsets, counts, _ = self._index[page]
+        return index, int(offsets[index]), int(counts[index])
+
+    def tile_bytes(self, page: int, x: int, y: int) -> int:
+        """The stored (compressed) size of a tile in bytes.
+
+        Raises:
+            TileIndexError: no such page or tile.
+        """
+        return self._tile_range(page, x, y)[2]
+
+    def _decode(self, page: int, x: int, y: int) -> np.ndarray:
+        """One stored tile read (one ranged read) and decoded (see :meth:`tile`)."""
+        index, offset, count = self._tile_range(page, x, y)
+        return self._decode_bytes(page, index, self._source.read(offset, count))
+
+    def _decode_bytes(self, page: int, index: int, data: bytes) -> np.ndarray:
+        segment, _, _ = self._index[page][2](data, index)
         if segment is None:  # a sparse tile (no bytes stored): our writer never leaves one
-            raise OSError(f"tile x={x} y={y} of page {page} has no stored data")
+            raise OSError(f"tile {index} of page {page} has no stored data")
         tile: np.ndarray = segment[0]
         return tile
+
+    def prefetch(self, page: int, tiles: list[tuple[int, int]]) -> None:
+        """Decode the tiles ``[(x, y)]`` of a page not decoded yet, fetched in one coalesced read.
+
+        Adjacent tiles are contiguous in the file, so a window's tiles cost one
+        request on a bucket (:meth:`ByteSource.read_many`). Kept as :meth:`tile` keeps them.
+
+        Raises:
+            TileIndexError: a tile outside the page.
+        """
+        with _DECODED_LOCK:
+            missing = [(x, y) for x, y in tiles if (self._path, page, x, y) not in _DECODED]
+        if not 2 <= len(missing) <= DECODED_TILES:  # one tile: tile() reads it; too many would not be kept
+            return
+        where = [self._tile_range(page, x, y) for x, y in missing]
+        datas = self._source.read_many([(offset, count) for _, offset, count in where])
+        for (x, y), (index, _, _), data in zip(missing, where, datas, strict=True):
+            tile = self._decode_bytes(page, index, data)
+            tile.flags.writeable = False
+            with _DECODED_LOCK:
+                _DECODED[(self._path, page, x, y)] = tile
+                while len(_DECODED) > DECODED_TILES:
+                    _DECODED.popitem(last=False)
 
     def window(self, page: int, top: int, bottom: int, left: int, right: int) -> np.ndarray:
         """Rows ``[top, bottom)`` and columns ``[left, right)`` of a stored page, from its tiles.
@@ -164,9 +326,15 @@ class PyramidFile:
                 f"({rows} x {columns})"
             )
         high, wide = self._tile_shapes[page]
+        xs = range(left // wide, (right - 1) // wide + 1)
+        band = max(1, PREFETCH_TILES // len(xs))  # tile rows fetched together (one request each band)
         out: np.ndarray | None = None
         for y in range(top // high, (bottom - 1) // high + 1):
-            for x in range(left // wide, (right - 1) // wide + 1):
+            if (y - top // high) % band == 0:
+                self.prefetch(
+                    page, [(x, y2) for y2 in range(y, min(y + band, (bottom - 1) // high + 1)) for x in xs]
+                )
+            for x in xs:
                 tile = self.tile(page, x, y)
                 if out is None:
                     out = np.empty((bottom - top, right - left, tile.shape[2]), tile.dtype)
@@ -259,8 +427,8 @@ class PyramidFile:
         )
 
     def close(self) -> None:
-        """Close the file descriptor (also done when the object is collected)."""
-        self._closer()
+        """Close the file descriptor of a local pyramid (also done when the object is collected)."""
+        self._source.close()
 
 
 def decoded_forget() -> None:
