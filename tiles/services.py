@@ -317,6 +317,20 @@ def _source(image: Image, style_json: str | None = None) -> PyramidTileSource:
         raise
 
 
+def large_image_source(name: str, style_json: str | None = None) -> PyramidTileSource:
+    """large_image's tile source of the stored pyramid ``name`` over our reader, kept open.
+
+    For django-large-image's stock routes (``tiles/metadata``, ``info/*``): they open
+    a source from :meth:`tiles.rest.viewsets.ImageDataViewSet.get_path`, and this one
+    needs no local file (ranged reads on a bucket). A ``style`` must have passed
+    :func:`style_json_check` first.
+
+    Raises:
+        FileNotFoundError: the pyramid is missing.
+    """
+    return _open_source(name, style_json or None)
+
+
 def _pyramid(image: Image) -> PyramidFile:
     """Our open pyramid of a ready image (:func:`pyramid_by_name`).
 

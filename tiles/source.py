@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from typing import ClassVar
+from typing import BinaryIO, ClassVar
 
 import numpy as np
 from django.conf import settings
@@ -388,6 +388,14 @@ class ImageSource:
             "value": value,
             "bands": {"1": value},
         }
+
+    def structure_file(self) -> BinaryIO:
+        """The pyramid as a read-only file object over ranged reads, its structure preloaded (tiffdump).
+
+        Raises:
+            ImageNotReadyError: no pyramid.
+        """
+        return services._pyramid(self.image).structure_file()
 
     def band_information(self) -> dict[int, dict]:
         """large_image's information of each band (:func:`tiles.services.image_band_information`)."""

@@ -191,6 +191,7 @@ class PyramidFile:
         shapes: ``(rows, columns)`` of each stored page, full resolution first.
         samples: values per pixel (2 for uint8 value and alpha, 1 for float32).
         dtype: the stored values' type (uint8 or float32).
+        text_tags: each page's text tags (``imagedescription``, ``software``...), lower-case names.
         chunks: ``[(offset, bytes)]`` the parse read (or was given).
         parse_reads: reads the parse made (0 when ``chunks`` held everything).
     """
@@ -209,10 +210,22 @@ class PyramidFile:
             self._index = [(page.dataoffsets, page.databytecounts, page.decode) for page in stored]
             self.samples = stored[0].samplesperpixel
             self.dtype = np.dtype(stored[0].dtype)
+            self.text_tags = [
+                {tag.name.lower(): tag.value for tag in page.tags.values() if isinstance(tag.value, str)}
+                for page in stored
+            ]
         self.pages = len(stored)
         self.chunks = structure.chunks
         self.parse_reads = structure.fetched
         self._path = self._source.name
+
+    def structure_file(self) -> BinaryIO:
+        """A read-only file object of the pyramid over ranged reads, with the parsed structure preloaded.
+
+        For tools that read the TIFF structure from a file object (tifftools' dump):
+        the IFDs and tag values come from :attr:`chunks`, anything else is a ranged read.
+        """
+        return cast(BinaryIO, io.BufferedReader(_StructureFile(self._source, self.chunks)))
 
     def tile(self, page: int, x: int, y: int) -> np.ndarray:
         """The stored tile ``(x, y)`` of a page, as written (edge tiles padded).

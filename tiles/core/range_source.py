@@ -18,6 +18,7 @@ page, as its ``tiff`` source does.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -59,6 +60,31 @@ class PyramidTileSource(TileSource):  # type: ignore[misc]  # large_image is unt
         """Stored pages are the finest levels; coarser zooms are None (composed by large_image)."""
         stored = self._pyramid.pages
         return [None if z < self.levels - stored else True for z in range(self.levels)]  # type: ignore[misc]
+
+    def getInternalMetadata(self, **kwargs: Any) -> dict[str, Any]:
+        """The text tags of the TIFF, shaped as large_image's ``tiff`` source answers them.
+
+        Page 0's text tags, and other pages' that differ as ``name:page``, under ``tiff``;
+        a JSON image description (our depth axis) parsed, under ``xml``.
+        """
+        tags: dict[str, str] = {}
+        for page, found in enumerate(self._pyramid.text_tags):
+            for name, value in found.items():
+                if not page and name not in tags:
+                    tags[name] = value
+                elif name not in tags or tags[name] != value:
+                    tags[f"{name}:{page}"] = value
+        result: dict[str, Any] = {}
+        try:  # our depth axis JSON: the ``tiff`` source answers a parsed description as "xml"
+            described = json.loads(tags.get("imagedescription", ""))
+        except ValueError:
+            described = None
+        if isinstance(described, dict):
+            result["xml"] = described
+            tags.pop("imagedescription")
+        if tags:
+            result["tiff"] = tags
+        return result
 
     def getNativeMagnification(self) -> dict[str, float | None]:
         """No magnification: a depth log is not a microscope slide."""
