@@ -395,7 +395,7 @@ class ImageSource:
         Raises:
             ImageNotReadyError: no pyramid.
         """
-        return services._pyramid(self.image).structure_file()
+        return services.pyramid_by_name(self.image.file.name).structure_file()
 
     def band_information(self) -> dict[int, dict]:
         """large_image's information of each band (:func:`tiles.services.image_band_information`)."""
