@@ -19,10 +19,14 @@ from django.core.cache import caches
 
 from ingest import storage
 from ingest.models import Image
-from tests.test_ingest_storage import s3, s3_endpoint  # noqa: F401 (fixtures: moto server, bucket)
+from tests import test_ingest_storage
 from tiles import services
 from tiles.core import pyramid as pyramid_module
 from tiles.source import forget_all
+
+# The moto server (module scope) and a fresh bucket per test, as tests/test_ingest_storage.py starts them.
+s3_endpoint = test_ingest_storage.s3_endpoint
+s3 = test_ingest_storage.s3
 
 LOCAL = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 
@@ -107,7 +111,7 @@ def test_storage_ranges_bucket_serves_every_path_byte_for_byte_as_local_disk(
 
     settings.STORAGES = {**settings.STORAGES, "default": bucket}
     stored = _ingest(sample_csv, "bucket")
-    assert stored.file.name in s3.keys()
+    assert stored.file.name in s3.keys()  # noqa: SIM118 (the fixture's listing function)
     _cold()
     get_objects.clear()
     downloads = storage.download_count
