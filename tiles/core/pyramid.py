@@ -271,6 +271,14 @@ class PyramidFile:
         offsets, counts, _ = self._index[page]
         return index, int(offsets[index]), int(counts[index])
 
+    def tile_range(self, page: int, x: int, y: int) -> tuple[int, int]:
+        """``(offset, byte count)`` of a stored tile in the file.
+
+        Raises:
+            TileIndexError: no such page or tile.
+        """
+        return self._tile_range(page, x, y)[1:]
+
     def tile_bytes(self, page: int, x: int, y: int) -> int:
         """The stored (compressed) size of a tile in bytes.
 

@@ -1,0 +1,301 @@
+"""Storage benchmark: a pyramid served from a bucket by ranged reads against the same from local disk.
+
+``make bench-storage`` (or ``python -m benchmarks.storage``) generates a ``--rows`` x 360
+log (:mod:`benchmarks.gen_csv`), ingests it on the local disk, copies the pyramid into a
+bucket of an S3-compatible server on 127.0.0.1 (moto in server mode, in a subprocess,
+behind a WSGI wrapper that counts the bytes it sends), then for each side (bucket,
+local disk) starts a fresh gunicorn web process (one sync worker, empty caches: the
+embedded locmem caches are per process) and asks, one request at a time:
+
+* the first tile (time to first tile: the bucket side parses the TIFF structure then);
+* ``--tiles`` distinct full-resolution tiles (cold: never read nor rendered), p50/p99;
+* ``--regions`` distinct 1,000-row full-resolution regions (PNG, 360 wide), p50/p99;
+
+and prints per side: those figures, the bytes the bucket sent per cold tile against
+the tiles' stored (compressed) size, and the local disk the web process used beyond
+the database (its data directory's files: no copy of the pyramid). Targets (issue 16):
+first tile <= 150 ms, cold tiles within 2x of local disk, bytes per tile <= 2x its
+compressed size, local disk <= the configured cache (none: 0 bytes).
+
+A first line measures the client: a ranged GET of one tile's bytes with the web
+process's client (boto3, one client reused: keep-alive) against a new boto3 client
+per request and a raw keep-alive HTTP GET (urllib3, unsigned: what the protocol costs).
+
+This is a benchmark, not a test: it prints what it measured and exits 0.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import random
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from benchmarks.serve import INGEST_COPIES, PYTHON, REPO, Server, _free_port
+
+REGION = "us-east-1"
+KEYS = {"aws_access_key_id": "bench", "aws_secret_access_key": "bench"}
+
+#: moto's WSGI app behind a counter of the bytes it sends (``GET /__bytes`` reads and resets it).
+MOTO = """
+import sys, threading
+from moto.server import DomainDispatcherApplication, create_backend_app
+from werkzeug.serving import run_simple
+
+app = DomainDispatcherApplication(create_backend_app)
+sent = {"bytes": 0, "requests": 0}
+lock = threading.Lock()
+
+def counting(environ, start_response):
+    if environ.get("PATH_INFO") == "/__bytes":
+        with lock:
+            body = f"{sent['bytes']} {sent['requests']}".encode()
+            sent.update(bytes=0, requests=0)
+        start_response("200 OK", [("Content-Length", str(len(body)))])
+        return [body]
+    chunks = list(app(environ, start_response))
+    if environ.get("REQUEST_METHOD") == "GET":
+        with lock:
+            sent["bytes"] += sum(len(chunk) for chunk in chunks)
+            sent["requests"] += 1
+    return chunks
+
+run_simple("127.0.0.1", int(sys.argv[1]), counting, threaded=True)
+"""
+
+
+def _ok(status: int, path: str) -> None:
+    if status != 200:
+        raise RuntimeError(f"{path}: HTTP {status}")
+
+
+def _get(port: int, path: str) -> tuple[float, int, bytes]:
+    """One GET on a fresh connection: (seconds, status, body)."""
+    began = time.perf_counter()
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=120)
+    connection.request("GET", path)
+    response = connection.getresponse()
+    body = response.read()
+    connection.close()
+    return time.perf_counter() - began, response.status, body
+
+
+def _moto_sent(port: int) -> tuple[int, int]:
+    """Bytes and GET requests moto served since the last call (then reset)."""
+    _, _, body = _get(port, "/__bytes")
+    sent, requests = body.split()
+    return int(sent), int(requests)
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1000
+
+
+def _files_bytes(root: Path, skip: set[Path]) -> int:
+    return sum(p.stat().st_size for p in root.rglob("*") if p.is_file() and p not in skip)
+
+
+def client_figures(endpoint: str, bucket: str, key: str, offset: int, length: int) -> str:
+    """Median ms of a ranged GET: boto3 reused, boto3 new client per request, raw urllib3 keep-alive."""
+    import boto3
+    import urllib3
+
+    byte_range = f"bytes={offset}-{offset + length - 1}"
+
+    def timed(call, n: int = 100) -> float:
+        times = []
+        for _ in range(n):
+            began = time.perf_counter()
+            call()
+            times.append(time.perf_counter() - began)
+        return _percentile(times, 0.5)
+
+    def new_client():
+        return boto3.client("s3", endpoint_url=endpoint, region_name=REGION, **KEYS)
+
+    def ranged(client) -> bytes:
+        return client.get_object(Bucket=bucket, Key=key, Range=byte_range)["Body"].read()
+
+    client = new_client()
+    reused = timed(lambda: ranged(client))
+    fresh = timed(lambda: ranged(new_client()), 30)
+    pool = urllib3.PoolManager()
+    url = f"{endpoint}/{bucket}/{key}"
+    raw = timed(lambda: pool.request("GET", url, headers={"Range": byte_range}).data)
+    return (
+        f"client: ranged GET of one tile ({length} B), median: boto3 client reused {reused:.2f} ms, "
+        f"new boto3 client per request {fresh:.2f} ms, raw urllib3 keep-alive (unsigned) {raw:.2f} ms"
+    )
+
+
+def side_figures(env: dict[str, str], image: dict, args, moto_port: int | None, data: Path) -> dict:
+    """Serve one side with a fresh web process and measure it (see the module)."""
+    from tiles.core.pyramid import zoom_levels
+
+    rows, columns, image_id = image["rows"], image["columns"], image["id"]
+    z = zoom_levels(columns, rows) - 1
+    down = -(-rows // 256)
+    rng = random.Random(1)  # noqa: S311 (which tiles to ask for, not a secret)
+    tiles = [(x, y) for y in rng.sample(range(1, down), args.tiles + 1) for x in (rng.randrange(2),)]
+    regions = rng.sample(range(rows - 1000), args.regions)
+    skip = set(data.rglob("*"))  # the database and the local pyramid, there before the server
+    server = Server(env, 1)
+    try:
+        # What a readiness probe does before traffic (k8s: /readyz): the storage client is made
+        # and probed (boto3 loads its service model: about a second, once per process).
+        _get(server.port, "/readyz")
+        if moto_port:
+            _moto_sent(moto_port)
+        x, y = tiles[0]
+        path = f"/api/v1/images/{image_id}/tiles/{z}/{x}/{y}.png"
+        first, status, _ = _get(server.port, path)
+        _ok(status, path)
+        first_sent = _moto_sent(moto_port) if moto_port else (0, 0)
+        cold = []
+        for x, y in tiles[1:]:
+            path = f"/api/v1/images/{image_id}/tiles/{z}/{x}/{y}.png"
+            seconds, status, _ = _get(server.port, path)
+            _ok(status, path)
+            cold.append(seconds)
+        sent = _moto_sent(moto_port) if moto_port else (0, 0)
+        region = []
+        for top in regions:
+            path = f"/api/v1/images/{image_id}/data/region.png?top={top}&bottom={top + 1000}"
+            seconds, status, _ = _get(server.port, path)
+            _ok(status, path)
+            region.append(seconds)
+        disk = _files_bytes(data, skip)
+    finally:
+        server.stop()
+    return {
+        "first": first,
+        "first_sent": first_sent,
+        "cold": cold,
+        "region": region,
+        "sent": sent,
+        "disk": disk,
+        "tiles": tiles[1:],
+    }
+
+
+def main() -> None:  # noqa: PLR0915 (one linear script: set up, serve two sides, print)
+    """Generate, ingest, upload, serve both sides, print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--rows", type=int, default=500_000, help="rows of the 360-column log (issue: 2,000,000)"
+    )
+    parser.add_argument("--tiles", type=int, default=200, help="cold tiles per side")
+    parser.add_argument("--regions", type=int, default=50, help="1,000-row regions per side")
+    args = parser.parse_args()
+
+    from benchmarks.gen_csv import generate
+
+    scratch = Path(tempfile.mkdtemp(prefix="depthtiles-bench-storage-"))
+    data = scratch / "data"
+    data.mkdir()
+    base = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "benchmarks.settings",
+        "DJANGO_DATA_DIR": str(data),
+        "DJANGO_SECRET_KEY": "benchmark-only",
+        "TMPDIR": str(scratch),
+    }
+    moto = None
+    try:
+        subprocess.run([PYTHON, "manage.py", "migrate", "-v0"], cwd=REPO, env=base, check=True)
+        began = time.time()
+        csv = scratch / "large.csv"
+        generate(csv, args.rows, 360)
+        script = INGEST_COPIES.format(copies=1, sample=str(csv))
+        out = subprocess.run(
+            [PYTHON, "-c", script], cwd=REPO, env=base, check=True, capture_output=True, text=True
+        )
+        csv.unlink()
+        image_id = int(out.stdout.split()[0])
+        show = (
+            "import django, json; django.setup(); from ingest.models import Image; "
+            f"i = Image.objects.get(pk={image_id}); "
+            "print(json.dumps({'id': i.pk, 'rows': i.rows, 'columns': i.columns, 'name': i.file.name}))"
+        )
+        out = subprocess.run(
+            [PYTHON, "-c", show], cwd=REPO, env=base, check=True, capture_output=True, text=True
+        )
+        image = json.loads(out.stdout)
+        pyramid_path = data / "media" / image["name"]
+        size = pyramid_path.stat().st_size
+        took = time.time() - began
+        print(f"log: {args.rows} x 360, pyramid {size / 1e6:.1f} MB, generated and ingested in {took:.0f} s")
+
+        import boto3
+
+        moto_port = _free_port()
+        moto = subprocess.Popen([PYTHON, "-c", MOTO, str(moto_port)], stderr=subprocess.DEVNULL)
+        endpoint = f"http://127.0.0.1:{moto_port}"
+        for _ in range(100):
+            try:
+                _get(moto_port, "/__bytes")
+                break
+            except OSError:
+                time.sleep(0.1)
+        client = boto3.client("s3", endpoint_url=endpoint, region_name=REGION, **KEYS)
+        client.create_bucket(Bucket="bench")
+        began = time.time()
+        client.upload_file(str(pyramid_path), "bench", image["name"])
+        print(f"uploaded to the bucket (moto, 127.0.0.1) in {time.time() - began:.1f} s")
+
+        from tiles.core.pyramid import PyramidFile
+
+        local_pyramid = PyramidFile(str(pyramid_path))
+        offset, length = local_pyramid.tile_range(0, 0, local_pyramid.tile_grid(0)[1] // 2)
+        print(client_figures(endpoint, "bench", image["name"], offset, length))
+
+        s3_env = {
+            **base,
+            "DJANGO_STORAGE": "s3",
+            "DJANGO_S3_BUCKET": "bench",
+            "DJANGO_S3_ENDPOINT_URL": endpoint,
+            "DJANGO_S3_REGION": REGION,
+            "DJANGO_S3_ACCESS_KEY_ID": KEYS["aws_access_key_id"],
+            "DJANGO_S3_SECRET_ACCESS_KEY": KEYS["aws_secret_access_key"],
+        }
+        bucket = side_figures(s3_env, image, args, moto_port, data)
+        local = side_figures({**base, "DJANGO_STORAGE": "local"}, image, args, None, data)
+        stored = sum(local_pyramid.tile_bytes(0, x, y) for x, y in bucket["tiles"]) / len(bucket["tiles"])
+        for name, side in (("bucket", bucket), ("local disk", local)):
+            print(
+                f"{name}: first tile {side['first'] * 1000:.1f} ms; cold tiles p50 "
+                f"{_percentile(side['cold'], 0.5):.1f} ms p99 {_percentile(side['cold'], 0.99):.1f} ms; "
+                f"1,000-row regions p50 {_percentile(side['region'], 0.5):.1f} ms "
+                f"p99 {_percentile(side['region'], 0.99):.1f} ms; local disk used {side['disk']} B"
+            )
+        sent, requests = bucket["first_sent"]
+        print(
+            f"bucket: first tile read {sent / 1000:.1f} kB in {requests} GETs (the TIFF structure, then the tile)"
+        )
+        sent, requests = bucket["sent"]
+        count = len(bucket["tiles"])
+        ratio = _percentile(bucket["cold"], 0.5) / _percentile(local["cold"], 0.5)
+        print(
+            f"bucket: {sent / count / 1000:.1f} kB and {requests / count:.2f} GETs per cold tile; "
+            f"stored tile {stored / 1000:.1f} kB compressed (ratio {sent / count / stored:.2f}, "
+            "target <= 2); "
+            f"cold tile p50 ratio bucket/local {ratio:.2f} "
+            "(target <= 2); configured block cache: none (0 B)"
+        )
+    finally:
+        if moto is not None:
+            moto.terminate()
+            moto.wait(timeout=30)
+        shutil.rmtree(scratch, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
