@@ -278,7 +278,8 @@ def main() -> None:  # noqa: PLR0915 (one linear script: set up, serve two sides
             )
         sent, requests = bucket["first_sent"]
         print(
-            f"bucket: first tile read {sent / 1000:.1f} kB in {requests} GETs (the TIFF structure, then the tile)"
+            f"bucket: first tile read {sent / 1000:.1f} kB in {requests} GETs "
+            "(the TIFF structure, then the tile)"
         )
         sent, requests = bucket["sent"]
         count = len(bucket["tiles"])
