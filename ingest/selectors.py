@@ -64,10 +64,11 @@ def image_can_manage(image: Image | Well, user) -> bool:
 def image_local_path(image: Image) -> Path:
     """The pyramid of an image as a file on the local disk, to open by path.
 
-    The one way to reach a pyramid's bytes (libtiff and tifffile need a path):
-    with local storage the stored file itself; with a bucket a copy in the
-    read-through cache ``DATA_DIR/cache``, downloaded once for all requests
-    (:func:`ingest.storage.storage_local_path`).
+    Serving does not use it: pyramids are read by ranged reads
+    (:func:`tiles.services.pyramid_by_name`). Left for django-large-image's stock
+    routes (``tiles/metadata``, ``info/*``: libtiff opens a path) until their viewset
+    opens :func:`tiles.services.large_image_source` instead; with a bucket it copies
+    the whole pyramid into ``DATA_DIR/cache`` (:func:`ingest.storage.storage_local_path`).
 
     Args:
         image: an image whose ``file`` is set (status ``succeeded``).

@@ -2,18 +2,39 @@
 
 ``DJANGO_STORAGE=local`` (the default) keeps them under ``MEDIA_ROOT``;
 ``DJANGO_STORAGE=s3`` keeps them in an S3-compatible bucket (django-storages).
-Either way the rest of the code goes through three calls:
+Either way the rest of the code goes through these calls:
 
 * :func:`storage_put` moves a whole local file into storage under its final name.
   Readers only ever see a complete file: a rename on the local disk, a single
   PUT (or a multipart upload, aborted on failure) on S3, where an object becomes
   visible only once it is complete.
-* :func:`storage_local_path` answers a local path to read a stored file with
-  (libtiff and tifffile need one): the file itself on the local disk, or a copy
-  in the read-through cache ``DATA_DIR/cache`` for a bucket, downloaded once.
-  Stored names carry the image id and a content hash, so a cached copy never
-  goes stale.
-* :func:`storage_delete` removes a stored file and its cached copy.
+* :func:`storage_reader` reads byte ranges of a stored file (:class:`RangeReader`):
+  ``os.pread`` on the local disk, one ranged ``GetObject`` per read on a bucket
+  (neighbouring ranges coalesced into one request by :meth:`RangeReader.read_many`).
+  Serving reads pyramids only this way (:mod:`tiles.core.pyramid`): the TIFF
+  structure once, then each tile's bytes; never the whole object.
+* :func:`storage_local_path` answers a local path to read a whole stored file with:
+  the file itself on the local disk, or a copy in ``DATA_DIR/cache``
+  (``DJANGO_STORAGE_CACHE_DIR``) for a bucket, downloaded once. Only small files
+  are read this way (well curves' ``.npy``); no pyramid is served from a copy
+  (django-large-image's stock ``info/*`` routes still open one through
+  :func:`ingest.selectors.image_local_path` until their viewset opens
+  :func:`tiles.services.large_image_source` instead).
+* :func:`storage_delete` removes a stored file and its cached copy, if any.
+
+Client choice (measured in ``benchmarks/storage.py`` against moto on 127.0.0.1):
+boto3 ranged ``GetObject`` through django-storages' own connection. It holds the
+bucket's credentials chain, retries and endpoint settings already; django-storages
+keeps one boto3 resource per thread and botocore's client is thread-safe, with
+urllib3 keep-alive pools, so a gunicorn sync worker reuses one connection for every
+request. A new client per request costs 2-3x a reused one; a raw keep-alive GET
+without boto3 is about a third faster per request (what a presigned URL and
+urllib3 could win later). fsspec/s3fs and obstore are not dependencies and would
+bring an event loop or a Rust client for the same ranged GET. No local block cache:
+a cold tile is in no cache by definition, rendered outputs are shared by every
+process in the tiles cache, decoded tiles stay in process
+(:data:`tiles.core.pyramid.DECODED_TILES`), so a per-pod disk cache of blocks would
+mostly hold what those caches hold already; the pod's disk stays free of pyramids.
 """
 
 from __future__ import annotations
@@ -200,7 +221,11 @@ def storage_put(local_path: Path, name: str) -> str:
 
 
 def storage_delete(name: str) -> None:
-    """Delete the stored file ``name`` (no error when it is gone) and its cached copy."""
+    """Delete the stored file ``name`` (no error when it is gone) and its cached copy, if any.
+
+    A pyramid's parsed structure and open readers are dropped by
+    :func:`tiles.source.forget` when its image row is deleted.
+    """
     if not name:
         return
     storage().delete(name)

@@ -59,7 +59,7 @@ the embedded setup (SQLite, media on the local disk, eager Celery tasks).
 | DJANGO_S3_ACCESS_KEY_ID, DJANGO_S3_SECRET_ACCESS_KEY | str | empty: boto3's chain (AWS_*, roles) |
 | DJANGO_S3_PREFIX | str | empty (a folder in the bucket) |
 | DJANGO_S3_ADDRESSING_STYLE | str | path (``virtual`` for virtual-hosted buckets) |
-| DJANGO_STORAGE_CACHE_DIR | path | empty: ``<DATA_DIR>/cache`` (local copies of stored pyramids) |
+| DJANGO_STORAGE_CACHE_DIR | path | empty: ``<DATA_DIR>/cache`` (S3: local copies of small stored files, well curves; pyramids are read by ranged GETs) |
 | DJANGO_TOKEN_TTL_HOURS | int | 720 (an API token's life, hours; 0: never expires) |
 | DJANGO_QUOTA_BYTES | int | 10737418240 (10 GiB of uploaded CSV and well files per user; 0: no limit) |
 | DJANGO_MAX_CONCURRENT_JOBS | int | 4 (pending + running jobs per user; 0: unlimited; more: 429) |
@@ -166,8 +166,9 @@ MEDIA_ROOT = Path(env.str("DJANGO_MEDIA_ROOT", default=str(DATA_DIR / "media")))
 MEDIA_URL = "/media/"
 
 # Uploads and pyramids: Django's default storage. "local" keeps them under MEDIA_ROOT;
-# "s3" in a bucket of any S3-compatible service (django-storages), read through a local
-# cache of whole files (ingest/storage.py), never copied per request.
+# "s3" in a bucket of any S3-compatible service (django-storages). Pyramids are served
+# by ranged reads (pread locally, ranged GETs on a bucket: ingest/storage.py), never
+# downloaded whole; only small files (well curves) are copied into a local cache.
 STORAGE_KIND = env.str("DJANGO_STORAGE", default="local")
 S3_BUCKET = env.str("DJANGO_S3_BUCKET", default="")
 S3_ENDPOINT_URL = env.str("DJANGO_S3_ENDPOINT_URL", default="")
@@ -176,7 +177,7 @@ S3_ACCESS_KEY_ID = env.str("DJANGO_S3_ACCESS_KEY_ID", default="")
 S3_SECRET_ACCESS_KEY = env.str("DJANGO_S3_SECRET_ACCESS_KEY", default="")
 S3_PREFIX = env.str("DJANGO_S3_PREFIX", default="")
 S3_ADDRESSING_STYLE = env.str("DJANGO_S3_ADDRESSING_STYLE", default="path")
-#: Local copies of stored files (S3 only); empty: ``DATA_DIR/cache``.
+#: Local copies of small stored files (S3 only: well curves); empty: ``DATA_DIR/cache``.
 STORAGE_CACHE_DIR = env.str("DJANGO_STORAGE_CACHE_DIR", default="")
 
 
