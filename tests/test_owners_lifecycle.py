@@ -126,17 +126,21 @@ def test_delete_of_a_running_job_leaves_nothing(people, small_csv, settings):
     assert not scratch.exists() or list(scratch.iterdir()) == []
 
 
-def test_delete_removes_bucket_objects_and_the_read_through_copy(people, small_csv, s3, settings):  # noqa: F811
+def test_delete_removes_bucket_objects_and_the_cached_structure(people, small_csv, s3, settings):  # noqa: F811
+    from django.core.cache import caches
+
+    from tiles.services import structure_key
+
     body = upload(people.alice, small_csv)
     image = Image.objects.get(pk=body["id"])
     assert sorted(s3.keys()) == sorted([image.file.name, image.source.name])
     assert Client().get(f"/api/v1/images/{image.pk}/data/region.png?top=0&bottom=50").status_code == 200
-    copy = Path(settings.DATA_DIR) / "cache" / image.file.name
-    assert copy.is_file()  # the read-through copy
+    assert not (Path(settings.DATA_DIR) / "cache" / image.file.name).exists()  # ranged reads: no copy
+    assert caches["tiles"].get(structure_key(image.file.name)) is not None  # the parsed TIFF structure
 
     assert people.alice.delete(f"/api/v1/images/{image.pk}").status_code == 204
     assert s3.keys() == []
-    assert not copy.exists()
+    assert caches["tiles"].get(structure_key(image.file.name)) is None
     assert Client().get(f"/api/v1/images/{image.pk}/tiles/0/0/0.png").status_code == 404
 
 
