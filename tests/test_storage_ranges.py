@@ -153,6 +153,24 @@ def test_storage_ranges_a_cold_process_reads_a_tile_not_the_object(client, s3, s
 
 
 @pytest.mark.django_db(transaction=True)
+def test_storage_ranges_a_shared_structure_makes_a_first_tile_one_request(
+    client, s3, sample_csv, get_objects
+):
+    from tiles.source import share_structure
+
+    image = _ingest(sample_csv, "bucket")
+    _cold()
+    assert share_structure(image.file.name)  # what the ingest job would call at commit
+    assert caches["tiles"].get(services.structure_key(image.file.name)) is not None
+    assert share_structure(image.file.name)  # already there: nothing read
+    forget_all()  # a web process that never opened the pyramid
+    get_objects.clear()
+    assert client.get(f"/api/v1/images/{image.pk}/tiles/5/0/20.png").status_code == 200
+    tile = services.pyramid_by_name(image.file.name).tile_bytes(0, 0, 20)
+    assert [sent for _, _, sent in get_objects] == [tile]
+
+
+@pytest.mark.django_db(transaction=True)
 def test_storage_ranges_a_window_of_adjacent_tiles_is_one_request(client, s3, sample_csv, get_objects):
     image = _ingest(sample_csv, "bucket")
     services.pyramid_by_name(image.file.name)  # the structure, read once
@@ -246,8 +264,11 @@ def test_storage_ranges_delete_leaves_nothing(client, s3, sample_csv, settings):
 
 @pytest.mark.django_db(transaction=True)
 def test_storage_ranges_a_missing_object_is_not_found(s3, settings):
+    from tiles.source import share_structure
+
     with pytest.raises(FileNotFoundError):
         services.pyramid_by_name("images/999-0000000000000000.tiff")
+    assert share_structure("images/999-0000000000000000.tiff") is False  # logged, not raised
     with pytest.raises(ValueError, match="not a storage name"):
         storage.storage_reader("../etc/passwd")  # path-outside-on-purpose
 

@@ -475,6 +475,30 @@ def _forget_on_save(sender, instance: Image, **kwargs) -> None:
     transaction.on_commit(lambda: forget(image_id=image_id, deleted=False))
 
 
+def share_structure(name: str) -> bool:
+    """Put the TIFF structure of the stored pyramid ``name`` in the tiles cache, unless it is there.
+
+    Meant to run where the pyramid was finished (the ingest job, once its success is
+    committed; the job records it with ``QuerySet.update``, so no ``post_save`` can):
+    the structure's ranged GETs (about two per stored level) are paid there once, and
+    every web process then parses the pyramid from the shared tiles cache without a
+    request (:func:`tiles.services._stored_pyramid`). A failure only costs the first
+    tile those GETs later, so it is logged, never raised.
+
+    Returns:
+        True when the structure is (now) in the tiles cache.
+    """
+    cache = caches[settings.TILES_CACHE_ALIAS]
+    if cache.get(structure_key(name)) is not None:
+        return True
+    try:
+        _stored_pyramid(name)
+    except Exception:
+        logger.warning("could not read the structure of %s", name, exc_info=True)
+        return False
+    return True
+
+
 @receiver(post_delete, sender=Image, dispatch_uid="tiles.source.forget_deleted")
 def _forget_on_delete(sender, instance: Image, **kwargs) -> None:
     """Any delete (API, admin, a cascade from the owner): forget the image and its pyramid at commit."""
