@@ -331,14 +331,27 @@ def prepare_csv(rows: int, columns: int) -> tuple[Path, bool]:
     Returns:
         ``(path, generated)``: generated is False when a kept file was reused.
     """
-    from benchmarks.gen_csv import generate
+    return _prepare(BENCH_DIR / f"borehole-{rows}x{columns}.csv", "benchmarks.gen_csv", rows, columns)
 
+
+def _prepare(path: Path, generator: str, rows: int, columns: int) -> tuple[Path, bool]:
+    """Generate ``path`` with ``python -m <generator> PATH --rows R --columns C`` unless it exists.
+
+    The generator runs in its own process: a child's ``ru_maxrss`` starts from its
+    parent's high-water mark (Linux keeps the larger of the old and new mm's at
+    ``exec``, and ``subprocess`` forks with ``vfork``), so a generator run in this
+    process would set a floor under every side's peak RSS.
+    """
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
-    path = BENCH_DIR / f"borehole-{rows}x{columns}.csv"
     if path.is_file():
         return path, False
     partial = path.with_suffix(".partial")
-    generate(partial, rows, columns)
+    subprocess.run(
+        [PYTHON, "-m", generator, str(partial), "--rows", str(rows), "--columns", str(columns)],
+        cwd=REPO,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     partial.replace(path)  # a run killed while generating leaves nothing to reuse
     return path, True
 
@@ -441,16 +454,7 @@ README_CSV_RATE = 112.7
 
 def prepare_las(rows: int, sectors: int) -> tuple[Path, bool]:
     """The benchmark LAS under var/bench/, generated unless a kept one exists (see :func:`prepare_csv`)."""
-    from benchmarks.gen_las import generate
-
-    BENCH_DIR.mkdir(parents=True, exist_ok=True)
-    path = BENCH_DIR / f"lwd-{rows}x{sectors}.las"
-    if path.is_file():
-        return path, False
-    partial = path.with_suffix(".partial")
-    generate(partial, rows, sectors)
-    partial.replace(path)
-    return path, True
+    return _prepare(BENCH_DIR / f"lwd-{rows}x{sectors}.las", "benchmarks.gen_las", rows, sectors)
 
 
 LAS_SIDES = {
