@@ -69,7 +69,7 @@ export class Track {
     this.details = el('details', {className: 'ws-settings'}, el('summary', {title: 'Settings'}, '⚙'), this.settings);
     this.headBody = el('div', {className: 'ws-head-body'});
     this.head = el('div', {className: 'ws-track-head'},
-      el('div', {className: 'ws-track-bar'}, this.title, this.details, this.buttons), this.headBody);
+      this.title, el('div', {className: 'ws-track-bar'}, this.details, this.buttons), this.headBody);
     this.readoutNode = el('div', {className: 'ws-track-readout'}, '\u00a0');
     this.canvas = el('canvas', {className: 'ws-track-body'});
     this.handle = el('div', {className: 'ws-resize', title: 'Drag to resize'});

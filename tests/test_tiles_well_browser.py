@@ -1,0 +1,291 @@
+"""The workstation (/images/{id}/tracks, /wells/{id}) in a real browser (Playwright on Debian's Chromium).
+
+Each test serves the real sample log (9000.1..9546.0 m, 5,460 x 200 pixels, a
+0.1 m step) from ``live_server`` and reads what a log analyst would see: the
+track canvases' pixels (decoded in the page with ``getImageData``), the depth
+ticks, the readout under the cursor, the page address. Screenshots go to
+``/tmp/ws-*.png`` for a person to look at.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image as PILImage
+
+from ingest.models import Image
+from tests.test_tiles_viewer_browser import Browser, chromium
+
+SHOTS = Path("/tmp")
+SAMPLE_TOP = 9000.1
+SAMPLE_STEP = 0.1
+#: CSS px per metre at 1:200 (96 px per inch): 1 / 0.0254 * 96 / 200.
+PX_PER_M_1_200 = 96 / 0.0254 / 200
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def browser(live_server, tmp_path):
+    """A page in Chromium, pointed at ``live_server``. Request it after any database fixture."""
+    with chromium(live_server, tmp_path) as page:
+        yield page
+
+
+@pytest.fixture
+def twin_images(db, sample_csv):
+    """The sample ingested twice (two names, one owner): two image tracks of one log."""
+    from ingest.services import image_create_from_path, image_ingest
+
+    images = []
+    for name in ("sample A", "sample B"):
+        image, _ = image_create_from_path(path=sample_csv, name=name, queue=False, force=True)
+        image = image_ingest(image_id=image.pk)
+        assert image.status == "succeeded", image.error
+        images.append(image)
+    assert images[0].pk != images[1].pk
+    return images
+
+
+def open_tracks(browser: Browser, path: str) -> None:
+    """Open a workstation page and wait until every track has drawn what it shows."""
+    browser.goto(path)
+    browser.page.wait_for_selector("#ws-tracks[data-state=ready]", state="attached")
+    browser.page.wait_for_timeout(200)
+
+
+def wait_ready(browser: Browser) -> None:
+    browser.page.wait_for_timeout(350)  # the address and a redraw follow on the next frames
+    browser.page.wait_for_selector("#ws-tracks[data-state=ready]", state="attached")
+
+
+def canvas_pixels(browser: Browser, selector: str) -> np.ndarray:
+    """A track canvas's bitmap as ``(h, w, 4) uint8`` RGBA (device px = CSS px here)."""
+    data = browser.page.eval_on_selector(
+        selector,
+        """c => { const d = c.getContext('2d').getImageData(0, 0, c.width, c.height);
+                 return {w: c.width, h: c.height, px: Array.from(d.data)}; }""",
+    )
+    return np.array(data["px"], dtype=np.uint8).reshape(data["h"], data["w"], 4)
+
+
+def view_figures(browser: Browser) -> dict[str, float]:
+    data = browser.page.eval_on_selector("#ws-range", "e => ({...e.dataset})")
+    return {key: float(value) for key, value in data.items()}
+
+
+def shot(browser: Browser, name: str, selector: str | None = None) -> np.ndarray:
+    target = browser.page.locator(selector) if selector else browser.page
+    png = target.screenshot(path=str(SHOTS / name))
+    return np.asarray(PILImage.open(io.BytesIO(png)).convert("RGB"))
+
+
+def image_body(image: Image) -> str:
+    return f".ws-track[data-kind=image][data-id='{image.pk}'] .ws-track-body"
+
+
+def set_view(browser: Browser, top: float, px_per_unit: float) -> None:
+    """Set the shared view exactly (depth at the top edge, CSS px per metre) and wait for the tiles."""
+    browser.page.evaluate(
+        "([top, ppu]) => { const w = window.workstation; w.setView(new w.view.constructor(top, ppu)); }",
+        [top, px_per_unit],
+    )
+    wait_ready(browser)
+
+
+def major_tick_rows(depth_canvas: np.ndarray) -> list[int]:
+    """Screen rows of the depth track's labelled ticks: only they reach 8 px from its right edge."""
+    column = depth_canvas[:, depth_canvas.shape[1] - 8, :]
+    dark = (column[:, 3] > 128) & (column[:, :3].max(axis=1) < 128)
+    return [int(y) for y in np.flatnonzero(dark)]
+
+
+def test_tiles_well_opens_at_1_200_with_a_metre_18_9_px(sample_image, browser):
+    open_tracks(browser, f"/images/{sample_image.pk}/tracks")
+    shot(browser, "ws-single-1-200.png")
+    figures = view_figures(browser)
+    assert abs(figures["ratio"] - 200) < 1e-6
+    assert abs(figures["top"] - SAMPLE_TOP) < 1e-6
+    assert browser.page.input_value("#ws-scale") == "200"
+
+    # Measured on screen: the labelled ticks of the depth track, and their labels.
+    rows = major_tick_rows(canvas_pixels(browser, ".ws-track-depth .ws-track-body"))
+    ticks = json.loads(browser.page.get_attribute(".ws-track-depth .ws-track-body", "data-ticks"))
+    assert len(rows) == len(ticks) >= 5, (rows, ticks)
+    depths = [depth for depth, _ in ticks]
+    assert depths[:2] == [9005, 9010]
+    px_per_m = np.diff(rows) / np.diff(depths)
+    assert np.all(np.abs(px_per_m - PX_PER_M_1_200) <= 1 / 5), px_per_m  # ± 1 px over 5 m
+    assert abs((rows[-1] - rows[0]) / (depths[-1] - depths[0]) - PX_PER_M_1_200) < 0.05
+    assert browser.errors == []
+
+
+@pytest.mark.parametrize("ratio", [20, 50, 100, 500, 1000])
+def test_tiles_well_preset_scales_measured_between_depth_ticks(sample_image, browser, ratio):
+    open_tracks(browser, f"/images/{sample_image.pk}/tracks")
+    browser.page.select_option("#ws-scale", str(ratio))
+    wait_ready(browser)
+    assert abs(view_figures(browser)["ratio"] - ratio) < 1e-6
+    rows = major_tick_rows(canvas_pixels(browser, ".ws-track-depth .ws-track-body"))
+    ticks = json.loads(browser.page.get_attribute(".ws-track-depth .ws-track-body", "data-ticks"))
+    depths = [depth for depth, _ in ticks]
+    assert len(rows) == len(depths) >= 3, (rows, depths)
+    expected = 96 / 0.0254 / ratio
+    measured = (rows[-1] - rows[0]) / (depths[-1] - depths[0])
+    assert abs(measured - expected) * min(1.0, depths[-1] - depths[0]) <= 1, (measured, expected)
+    assert abs(measured - expected) / expected < 0.01, (measured, expected)
+    if ratio == 1000:
+        shot(browser, "ws-single-1-1000.png")
+    assert browser.errors == []
+
+
+def test_tiles_well_fit_shows_the_whole_log(sample_image, browser):
+    open_tracks(browser, f"/images/{sample_image.pk}/tracks?scale=fit")
+    figures = view_figures(browser)
+    height = browser.page.eval_on_selector(".ws-track-depth .ws-track-body", "c => c.clientHeight")
+    assert abs(figures["top"] - SAMPLE_TOP) < 1e-6
+    assert abs(figures["bottom"] - 9546.0) < 1e-6
+    assert abs(figures["pxPerUnit"] - height / (9546.0 - SAMPLE_TOP)) < 1e-9
+    assert browser.page.input_value("#ws-scale") == "fit"
+    pixels = canvas_pixels(browser, image_body(sample_image))
+    assert pixels[2, :, 3].min() == 255 and pixels[-3, :, 3].min() == 255, "the log from top to bottom"
+    shot(browser, "ws-single-fit.png")
+    assert browser.errors == []
+
+
+def test_tiles_well_tracks_are_aligned_by_depth(twin_images, sample_reference, browser):
+    a, b = twin_images
+    open_tracks(browser, f"/images/{a.pk}/tracks?t=depth,img:{a.pk},img:{b.pk}&w=72,200,200&scale=50&top=9100")
+    figures = view_figures(browser)
+    shot(browser, "ws-twins-1-50.png")
+    pixels_a = canvas_pixels(browser, image_body(a))
+    pixels_b = canvas_pixels(browser, image_body(b))
+    # One log twice, one depth axis: the two canvases are the same pixels, row for row.
+    assert pixels_a.shape == pixels_b.shape
+    np.testing.assert_array_equal(pixels_a, pixels_b)
+
+    # A known scanline is where its depth says, in both tracks: its stored values, grey.
+    _, values = sample_reference
+    width = pixels_a.shape[1]
+    for row in (1000, 1003, 1010):
+        y = round((SAMPLE_TOP + row * SAMPLE_STEP - figures["top"]) * figures["pxPerUnit"])
+        for column in (0, 57, 123, 199):
+            x = int((column + 0.5) * width / 200)
+            for pixels in (pixels_a, pixels_b):
+                assert abs(int(pixels[y, x, 0]) - int(values[row, column])) <= 1, (row, column)
+
+    # The cursor: one depth in every track, the same row and sector in both images.
+    box = browser.page.locator(image_body(a)).bounding_box()
+    browser.page.mouse.move(box["x"] + 123.5 * box["width"] / 200, box["y"] + 300)
+    browser.page.wait_for_timeout(400)
+    readouts = browser.page.eval_on_selector_all(".ws-track-readout", "ns => ns.map(n => ({...n.dataset}))")
+    assert len({r["depth"] for r in readouts}) == 1, readouts
+    depth = float(readouts[0]["depth"])
+    assert abs(depth - (figures["top"] + 300 / figures["pxPerUnit"])) < 0.01
+    row = round((depth - SAMPLE_TOP) / SAMPLE_STEP)
+    assert readouts[1]["row"] == readouts[2]["row"] == str(row)
+    assert readouts[1]["column"] == readouts[2]["column"] == "123"
+    assert readouts[1]["value"] == readouts[2]["value"] == str(values[row, 123])
+    cursor = browser.page.locator("#ws-cursor").bounding_box()
+    assert abs(cursor["y"] - (box["y"] + 300)) <= 1
+    assert cursor["width"] > 400
+    shot(browser, "ws-twins-cursor.png")
+    assert browser.errors == []
+
+
+def test_tiles_well_images_fill_their_track_width(sample_image, browser):
+    open_tracks(browser, f"/images/{sample_image.pk}/tracks?t=depth,img:{sample_image.pk}&w=72,300&scale=1000")
+    rows = slice(10, 300)
+    pixels = canvas_pixels(browser, image_body(sample_image))
+    assert pixels.shape[1] == 300
+    assert pixels[rows, :, 3].min() == 255, "every column of the track is drawn"
+
+    # Wider by dragging the track's right edge: the log widens with it, the depth scale stays.
+    handle = browser.page.locator(".ws-track-image .ws-resize").bounding_box()
+    x, y = handle["x"] + handle["width"] / 2, handle["y"] + 200
+    browser.page.mouse.move(x, y)
+    browser.page.mouse.down()
+    browser.page.mouse.move(x + 250, y, steps=5)
+    browser.page.mouse.up()
+    wait_ready(browser)
+    wide = canvas_pixels(browser, image_body(sample_image))
+    assert wide.shape[1] == 550
+    assert wide[rows, :, 3].min() == 255
+    assert abs(view_figures(browser)["ratio"] - 1000) < 1e-6
+    # Same depths, stretched across: column c of the log at x = (c + 0.5) * 550 / 200.
+    for column in (3, 100, 190):
+        np.testing.assert_array_equal(
+            wide[rows, int((column + 0.5) * 550 / 200)], pixels[rows, int((column + 0.5) * 300 / 200)]
+        )
+    assert "w=72%2C550" in browser.page.url
+    shot(browser, "ws-wide.png")
+    assert browser.errors == []
+
+
+def runs(line: np.ndarray) -> list[int]:
+    """Lengths of the runs of equal pixels along ``(n, 4)``."""
+    change = np.flatnonzero(np.any(line[1:] != line[:-1], axis=1)) + 1
+    edges = np.concatenate([[0], change, [len(line)]])
+    return list(np.diff(edges))
+
+
+def test_tiles_well_beyond_native_resolution_pixels_are_blocks(sample_image, browser):
+    open_tracks(browser, f"/images/{sample_image.pk}/tracks?t=depth,img:{sample_image.pk}&w=72,1000")
+    # 8 CSS px per row (an 8x zoom of 1 px per scanline), the top edge on a row's edge.
+    set_view(browser, SAMPLE_TOP + 999.5 * SAMPLE_STEP, 8 / SAMPLE_STEP)
+    pixels = canvas_pixels(browser, image_body(sample_image))
+    shot(browser, "ws-blocks-8x.png", image_body(sample_image))
+    assert browser.page.get_attribute(image_body(sample_image), "data-page") == "0"
+    # Down each column: runs of 8 px (or several rows of one value); across: 5 px per column.
+    for x in (2, 333, 777):
+        lengths = runs(pixels[:, x])
+        assert all(n % 8 == 0 for n in lengths[:-1]), lengths
+    for y in (3, 400):
+        lengths = runs(pixels[y])
+        assert all(n % 5 == 0 for n in lengths), lengths
+    # Nearest, not smoothed: each 8 x 5 block is one colour, and the colours are stored values.
+    blocks = pixels[: 8 * 60, :1000].reshape(60, 8, 200, 5, 4)
+    assert (blocks.max(axis=(1, 3)) == blocks.min(axis=(1, 3))).all()
+    assert browser.errors == []
+
+
+def test_tiles_well_azimuth_header_and_wrap(sample_image, browser):
+    open_tracks(browser, f"/images/{sample_image.pk}/tracks?t=depth,img:{sample_image.pk}&w=72,400&scale=100")
+    header = ".ws-track-image .ws-azimuth"
+    assert json.loads(browser.page.get_attribute(header, "data-ticks")) == [
+        ["N", 0],
+        ["E", 100],
+        ["S", 200],
+        ["W", 300],
+    ]
+    before = canvas_pixels(browser, image_body(sample_image))
+    shot(browser, "ws-azimuth-0.png", ".ws-track-image")
+
+    # Drag the image a quarter turn to the left: east comes to the left edge, north wraps to the right.
+    box = browser.page.locator(image_body(sample_image)).bounding_box()
+    x, y = box["x"] + 300, box["y"] + 200
+    browser.page.mouse.move(x, y)
+    browser.page.mouse.down()
+    browser.page.mouse.move(x - 100, y, steps=10)
+    browser.page.mouse.up()
+    wait_ready(browser)
+    assert json.loads(browser.page.get_attribute(header, "data-ticks")) == [
+        ["E", 0],
+        ["S", 100],
+        ["W", 200],
+        ["N", 300],
+    ]
+    assert browser.page.get_attribute(".ws-track-image", "data-azimuth") == "90"
+    assert abs(view_figures(browser)["top"] - json.loads('{"t": 0}')["t"] - view_figures(browser)["top"]) == 0
+    after = canvas_pixels(browser, image_body(sample_image))
+    shot(browser, "ws-azimuth-90.png", ".ws-track-image")
+    # Column x now shows what x + 100 showed, around the seam.
+    np.testing.assert_array_equal(after[:, :300], before[:, 100:])
+    np.testing.assert_array_equal(after[:, 300:], before[:, :100])
+    assert "t1.az=90" in browser.page.url
+    assert browser.errors == []
