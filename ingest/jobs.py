@@ -1,6 +1,8 @@
 """The life of an ingestion job on its row: claim, lease, finish, reap.
 
-A job's state lives on its :class:`~ingest.models.Image` row, and every change
+A job's state lives on its row, an :class:`~ingest.models.Image`'s or a
+:class:`~ingest.models.Well`'s (``model``; the columns of
+:class:`~ingest.models.JobFields`), and every change
 is one conditional ``UPDATE ... WHERE status IN (...)``, so a late or duplicate
 delivery of a job changes nothing it should not:
 
@@ -39,7 +41,7 @@ from django.db import close_old_connections, connection, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from ingest.models import Image
+from ingest.models import Image, JobFields, Well
 
 logger = logging.getLogger(__name__)
 
@@ -76,11 +78,18 @@ def attempts_spent_message(attempts: int) -> str:
     )
 
 
-def job_claim(*, image_id: int) -> int | None:
-    """Start an attempt of the job of ``image_id``.
+def _job_rows(model: type[JobFields]):
+    """The rows whose job :mod:`ingest.jobs` runs: every well; the images but those a well's job makes."""
+    if model is Image:
+        return Image.objects.exclude(well__isnull=False, source="")
+    return model.objects.all()
+
+
+def job_claim(*, pk: int, model: type[JobFields] = Image) -> int | None:
+    """Start an attempt of the job of the row ``pk`` of ``model`` (an image's, a well's).
 
     Returns:
-        The attempt's number (``Image.attempts`` after the increment), or None
+        The attempt's number (``attempts`` after the increment), or None
         when there is nothing to run: the row is gone or the job finished.
 
     Raises:
@@ -90,12 +99,15 @@ def job_claim(*, image_id: int) -> int | None:
     """
     now = timezone.now()
     lease = timedelta(seconds=settings.JOB_LEASE_SECONDS)
-    startable = Image.objects.filter(pk=image_id, attempts__lt=settings.MAX_ATTEMPTS).filter(
-        Q(status=Image.Status.PENDING) | (Q(status=Image.Status.RUNNING) & _lapsed(now))
+    states = model.Status
+    startable = (
+        _job_rows(model)
+        .filter(pk=pk, attempts__lt=settings.MAX_ATTEMPTS)
+        .filter(Q(status=states.PENDING) | (Q(status=states.RUNNING) & _lapsed(now)))
     )
     with transaction.atomic():
         claimed = startable.update(
-            status=Image.Status.RUNNING,
+            status=states.RUNNING,
             attempts=F("attempts") + 1,
             lease_expires=now + lease,
             progress=0.0,
@@ -103,21 +115,21 @@ def job_claim(*, image_id: int) -> int | None:
             finished=None,
             error="",
             error_line=None,
-            error_column="",
+            **model.ERROR_WHERE,
         )
         if claimed:
-            return Image.objects.values_list("attempts", flat=True).get(pk=image_id)
-    row = Image.objects.filter(pk=image_id).values("status", "lease_expires", "attempts").first()
-    if row is None or row["status"] in (Image.Status.SUCCEEDED, Image.Status.FAILED):
+            return model.objects.values_list("attempts", flat=True).get(pk=pk)
+    row = _job_rows(model).filter(pk=pk).values("status", "lease_expires", "attempts").first()
+    if row is None or row["status"] in (states.SUCCEEDED, states.FAILED):
         return None
-    if row["status"] == Image.Status.RUNNING and row["lease_expires"] and row["lease_expires"] >= now:
+    if row["status"] == states.RUNNING and row["lease_expires"] and row["lease_expires"] >= now:
         raise JobLeaseHeld((row["lease_expires"] - now).total_seconds())
-    if job_fail_spent(image_id=image_id):
+    if job_fail_spent(pk=pk, model=model):
         raise JobAttemptsSpent(attempts_spent_message(row["attempts"]))
     return None
 
 
-def job_fail_spent(*, image_id: int) -> bool:
+def job_fail_spent(*, pk: int, model: type[JobFields] = Image) -> bool:
     """End ``failed`` a job not running under a live lease whose attempts are spent.
 
     Returns:
@@ -125,25 +137,28 @@ def job_fail_spent(*, image_id: int) -> bool:
     """
     now = timezone.now()
     attempts = settings.MAX_ATTEMPTS
+    states = model.Status
     return bool(
-        Image.objects.filter(pk=image_id, attempts__gte=attempts)
-        .filter(Q(status=Image.Status.PENDING) | (Q(status=Image.Status.RUNNING) & _lapsed(now)))
+        _job_rows(model)
+        .filter(pk=pk, attempts__gte=attempts)
+        .filter(Q(status=states.PENDING) | (Q(status=states.RUNNING) & _lapsed(now)))
         .update(
-            status=Image.Status.FAILED,
+            status=states.FAILED,
             lease_expires=None,
             finished=now,
             error=attempts_spent_message(attempts),
             error_line=None,
-            error_column="",
+            **model.ERROR_WHERE,
         )
     )
 
 
-def job_finish(*, image_id: int, attempt: int, **fields) -> bool:
+def job_finish(*, pk: int, attempt: int, model: type[JobFields] = Image, **fields) -> bool:
     """Record the end of an attempt, only if the row still names it.
 
     Args:
-        image_id: the image.
+        pk: the row (an image, or a well with ``model=Well``).
+        model: :class:`~ingest.models.Image` or :class:`~ingest.models.Well`.
         attempt: the attempt's number (from :func:`job_claim`).
         **fields: columns to set (``status`` and what goes with it).
 
@@ -151,7 +166,7 @@ def job_finish(*, image_id: int, attempt: int, **fields) -> bool:
         True when recorded; False when the row is gone or another attempt owns it.
     """
     return bool(
-        Image.objects.filter(pk=image_id, status=Image.Status.RUNNING, attempts=attempt).update(
+        model.objects.filter(pk=pk, status=model.Status.RUNNING, attempts=attempt).update(
             lease_expires=None, finished=timezone.now(), **fields
         )
     )
@@ -160,19 +175,20 @@ def job_finish(*, image_id: int, attempt: int, **fields) -> bool:
 class _Lease:
     """The lease of one attempt, renewed by a thread while the process lives."""
 
-    def __init__(self, image_id: int, attempt: int):
-        self.image_id, self.attempt = image_id, attempt
+    def __init__(self, pk: int, attempt: int, model: type[JobFields]):
+        self.pk, self.attempt, self.model = pk, attempt, model
         self.seconds = settings.JOB_LEASE_SECONDS
         self.stopped = threading.Event()
         self.lost = threading.Event()
-        self.thread = threading.Thread(target=self._run, name=f"lease-{image_id}-{attempt}", daemon=True)
+        name = f"lease-{model.__name__.lower()}-{pk}-{attempt}"
+        self.thread = threading.Thread(target=self._run, name=name, daemon=True)
 
     def renew(self) -> bool:
         """Push the lease ``JOB_LEASE_SECONDS`` ahead; False when the row no longer names us."""
         return bool(
-            Image.objects.filter(pk=self.image_id, status=Image.Status.RUNNING, attempts=self.attempt).update(
-                lease_expires=timezone.now() + timedelta(seconds=self.seconds)
-            )
+            self.model.objects.filter(
+                pk=self.pk, status=self.model.Status.RUNNING, attempts=self.attempt
+            ).update(lease_expires=timezone.now() + timedelta(seconds=self.seconds))
         )
 
     def _run(self) -> None:
@@ -183,7 +199,7 @@ class _Lease:
                         self.lost.set()
                         return
                 except Exception:  # a database blip: try again at the next beat
-                    logger.warning("lease of image %s not renewed", self.image_id, exc_info=True)
+                    logger.warning("lease of %s %s not renewed", self.model.__name__, self.pk, exc_info=True)
                     close_old_connections()
         finally:
             connection.close()  # this thread's own connection
@@ -191,18 +207,18 @@ class _Lease:
     def check(self) -> None:
         """Raise :class:`JobSuperseded` once the row no longer names this attempt."""
         if self.lost.is_set():
-            raise JobSuperseded(f"image {self.image_id}: attempt {self.attempt} was superseded")
+            raise JobSuperseded(f"{self.model.__name__} {self.pk}: attempt {self.attempt} was superseded")
 
 
 @contextlib.contextmanager
-def job_lease(*, image_id: int, attempt: int) -> Iterator[_Lease]:
+def job_lease(*, pk: int, attempt: int, model: type[JobFields] = Image) -> Iterator[_Lease]:
     """Hold the lease of an attempt for the ``with`` block (renewed every third of it).
 
     Yields:
         The lease; call its ``check()`` often (a progress callback) to stop
         once another attempt owns the row.
     """
-    lease = _Lease(image_id, attempt)
+    lease = _Lease(pk, attempt, model)
     # Inside a transaction (a job run in a test's), the row is seen by no other connection:
     # nobody else can take the job over, and the thread's renewals would not find the row.
     renewing = not connection.in_atomic_block
@@ -216,40 +232,59 @@ def job_lease(*, image_id: int, attempt: int) -> Iterator[_Lease]:
             lease.thread.join()
 
 
-def jobs_reap() -> dict[str, list[int]]:
-    """Resume or fail the running jobs whose lease lapsed (their worker died).
+def _reap_hooks(model: type[JobFields]):
+    """(queue the job, remove what its attempts left, queue its webhook or None) of ``model``."""
+    if model is Well:
+        from ingest.wells import queue_well_ingest, well_leftovers_remove
+
+        return queue_well_ingest, well_leftovers_remove, None
+    from ingest.services import _queue_ingest, _queue_webhook, job_partials_remove
+
+    return _queue_ingest, lambda pk: job_partials_remove(image_id=pk), _queue_webhook
+
+
+def jobs_reap(*, model: type[JobFields] = Image) -> dict[str, list[int]]:
+    """Resume or fail the running jobs of ``model`` whose lease lapsed (their worker died).
 
     A job with attempts left goes back to ``pending`` and is queued again; a job
     whose attempts are spent ends ``failed`` (:func:`attempts_spent_message`), the
-    partial files its attempts left here are removed and its webhook is queued.
-    Each change is conditional, so two reapers at once, or a worker renewing
-    meanwhile, change nothing twice.
+    partial files (a well's: its images and curves) its attempts left are removed
+    and its webhook is queued. Each change is conditional, so two reapers at once,
+    or a worker renewing meanwhile, change nothing twice. The images a well's job
+    makes are its well's (reaped with it), not jobs of their own.
+
+    Args:
+        model: :class:`~ingest.models.Image` or :class:`~ingest.models.Well`
+            (the beat task reaps both).
 
     Returns:
         ``{"resumed": [ids], "failed": [ids]}``.
     """
-    from ingest.services import _queue_ingest, _queue_webhook, job_partials_remove
-
+    queue, leftovers_remove, queue_webhook = _reap_hooks(model)
     now = timezone.now()
     resumed, failed = [], []
-    lapsed = Image.objects.filter(status=Image.Status.RUNNING).filter(_lapsed(now))
-    for image_id, attempts, webhook_url in lapsed.values_list("pk", "attempts", "webhook_url"):
+    states = model.Status
+    lapsed = _job_rows(model).filter(status=states.RUNNING).filter(_lapsed(now))
+    hooked = "webhook_url" if model is Image else "pk"
+    for pk, attempts, webhook_url in lapsed.values_list("pk", "attempts", hooked):
         if attempts >= settings.MAX_ATTEMPTS:
-            if job_fail_spent(image_id=image_id):
-                failed.append(image_id)
-                job_partials_remove(image_id=image_id)
-                if webhook_url:
-                    transaction.on_commit(functools.partial(_queue_webhook, image_id, 1))
+            if job_fail_spent(pk=pk, model=model):
+                failed.append(pk)
+                leftovers_remove(pk)
+                if queue_webhook is not None and webhook_url:
+                    transaction.on_commit(functools.partial(queue_webhook, pk, 1))
             continue
         with transaction.atomic():
             again = (
-                Image.objects.filter(pk=image_id, status=Image.Status.RUNNING, attempts=attempts)
+                model.objects.filter(pk=pk, status=states.RUNNING, attempts=attempts)
                 .filter(_lapsed(now))
-                .update(status=Image.Status.PENDING, lease_expires=None)
+                .update(status=states.PENDING, lease_expires=None)
             )
             if again:
-                resumed.append(image_id)
-                transaction.on_commit(functools.partial(_queue_ingest, image_id))
+                resumed.append(pk)
+                transaction.on_commit(functools.partial(queue, pk))
     if resumed or failed:
-        logger.warning("reaper: resumed %s, failed %s (their lease lapsed)", resumed, failed)
+        logger.warning(
+            "reaper: %s resumed %s, failed %s (their lease lapsed)", model.__name__, resumed, failed
+        )
     return {"resumed": resumed, "failed": failed}

@@ -1,4 +1,10 @@
-"""The image: one uploaded CSV, its ingestion job and the pyramid it became."""
+"""The image (one uploaded CSV, its ingestion job and the pyramid it became), the well and its curves.
+
+A well groups what was logged in one borehole: one uploaded file (LAS 2.0, DLIS
+or CSV), its header facts, the images its job made (``Image.well``) and its
+curves (:class:`Curve`). Image and well share the job's columns
+(:class:`JobFields`: status, progress, error, attempts, lease; :mod:`ingest.jobs`).
+"""
 
 from __future__ import annotations
 
@@ -13,7 +19,63 @@ def public_default() -> bool:
     return bool(settings.PUBLIC_READ)
 
 
-class Image(models.Model):
+class JobStatus(models.TextChoices):
+    """The status of an ingestion job (an image's, a well's)."""
+
+    PENDING = "pending"
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
+    FAILED = "failed"
+
+
+class DepthUnit(models.TextChoices):
+    """The unit of depths: metres or feet."""
+
+    METRE = "m"
+    FOOT = "ft"
+
+
+class JobFields(models.Model):
+    """The columns of an ingestion job on its row, shared by :class:`Image` and :class:`Well`.
+
+    Every change of them is a conditional update of :mod:`ingest.jobs`.
+    """
+
+    Status = JobStatus
+
+    status = models.CharField(max_length=16, choices=JobStatus.choices, default=JobStatus.PENDING)
+    progress = models.FloatField(default=0.0)
+    error = models.TextField(blank=True)
+    error_line = models.PositiveIntegerField(null=True, blank=True)
+
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="times a worker started the job (a job killing its worker ends failed)"
+    )
+    lease_expires = models.DateTimeField(
+        null=True, blank=True, help_text="a running job's lease, renewed while it runs; lapsed: resumed"
+    )
+
+    created = models.DateTimeField(auto_now_add=True)
+    started = models.DateTimeField(null=True, blank=True)
+    finished = models.DateTimeField(null=True, blank=True)
+
+    objects = models.Manager()
+
+    #: The columns that say where the error is besides ``error_line`` (cleared by a new attempt).
+    ERROR_WHERE: dict[str, str] = {}
+
+    class Meta:
+        abstract = True
+
+    @property
+    def duration(self) -> float | None:
+        """Seconds the job ran, or None while it has not finished."""
+        if self.started and self.finished:
+            return (self.finished - self.started).total_seconds()
+        return None
+
+
+class Image(JobFields):
     """A depth-indexed image and the job that ingests it.
 
     The pyramid (``file``) exists only once ``status`` is ``succeeded``; it is
@@ -22,15 +84,8 @@ class Image(models.Model):
     ``depth_min + r * depth_step`` in ``depth_unit``.
     """
 
-    class Status(models.TextChoices):
-        PENDING = "pending"
-        RUNNING = "running"
-        SUCCEEDED = "succeeded"
-        FAILED = "failed"
-
-    class DepthUnit(models.TextChoices):
-        METRE = "m"
-        FOOT = "ft"
+    DepthUnit = DepthUnit
+    ERROR_WHERE = {"error_column": ""}
 
     name = models.CharField(max_length=255)
     owner = models.ForeignKey(
@@ -55,10 +110,6 @@ class Image(models.Model):
     sha256 = models.CharField(max_length=64, db_index=True)
     file = models.FileField(upload_to="images/", max_length=255, blank=True)
 
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    progress = models.FloatField(default=0.0)
-    error = models.TextField(blank=True)
-    error_line = models.PositiveIntegerField(null=True, blank=True)
     error_column = models.CharField(max_length=64, blank=True)
 
     depth_unit = models.CharField(max_length=4, choices=DepthUnit.choices, default=DepthUnit.METRE)
@@ -86,16 +137,17 @@ class Image(models.Model):
         default=dict, blank=True, help_text="input policy: on_duplicate, resample, target_width"
     )
 
-    attempts = models.PositiveSmallIntegerField(
-        default=0, help_text="times a worker started the job (a job killing its worker ends failed)"
+    well = models.ForeignKey(
+        "Well",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="images",
+        help_text="the well this image belongs to (null: a lone image)",
     )
-    lease_expires = models.DateTimeField(
-        null=True, blank=True, help_text="a running job's lease, renewed while it runs; lapsed: resumed"
+    value_unit = models.CharField(
+        max_length=64, blank=True, help_text="the unit of the values, e.g. g/cc or gAPI ('' unknown)"
     )
-
-    created = models.DateTimeField(auto_now_add=True)
-    started = models.DateTimeField(null=True, blank=True)
-    finished = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created", "-id"]
@@ -125,11 +177,9 @@ class Image(models.Model):
         return f"images/{self.pk}-{self.sha256[:16]}.tiff"
 
     @property
-    def duration(self) -> float | None:
-        """Seconds the job ran, or None while it has not finished."""
-        if self.started and self.finished:
-            return (self.finished - self.started).total_seconds()
-        return None
+    def made_by_well_job(self) -> bool:
+        """True for an image its well's job makes (no upload of its own: no ``source``)."""
+        return self.well_id is not None and not self.source
 
 
 class WebhookDelivery(models.Model):
@@ -172,3 +222,131 @@ def _image_delete_files(sender, instance: Image, **kwargs) -> None:
             storage_delete(name)
 
     transaction.on_commit(delete_files)
+
+
+class Well(JobFields):
+    """One borehole: an uploaded well log (LAS 2.0, DLIS or CSV), its job, its images and curves.
+
+    The header facts are those the file gives (``""``/None where it gives none).
+    The job (:func:`ingest.wells.well_ingest`) makes the well's images (each an
+    :class:`Image` with ``well`` set and no ``source`` of its own) and its
+    curves; a failed job leaves none. Depths are in ``depth_unit``.
+    """
+
+    class Format(models.TextChoices):
+        LAS = "las"
+        DLIS = "dlis"
+        CSV = "csv"
+
+    DepthUnit = DepthUnit
+    ERROR_WHERE = {"error_where": ""}
+
+    name = models.CharField(max_length=255)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="wells",
+        help_text="the uploader",
+    )
+    public = models.BooleanField(
+        default=public_default, help_text="readable by anyone; else only by its owner and staff"
+    )
+    dedupe_key = models.CharField(  # noqa: DJ001 - NULL (not deduped) is outside the unique constraint
+        max_length=64,
+        null=True,
+        blank=True,
+        help_text="sha256 of bytes and options: one well per owner and key (null: no dedupe)",
+    )
+    source = models.FileField(upload_to="uploads/", max_length=255)
+    source_size = models.BigIntegerField(default=0)
+    sha256 = models.CharField(max_length=64, db_index=True)
+    format = models.CharField(max_length=8, choices=Format.choices)
+    options = models.JSONField(
+        default=dict, blank=True, help_text="input policy of its images: on_duplicate, resample, target_width"
+    )
+
+    well_name = models.CharField(max_length=255, blank=True)
+    uwi = models.CharField(max_length=255, blank=True, help_text="unique well identifier (UWI/API number)")
+    field = models.CharField(max_length=255, blank=True)
+    company = models.CharField(max_length=255, blank=True)
+    depth_unit = models.CharField(max_length=4, choices=DepthUnit.choices, default=DepthUnit.METRE)
+    start = models.FloatField(null=True, blank=True, help_text="first depth of the file (depth_unit)")
+    stop = models.FloatField(null=True, blank=True, help_text="last depth of the file (depth_unit)")
+    step = models.FloatField(null=True, blank=True, help_text="depth step of the file (0: irregular)")
+    bit_size = models.FloatField(null=True, blank=True, help_text="bit size in inches")
+    header = models.JSONField(default=dict, blank=True, help_text="every header item: mnemonic -> text")
+
+    error_where = models.CharField(
+        max_length=255, blank=True, help_text="where the error is: a curve, a logical record and channel"
+    )
+
+    class Meta:
+        ordering = ["-created", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "dedupe_key"],
+                condition=models.Q(dedupe_key__isnull=False),
+                name="well_one_per_owner_and_content",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "lease_expires"], name="well_status_lease"),
+            models.Index(fields=["owner", "-created"], name="well_owner_created"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} (well #{self.pk}, {self.status})"
+
+
+class Curve(models.Model):
+    """A 1-D curve of a well (gamma ray, caliper...): depth and value, sorted by depth.
+
+    ``file`` is a ``.npy`` of ``(2, samples) float64``: row 0 the depth (in the
+    well's ``depth_unit``, increasing), row 1 the value in ``unit`` (NaN: nodata).
+    """
+
+    well = models.ForeignKey(Well, on_delete=models.CASCADE, related_name="curves")
+    mnemonic = models.CharField(max_length=64)
+    unit = models.CharField(max_length=64, blank=True)
+    description = models.CharField(max_length=255, blank=True)
+    samples = models.PositiveIntegerField(default=0)
+    depth_min = models.FloatField(null=True, blank=True)
+    depth_max = models.FloatField(null=True, blank=True)
+    value_min = models.FloatField(null=True, blank=True, help_text="smallest value (null: all nodata)")
+    value_max = models.FloatField(null=True, blank=True)
+    file = models.FileField(upload_to="curves/", max_length=255)
+
+    class Meta:
+        ordering = ["well", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["well", "mnemonic"], name="curve_one_per_well_and_mnemonic"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.mnemonic} of well {self.well_id}"
+
+
+def _delete_at_commit(names: set[str]) -> None:
+    from ingest.storage import storage_delete
+
+    def delete_files() -> None:
+        for name in names:
+            storage_delete(name)
+
+    transaction.on_commit(delete_files)
+
+
+@receiver(post_delete, sender=Well)
+def _well_delete_files(sender, instance: Well, **kwargs) -> None:
+    """A deleted well takes its uploaded file with it, at the commit (its images and curves cascade)."""
+    if instance.source:
+        _delete_at_commit({instance.source.name})
+
+
+@receiver(post_delete, sender=Curve)
+def _curve_delete_files(sender, instance: Curve, **kwargs) -> None:
+    """A deleted curve takes its ``.npy`` with it, at the commit."""
+    if instance.file:
+        _delete_at_commit({instance.file.name})

@@ -419,7 +419,214 @@ class _Statistics:
         }
 
 
-def csv_to_pyramid(  # noqa: PLR0912, PLR0915 (the pipeline's steps in order, read top to bottom)
+class ScanlineCollector:
+    """The scanlines of one image as they are read, before its depth axis is known.
+
+    Spools them to a scratch file in read order (:class:`_ScanlineSpool`: uint8
+    ``(value, alpha)`` until a value needs float32) and keeps their depths
+    (8 bytes per scanline) and, with ``track_data``, whether each holds any
+    valid cell (1 byte per scanline, for :func:`to_pyramid`'s ``trim``).
+    Shared by the CSV path (:func:`csv_to_pyramid`) and the well job (one
+    collector per image of a well log, fed by one pass over the file).
+
+    Args:
+        scratch_dir: where the spool file goes.
+        columns: pixels per scanline.
+        track_data: record per scanline whether it has a valid cell.
+    """
+
+    def __init__(self, scratch_dir: str | Path, columns: int, *, track_data: bool = False):
+        self.columns = columns
+        self.spool = _ScanlineSpool(scratch_dir, columns)
+        self.depths: list[np.ndarray] = []
+        self.has_data: list[np.ndarray] | None = [] if track_data else None
+        #: Counts of the uint8 values appended (stored as read unless rows are merged).
+        self.histogram = np.zeros(256, np.int64)
+        self.scanlines = 0
+        self.dropped = 0
+
+    def add_pixels(self, depth: np.ndarray, pixels: np.ndarray, histogram: np.ndarray | None = None) -> None:
+        """Append scanlines of uint8 pixels.
+
+        Args:
+            depth: ``(n,) float64`` their depths.
+            pixels: ``(n, columns, 2) uint8`` value and alpha (0 = nodata).
+            histogram: ``(256,) int64`` counts of their valid values, when known.
+        """
+        self.spool.append_pixels(pixels)
+        if histogram is not None:
+            self.histogram += histogram
+        self._add(depth, lambda: np.asarray((pixels[..., 1] > 0).any(axis=1)))
+
+    def add_floats(self, depth: np.ndarray, values: np.ndarray) -> None:
+        """Append scanlines of ``(n, columns) float32`` values (NaN nodata): the image is then float32."""
+        self.spool.append_floats(values)
+        self._add(depth, lambda: ~np.isnan(values).all(axis=1))
+
+    def _add(self, depth: np.ndarray, has_data: Callable[[], np.ndarray]) -> None:
+        self.depths.append(np.asarray(depth, np.float64))
+        self.scanlines += depth.size
+        if self.has_data is not None:
+            self.has_data.append(has_data())
+
+    def depth(self) -> np.ndarray:
+        """``(scanlines,) float64`` the depths in read order."""
+        return np.concatenate(self.depths) if self.depths else np.empty(0)
+
+    def kept(self, trim: bool) -> np.ndarray | None:
+        """Read-order positions of the scanlines an image keeps; None: all of them.
+
+        With ``trim``, the scanlines shallower than the shallowest one holding a
+        valid cell, and deeper than the deepest one, are left out (in depth order:
+        the leading and trailing all-nodata scanlines of a log written upwards
+        too). None of them holding any: an empty array.
+        """
+        if not trim or self.has_data is None:
+            return None
+        depth = self.depth()
+        has = np.concatenate(self.has_data) if self.has_data else np.empty(0, bool)
+        if not has.any():
+            return np.empty(0, np.intp)
+        low, high = depth[has].min(), depth[has].max()
+        return np.flatnonzero((depth >= low) & (depth <= high))
+
+    def remove(self) -> None:
+        """Delete the spool file."""
+        self.spool.remove()
+
+
+#: ``explain(indices, error)``: the exception to raise for a depth-axis error,
+#: ``indices`` the read-order positions of the scanlines involved.
+AxisErrorExplainer = Callable[[tuple[int, ...], DepthAxisError], Exception]
+
+
+class EmptyImageError(ValueError):
+    """No scanline of the image holds a valid cell (nothing is left once its ends are trimmed)."""
+
+
+def to_pyramid(
+    collector: ScanlineCollector,
+    tiff_path: str | Path,
+    *,
+    depth_unit: str,
+    options: IngestOptions,
+    limits: IngestLimits,
+    explain: AxisErrorExplainer,
+    bytes_read: int,
+    trim: bool = False,
+    on_rows: Callable[[float], None] | None = None,
+) -> IngestResult:
+    """Place the collected scanlines on a depth axis and write their pyramid to ``tiff_path``.
+
+    The depth axis follows the input policy (:func:`ingest.axis.depth_axis_from_depths`:
+    sorted by depth, whatever the read order, duplicates by ``on_duplicate``, gaps
+    as nodata rows, irregular spacing refused unless ``resample``); the caps of
+    ``limits`` on rows and gaps are checked before any array of rows exists. The
+    collector's spool is closed here (the caller removes it).
+
+    Args:
+        collector: the image's scanlines (closed for appending from here on).
+        tiff_path: where to write the TIFF (the caller moves it into place).
+        depth_unit: "m" or "ft", recorded in the TIFF.
+        options: the input policy (``target_width`` already applied by the caller).
+        limits: the job's caps.
+        explain: turns a depth-axis error into the exception raised (it words the
+            lines or records of the scanlines involved, given in read order).
+        bytes_read: bytes of the file read (recorded in the result).
+        trim: leave out the leading and trailing scanlines (in depth order) in
+            which every column is nodata (:meth:`ScanlineCollector.kept`).
+        on_rows: called with the fraction of rows written (0..1).
+
+    Returns:
+        What was written.
+
+    Raises:
+        EmptyImageError: ``trim`` and no scanline holds a valid cell.
+        Exception: what ``explain`` makes of a depth-axis error.
+    """
+    columns = collector.columns
+    row_cap, row_cap_reason = limits.row_cap(columns)
+    depth = collector.depth()
+    kept = collector.kept(trim)
+    if kept is not None:
+        if not kept.size:
+            raise EmptyImageError("every value of the image is nodata")
+        depth = depth[kept]
+    try:
+        axis = depth_axis_from_depths(
+            depth,
+            on_duplicate=options.on_duplicate,
+            resample=options.resample,
+            max_rows=row_cap,
+            max_gap_rows=limits.max_gap_rows,
+        )
+    except DepthAxisError as exc:
+        indices = tuple(int(kept[i]) for i in exc.indices) if kept is not None else exc.indices
+        if isinstance(exc, AxisTooLargeError) and len(exc.indices) == 1:
+            exc.message += f": {row_cap_reason}"
+        raise explain(indices, exc) from None
+    spool = collector.spool
+    layout = spool.layout
+    scanlines = spool.open()
+    try:
+        statistics = _Statistics(layout, *spool.value_range)
+        source: _SpoolReader | _KeptReader = scanlines if kept is None else _KeptReader(scanlines, kept)
+        band_reader = _band_reader(axis, source, layout)
+        if layout is UINT8 and kept is None and not axis.merged and (axis.row_of_scanline >= 0).all():
+            statistics.histogram = collector.histogram  # every scanline is stored once, as read
+            read_band = band_reader
+        else:
+
+            def read_band(first: int, stop: int) -> np.ndarray:
+                band = band_reader(first, stop)
+                statistics.add(band)
+                return band
+
+        def rows_written(rows: int) -> None:
+            if on_rows:
+                on_rows(rows / axis.rows)
+
+        levels = write_pyramid(
+            tiff_path,
+            rows=axis.rows,
+            columns=columns,
+            read_band=read_band,
+            layout=layout,
+            description=tiff_description(axis, columns, depth_unit),
+            scratch_dir=spool.directory,
+            on_rows=rows_written,
+        )
+    finally:
+        scanlines.close()
+    return IngestResult(
+        axis=axis,
+        columns=columns,
+        levels=levels,
+        dtype=layout.name,
+        rows_read=int(depth.size),
+        rows_dropped=collector.dropped,
+        bytes_read=bytes_read,
+        **statistics.result(),
+    )
+
+
+class _KeptReader:
+    """A spool reader seen through the read-order positions an image keeps (its trimmed ends left out)."""
+
+    def __init__(self, reader: _SpoolReader, kept: np.ndarray):
+        self.reader, self.kept = reader, kept
+        self.shape = (kept.size, *reader.shape[1:])
+
+    def read(self, first: int, stop: int) -> np.ndarray:
+        """Kept scanlines ``[first, stop)``: one read, as kept positions are consecutive runs."""
+        return self.reader.take(self.kept[first:stop])
+
+    def take(self, indices: np.ndarray) -> np.ndarray:
+        """Kept scanlines at ``indices``."""
+        return self.reader.take(self.kept[indices])
+
+
+def csv_to_pyramid(
     csv_path: str | Path,
     tiff_path: str | Path,
     *,
@@ -464,102 +671,69 @@ def csv_to_pyramid(  # noqa: PLR0912, PLR0915 (the pipeline's steps in order, re
     total_bytes = os.path.getsize(csv_path)
     resize = options.target_width and options.target_width != header.columns
     columns = options.target_width or header.columns
-    row_cap, row_cap_reason = limits.row_cap(columns)
-    spool = _ScanlineSpool(scratch_dir, columns)
-    scanlines = None
+    collector = ScanlineCollector(scratch_dir, columns)
     try:
-        depths: list[np.ndarray] = []
-        dropped = 0
-        histogram = np.zeros(256, np.int64)  # of the uint8 scanlines, as stored unless rows are merged
-        kept = 0
-        blocks = iter_scanline_blocks(
-            csv_path, header, prepare=_preparer(columns, bool(resize)), max_line_bytes=limits.max_line_bytes
-        )
-        for block in blocks:
-            kept += block.depth.size
-            if row_cap is not None and kept > row_cap:
-                blocks.close()
-                lines = scanline_lines(csv_path, header, (row_cap,))
-                raise CsvFormatError(
-                    f"the file has more than {row_cap:,} scanlines: {row_cap_reason}",
-                    line=lines[0] if lines else None,
-                )
-            if block.pixels is not None:
-                spool.append_pixels(block.pixels)
-                if block.histogram is not None:  # always, with pixels
-                    histogram += block.histogram
-            elif block.floats is not None:  # always, without pixels
-                spool.append_floats(block.floats)
-            depths.append(block.depth)
-            dropped += block.dropped
-            if on_progress:
-                on_progress(READ_SHARE * block.bytes_read / max(total_bytes, 1), block.bytes_read)
-        depth = np.concatenate(depths) if depths else np.empty(0)
-        try:
-            axis = depth_axis_from_depths(
-                depth,
-                on_duplicate=options.on_duplicate,
-                resample=options.resample,
-                max_rows=row_cap,
-                max_gap_rows=limits.max_gap_rows,
-            )
-        except DepthAxisError as exc:
-            lines = scanline_lines(csv_path, header, exc.indices)
+        _collect_csv(csv_path, header, collector, limits, bool(resize), on_progress, total_bytes)
+
+        def explain(indices: tuple[int, ...], exc: DepthAxisError) -> CsvFormatError:
+            lines = scanline_lines(csv_path, header, indices)
             where = " and ".join(f"line {line}" for line in lines)
-            message = exc.message
-            if isinstance(exc, AxisTooLargeError) and len(exc.indices) == 1:
-                message += f": {row_cap_reason}"
-            raise CsvFormatError(
-                f"{message}" + (f" ({where})" if where else ""),
+            return CsvFormatError(
+                f"{exc.message}" + (f" ({where})" if where else ""),
                 line=lines[-1] if lines else None,
                 column=header.names[header.depth_index],
-            ) from None
+            )
 
-        layout = spool.layout
-        scanlines = spool.open()
-        statistics = _Statistics(layout, *spool.value_range)
-        band_reader = _band_reader(axis, scanlines, layout)
-        if layout is UINT8 and not axis.merged and (axis.row_of_scanline >= 0).all():
-            statistics.histogram = histogram  # every scanline is stored once, as read
-            read_band = band_reader
-        else:
-
-            def read_band(first: int, stop: int) -> np.ndarray:
-                band = band_reader(first, stop)
-                statistics.add(band)
-                return band
-
-        def rows_written(rows: int) -> None:
+        def rows_written(fraction: float) -> None:
             if on_progress:
-                on_progress(READ_SHARE + (1 - READ_SHARE) * rows / axis.rows, total_bytes)
+                on_progress(READ_SHARE + (1 - READ_SHARE) * fraction, total_bytes)
 
-        levels = write_pyramid(
+        return to_pyramid(
+            collector,
             tiff_path,
-            rows=axis.rows,
-            columns=columns,
-            read_band=read_band,
-            layout=layout,
-            description=tiff_description(axis, columns, depth_unit),
-            scratch_dir=scratch_dir,
+            depth_unit=depth_unit,
+            options=options,
+            limits=limits,
+            explain=explain,
+            bytes_read=total_bytes,
             on_rows=rows_written,
         )
     finally:
-        if scanlines is not None:
-            scanlines.close()
-        spool.remove()
-    return IngestResult(
-        axis=axis,
-        columns=columns,
-        levels=levels,
-        dtype=layout.name,
-        rows_read=int(depth.size),
-        rows_dropped=dropped,
-        bytes_read=total_bytes,
-        **statistics.result(),
+        collector.remove()
+
+
+def _collect_csv(  # noqa: PLR0917 (one pass of csv_to_pyramid, its state passed in)
+    csv_path: str | Path,
+    header: CsvHeader,
+    collector: ScanlineCollector,
+    limits: IngestLimits,
+    resize: bool,
+    on_progress: ProgressCallback | None,
+    total_bytes: int,
+) -> None:
+    """Read the CSV's scanlines into ``collector``, stopping at the row cap (with its line)."""
+    row_cap, row_cap_reason = limits.row_cap(collector.columns)
+    blocks = iter_scanline_blocks(
+        csv_path, header, prepare=_preparer(collector.columns, resize), max_line_bytes=limits.max_line_bytes
     )
+    for block in blocks:
+        if row_cap is not None and collector.scanlines + block.depth.size > row_cap:
+            blocks.close()
+            lines = scanline_lines(csv_path, header, (row_cap,))
+            raise CsvFormatError(
+                f"the file has more than {row_cap:,} scanlines: {row_cap_reason}",
+                line=lines[0] if lines else None,
+            )
+        if block.pixels is not None:
+            collector.add_pixels(block.depth, block.pixels, block.histogram)
+        elif block.floats is not None:  # always, without pixels
+            collector.add_floats(block.depth, block.floats)
+        collector.dropped += block.dropped
+        if on_progress:
+            on_progress(READ_SHARE * block.bytes_read / max(total_bytes, 1), block.bytes_read)
 
 
-def _band_reader(axis: DepthAxis, scanlines: _SpoolReader, layout):
+def _band_reader(axis: DepthAxis, scanlines: _SpoolReader | _KeptReader, layout):
     """``read_band(first, stop)`` over the spooled scanlines, in row order.
 
     Rows without a scanline are nodata. With ``axis.merged``, a row holding

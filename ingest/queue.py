@@ -16,6 +16,7 @@ from celery import current_app
 
 #: The tasks services queue (``ingest.tasks``).
 INGEST_IMAGE = "ingest.tasks.ingest_image"
+INGEST_WELL = "ingest.tasks.ingest_well"
 DELIVER_WEBHOOK = "ingest.tasks.deliver_webhook"
 
 

@@ -1,4 +1,4 @@
-"""Reads on images."""
+"""Reads on images and wells."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 from django.db.models import Q, QuerySet
 
-from ingest.models import Image
+from ingest.models import Curve, Image, Well
 from ingest.storage import storage_is_local, storage_local_path
 
 
@@ -29,18 +29,33 @@ def image_list(*, user=None) -> QuerySet[Image]:
     return images.filter(public=True)
 
 
+def well_list(*, user=None) -> QuerySet[Well]:
+    """The wells ``user`` may see, newest first: public ones, their own, all for staff (as images)."""
+    wells = Well.objects.order_by("-created", "-id")
+    if image_sees_everything(user):
+        return wells
+    if user is not None and user.is_authenticated:
+        return wells.filter(Q(public=True) | Q(owner=user))
+    return wells.filter(public=True)
+
+
+def well_curve(*, well: Well, mnemonic: str) -> Curve | None:
+    """The curve ``mnemonic`` of a well (exact spelling), or None."""
+    return well.curves.filter(mnemonic=mnemonic).first()
+
+
 def image_sees_everything(user) -> bool:
     """True for staff: they see and manage every image."""
     return bool(user is not None and user.is_authenticated and user.is_staff)
 
 
-def image_is_visible(image: Image, user) -> bool:
-    """The rule of :func:`image_list` for one image already loaded."""
+def image_is_visible(image: Image | Well, user) -> bool:
+    """The rule of :func:`image_list` (:func:`well_list`) for one image (well) already loaded."""
     return image.public or image_can_manage(image, user)
 
 
-def image_can_manage(image: Image, user) -> bool:
-    """The owner and staff may change (PATCH) and delete an image (an ownerless one: staff only)."""
+def image_can_manage(image: Image | Well, user) -> bool:
+    """The owner and staff may change (PATCH) and delete an image or a well (an ownerless one: staff only)."""
     if image_sees_everything(user):
         return True
     return bool(user is not None and user.is_authenticated and image.owner_id == user.pk)

@@ -18,7 +18,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Sum
 
 from ingest.jobs import JobAttemptsSpent, JobSuperseded, job_claim, job_finish, job_lease
-from ingest.models import Image, WebhookDelivery
+from ingest.models import Image, WebhookDelivery, Well
 from ingest.pipeline import DEFAULT_OPTIONS, IngestLimits, IngestOptions, IngestResult, csv_to_pyramid
 from ingest.queue import DELIVER_WEBHOOK, INGEST_IMAGE, task_queue
 from ingest.reader import CsvFormatError, read_header
@@ -105,12 +105,17 @@ def quota_check(*, owner, size: int | None) -> None:
 
     Raises:
         TooManyJobsError: ``MAX_CONCURRENT_JOBS`` jobs of the owner are pending or running.
-        QuotaExceededError: the owner's stored CSV bytes plus ``size`` exceed ``QUOTA_BYTES``.
+        QuotaExceededError: the owner's stored uploads (images' CSVs and wells' files)
+            plus ``size`` exceed ``QUOTA_BYTES``.
     """
     images = Image.objects.filter(**_owned(owner))
+    wells = Well.objects.filter(**_owned(owner))
+    active = [Image.Status.PENDING, Image.Status.RUNNING]
     jobs_limit = settings.MAX_CONCURRENT_JOBS
     if jobs_limit > 0:
-        running = images.filter(status__in=[Image.Status.PENDING, Image.Status.RUNNING]).count()
+        # A well's images are its job's, not jobs of their own (they have no source).
+        running = images.filter(status__in=active).exclude(source="").count()
+        running += wells.filter(status__in=active).count()
         if running >= jobs_limit:
             raise TooManyJobsError(
                 f"{running} jobs are pending or running; at most {jobs_limit} at once "
@@ -120,16 +125,17 @@ def quota_check(*, owner, size: int | None) -> None:
     bytes_limit = settings.QUOTA_BYTES
     if bytes_limit > 0:
         stored = images.aggregate(total=Sum("source_size"))["total"] or 0
+        stored += wells.aggregate(total=Sum("source_size"))["total"] or 0
         if size is None and stored >= bytes_limit:
             raise QuotaExceededError(
-                f"your images already take {stored} bytes; the quota is {bytes_limit} bytes "
-                "(DJANGO_QUOTA_BYTES): delete images first",
+                f"your uploads already take {stored} bytes; the quota is {bytes_limit} bytes "
+                "(DJANGO_QUOTA_BYTES): delete images or wells first",
                 limit=bytes_limit,
             )
         if size is not None and stored + size > bytes_limit:
             raise QuotaExceededError(
-                f"storing this upload ({size} bytes) would bring your images to {stored + size} bytes; "
-                f"the quota is {bytes_limit} bytes (DJANGO_QUOTA_BYTES): delete images first",
+                f"storing this upload ({size} bytes) would bring your uploads to {stored + size} bytes; "
+                f"the quota is {bytes_limit} bytes (DJANGO_QUOTA_BYTES): delete images or wells first",
                 limit=bytes_limit,
             )
 
@@ -154,6 +160,7 @@ def image_create(
     webhook_url: str = "",
     options: IngestOptions = DEFAULT_OPTIONS,
     public: bool | None = None,
+    well: Well | None = None,
 ) -> tuple[Image, bool]:
     """Store an uploaded CSV and queue its ingestion.
 
@@ -182,6 +189,7 @@ def image_create(
         webhook_url: POSTed (signed) when the job ends.
         options: the input policy (same bytes with other options is another image).
         public: readable by anyone; None: ``DJANGO_PUBLIC_READ``.
+        well: the well the image belongs to (the caller checked the owner may manage it).
 
     Returns:
         (image, created): ``created`` is False when an existing image was returned.
@@ -193,7 +201,8 @@ def image_create(
     """
     spooled, sha256, size = _spool_upload(stream)
     option_values = asdict(options)
-    dedupe_key = None if force else dedupe_key_for(sha256=sha256, options=option_values)
+    keyed = option_values if well is None else {**option_values, "well": well.pk}  # one per well
+    dedupe_key = None if force else dedupe_key_for(sha256=sha256, options=keyed)
     try:
         read_header(spooled, max_line_bytes=settings.MAX_LINE_BYTES, max_columns=settings.MAX_COLUMNS)
         if dedupe_key is not None and (existing := _existing(owner=owner, dedupe_key=dedupe_key)):
@@ -223,6 +232,7 @@ def image_create(
                 depth_unit=depth_unit,
                 webhook_url=webhook_url,
                 options=option_values,
+                well=well,
                 **fields,
             )
             if queue:
@@ -320,7 +330,7 @@ def image_ingest(*, image_id: int, on_progress: Callable[[float], None] | None =
         JobLeaseHeld: another worker runs the job under a live lease.
     """
     try:
-        attempt = job_claim(image_id=image_id)
+        attempt = job_claim(pk=image_id)
     except JobAttemptsSpent:  # this delivery ended it failed
         job_partials_remove(image_id=image_id)
         image = Image.objects.get(pk=image_id)
@@ -339,7 +349,7 @@ def image_ingest(*, image_id: int, on_progress: Callable[[float], None] | None =
 
     failure: dict = {}
     superseded = False
-    with job_lease(image_id=image_id, attempt=attempt) as lease:
+    with job_lease(pk=image_id, attempt=attempt) as lease:
 
         def progress(fraction: float, bytes_read: int) -> None:
             lease.check()
@@ -384,7 +394,7 @@ def image_ingest(*, image_id: int, on_progress: Callable[[float], None] | None =
         logger.warning("image %s: attempt %s stopped, another attempt owns the job", image_id, attempt)
         return Image.objects.filter(pk=image_id).first()
     if failure:
-        ended = job_finish(image_id=image_id, attempt=attempt, status=Image.Status.FAILED, **failure)
+        ended = job_finish(pk=image_id, attempt=attempt, status=Image.Status.FAILED, **failure)
     else:
         try:
             ended = _record_success(image_id, attempt, final_name, result)
@@ -413,7 +423,7 @@ def _record_success(image_id: int, attempt: int, final_name: str, result: Ingest
     """
     axis = result.axis
     return job_finish(
-        image_id=image_id,
+        pk=image_id,
         attempt=attempt,
         status=Image.Status.SUCCEEDED,
         progress=1.0,

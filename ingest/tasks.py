@@ -5,7 +5,9 @@ from celery.exceptions import Retry
 from django.conf import settings
 
 from ingest.jobs import JobLeaseHeld, jobs_reap
+from ingest.models import Well
 from ingest.services import image_ingest, webhook_deliver
+from ingest.wells import well_ingest
 
 
 @shared_task(bind=True, acks_late=True, max_retries=None)
@@ -23,10 +25,25 @@ def ingest_image(self, image_id: int) -> None:
         raise self.retry(countdown=held.seconds + 1) from None
 
 
+@shared_task(bind=True, acks_late=True, max_retries=None)
+def ingest_well(self, well_id: int) -> None:
+    """Run the job of one well (its images and curves); as :func:`ingest_image` for a held lease.
+
+    Time limits: those of ``ingest_image`` (``CELERY_TASK_ANNOTATIONS``).
+    """
+    try:
+        well_ingest(well_id=well_id)
+    except JobLeaseHeld as held:
+        if self.request.is_eager:
+            return
+        raise self.retry(countdown=held.seconds + 1) from None
+
+
 @shared_task
 def reap_jobs() -> None:
-    """Resume or fail the jobs whose worker died (Celery beat, ``DJANGO_REAP_INTERVAL_SECONDS``)."""
+    """Resume or fail the images' and wells' jobs whose worker died (``DJANGO_REAP_INTERVAL_SECONDS``)."""
     jobs_reap()
+    jobs_reap(model=Well)
 
 
 @shared_task(bind=True, acks_late=True)

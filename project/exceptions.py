@@ -4,7 +4,8 @@ Every error answers::
 
     {"error": {"code": "<machine code>", "message": "<what is wrong>", ...}}
 
-with extra keys where they help (``line`` and ``column`` for a CSV, ``fields``
+with extra keys where they help (``line`` and ``column`` for a CSV, ``line`` and
+``where`` for a well log (the LAS curve, the DLIS logical record and channel), ``fields``
 for parameters, ``status`` for an image not ready, ``limit`` for an output too
 large). Domain exceptions carry no
 HTTP; this table gives their status, in the spirit of titiler's error table.
@@ -30,6 +31,7 @@ from rest_framework.views import set_rollback
 
 from ingest.axis import DepthRangeError
 from ingest.reader import CsvFormatError
+from ingest.welllog import WellLogError
 from tiles.core.pyramid import ReadTooLargeError
 from tiles.core.render import OutputTooLargeError
 from tiles.frames import NoScanlineError
@@ -43,6 +45,7 @@ SERVER_ERROR_MESSAGE = "internal server error; quote the request_id when you rep
 #: exception class -> (HTTP status, error code)
 DOMAIN_ERRORS: dict[type[Exception], tuple[int, str]] = {
     CsvFormatError: (422, "invalid_csv"),
+    WellLogError: (422, "invalid_well_log"),
     DepthRangeError: (400, "invalid_depth_range"),
     ReadTooLargeError: (400, "read_too_large"),  # an OutputTooLargeError: before it
     OutputTooLargeError: (400, "output_too_large"),
@@ -76,6 +79,9 @@ def api_exception_handler(exc: Exception, context: dict) -> Response | None:  # 
             extra: dict[str, object] = {}
             if isinstance(exc, CsvFormatError):
                 extra = {"line": exc.line, "column": exc.column}
+                message = str(exc)
+            elif isinstance(exc, WellLogError):
+                extra = {"line": exc.line, "where": exc.where or None}
                 message = str(exc)
             elif isinstance(exc, ImageNotReadyError):
                 extra = {"status": exc.image.status, "progress": exc.image.progress}

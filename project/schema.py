@@ -290,7 +290,7 @@ NULLABLE_FIELDS = {("Image", "duration")}
 
 #: (component, property) of uploaded files: ``format: binary``, sent as multipart only
 #: (drf-spectacular writes a FileField as a ``uri`` string, the way it reads back).
-FILE_FIELDS = {("ImageUpload", "file")}
+FILE_FIELDS = {("ImageUpload", "file"), ("WellUpload", "file")}
 
 #: The probes' bodies.
 PROBE_BODIES = {

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework.routers import DefaultRouter, SimpleRouter
 
 from ingest.rest.viewsets import ImageViewSet
+from ingest.rest.wells import WellViewSet
 from project.auth import LogoutView
 from project.health import healthz, readyz
 from tiles import views
@@ -19,6 +20,7 @@ from tiles.rest.viewsets import ImageDataViewSet
 router = DefaultRouter(trailing_slash=False)
 router.include_format_suffixes = False  # no ".json" twins: half the patterns to match per request
 router.register("images", ImageViewSet, basename="image")
+router.register("wells", WellViewSet, basename="well")
 serving = SimpleRouter(trailing_slash=False)
 serving.register("images", ImageDataViewSet, basename="image")
 

@@ -25,6 +25,7 @@ pytestmark = pytest.mark.django_db
 
 ID = "<id>"  # replaced by the sample image's id
 MINE = "<mine>"  # replaced by the id of an image the token's user uploaded (its owner)
+WELL = "<well>"  # replaced by the id of a LAS well the token's user uploaded (curve GR)
 
 #: One real request per documented operation: path parameters, query, multipart body.
 REQUESTS: dict[tuple[str, str], dict] = {
@@ -35,6 +36,16 @@ REQUESTS: dict[tuple[str, str], dict] = {
     ("PATCH", "/api/v1/images/{id}"): {"path": {"id": MINE}, "json": {"name": "renamed", "public": False}},
     ("DELETE", "/api/v1/images/{id}"): {"path": {"id": MINE}},
     ("POST", "/api/v1/auth/logout"): {},
+    ("GET", "/api/v1/wells"): {"query": {"limit": 5}},
+    ("POST", "/api/v1/wells"): {"body": {"file": "csv", "name": "well-W", "depth_unit": "ft"}},
+    ("GET", "/api/v1/wells/{id}"): {"path": {"id": WELL}},
+    ("PATCH", "/api/v1/wells/{id}"): {"path": {"id": WELL}, "json": {"name": "renamed", "public": False}},
+    ("DELETE", "/api/v1/wells/{id}"): {"path": {"id": WELL}},
+    ("GET", "/api/v1/wells/{id}/curves"): {"path": {"id": WELL}},
+    ("GET", "/api/v1/wells/{id}/curves/{mnemonic}"): {
+        "path": {"id": WELL, "mnemonic": "GR"},
+        "query": {"depth_min": 10, "depth_max": 12, "max_points": 4},
+    },
     ("GET", "/api/v1/images/{id}/tiles/{z}/{x}/{y}.{fmt}"): {
         "path": {"id": ID, "z": 5, "x": 0, "y": 3, "fmt": "png"},
         "query": {"palette": "viridis"},
@@ -151,6 +162,30 @@ def test_api_schema_truth_one_request_for_every_operation(api_schema):
     assert sorted(set(REQUESTS) - operations) == [], "requests here for operations the schema does not list"
 
 
+def _my_well(api_token: str, directory) -> int:
+    """Upload a small LAS well (curves GR, an image ABDC of 4 sectors) as the token's user; its id."""
+    import lasio
+    import numpy as np
+
+    las = lasio.LASFile()
+    depth = 10 + np.arange(40) * 0.25
+    las.append_curve("DEPT", depth, unit="M")
+    for sector in range(1, 5):
+        las.append_curve(f"ABDC{sector}M", depth / 4 + sector, unit="g/cc")
+    las.append_curve("GR", depth * 2, unit="gAPI")
+    path = directory / "mine.las"
+    las.write(str(path), version=2.0)
+    answer = Client(HTTP_AUTHORIZATION=f"Token {api_token}").post(
+        "/api/v1/wells", {"file": SimpleUploadedFile("mine.las", path.read_bytes())}
+    )
+    assert answer.status_code == 202, answer.content[:500]
+    from ingest.wells import well_ingest
+
+    well = well_ingest(well_id=answer.json()["id"])  # the test's transaction never commits: run it here
+    assert well is not None and well.status == "succeeded", well and well.error
+    return well.pk
+
+
 @pytest.mark.parametrize(("method", "path"), list(REQUESTS), ids=[f"{m} {p}" for m, p in REQUESTS])
 def test_api_schema_truth_answer_validates(api_schema, sample_image, api_token, write_csv, method, path):
     spec = REQUESTS[(method, path)]
@@ -162,6 +197,8 @@ def test_api_schema_truth_answer_validates(api_schema, sample_image, api_token, 
             "/api/v1/images", {"file": SimpleUploadedFile("mine.csv", upload)}
         )
         ids[MINE] = answer.json()["id"]
+    if WELL in spec.get("path", {}).values():
+        ids[WELL] = _my_well(api_token, write_csv(["unused"]).parent)
 
     def resolve(values: dict) -> dict:
         return {

@@ -1,15 +1,19 @@
-"""HTTP shapes of an image and of an upload."""
+"""HTTP shapes of an image, a well, a curve and of their uploads."""
 
 from __future__ import annotations
+
+import math
 
 from django.contrib.auth.models import User
 from django.core.validators import URLValidator
 from django.urls import reverse
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from ingest.axis import ON_DUPLICATE
-from ingest.models import Image, WebhookDelivery
-from ingest.selectors import image_can_manage
+from ingest.curves import CurveWindow
+from ingest.models import Curve, Image, WebhookDelivery, Well
+from ingest.selectors import image_can_manage, image_is_visible
 from ingest.webhooks import validate_webhook_url
 
 
@@ -100,8 +104,11 @@ class ImageSerializer(serializers.ModelSerializer):
             "options",
             "webhook_url",
             "webhook_deliveries",
+            "well",
+            "value_unit",
         ]
         read_only_fields = fields
+        extra_kwargs = {"well": {"help_text": "id of the well the image belongs to (null: none)"}}
 
     def to_representation(self, image: Image) -> dict:
         data = super().to_representation(image)
@@ -207,3 +214,229 @@ class ImageUploadSerializer(serializers.Serializer):
         max_length=1000,
         help_text="POSTed when the job ends, signed: X-Signature-256: sha256=<HMAC of the body>",
     )
+    well = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=2**31 - 1,
+        help_text="id of a well you may change: the image belongs to it",
+    )
+
+
+def _absolute(request, path: str) -> str:
+    return request.build_absolute_uri(path) if request else path
+
+
+class WellImageSerializer(serializers.ModelSerializer):
+    """One image of a well, as the well's detail lists it (the image's own route has the rest)."""
+
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Image
+        fields = [
+            "id",
+            "name",
+            "url",
+            "columns",
+            "rows",
+            "status",
+            "value_unit",
+            "depth_min",
+            "depth_max",
+            "depth_step",
+            "dtype",
+        ]
+        read_only_fields = fields
+
+    def get_url(self, image: Image) -> str:
+        return _absolute(self.context.get("request"), reverse("image-detail", kwargs={"pk": image.pk}))
+
+
+class CurveSerializer(serializers.ModelSerializer):
+    """A curve of a well: its unit, samples and ranges (depth in the well's ``depth_unit``)."""
+
+    url = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Curve
+        fields = [
+            "mnemonic",
+            "unit",
+            "description",
+            "samples",
+            "depth_min",
+            "depth_max",
+            "value_min",
+            "value_max",
+            "url",
+        ]
+        read_only_fields = fields
+
+    def get_url(self, curve: Curve) -> str:
+        path = reverse("well-curve", kwargs={"pk": curve.well_id, "mnemonic": curve.mnemonic})
+        return _absolute(self.context.get("request"), path)
+
+
+class WellSerializer(serializers.ModelSerializer):
+    """A well with its job, header facts, images and curves (depths in ``depth_unit``).
+
+    ``error`` is the job's error in words ("" none), ``error_line`` the LAS or
+    CSV line, ``error_where`` the curve, or the DLIS logical record and channel.
+    """
+
+    url = serializers.SerializerMethodField()
+    owner: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
+        slug_field="username", read_only=True, allow_null=True, help_text="the uploader's username"
+    )
+    public = serializers.BooleanField(
+        read_only=True, help_text="readable by anyone; false: only by its owner and staff"
+    )
+    images = serializers.SerializerMethodField()
+    curves = CurveSerializer(many=True, read_only=True)
+
+    class Meta:
+        model = Well
+        fields = [
+            "id",
+            "url",
+            "name",
+            "owner",
+            "public",
+            "format",
+            "status",
+            "progress",
+            "error",
+            "error_line",
+            "error_where",
+            "well_name",
+            "uwi",
+            "field",
+            "company",
+            "depth_unit",
+            "start",
+            "stop",
+            "step",
+            "bit_size",
+            "header",
+            "created",
+            "finished",
+            "images",
+            "curves",
+        ]
+        read_only_fields = fields
+
+    def get_url(self, well: Well) -> str:
+        return _absolute(self.context.get("request"), reverse("well-detail", kwargs={"pk": well.pk}))
+
+    @extend_schema_field(WellImageSerializer(many=True))
+    def get_images(self, well: Well) -> list[dict]:
+        """The well's images the requester may see, in the order the file gives them."""
+        request = self.context.get("request")
+        user = getattr(request, "user", None)
+        images = [image for image in well.images.all() if image_is_visible(image, user)]
+        return list(WellImageSerializer(images, many=True, context=self.context).data)
+
+
+class WellUpdateSerializer(ImageUpdateSerializer):
+    """``PATCH /api/v1/wells/{id}``: the owner (or staff) renames it or changes who may read it.
+
+    ``public`` applies to the images the well's job made too. Any other field is a 400 naming it.
+    """
+
+    class Meta:
+        model = Well
+        fields = ["name", "public"]
+        extra_kwargs = {
+            "name": {"required": False, "allow_blank": False, "max_length": 255},
+            "public": {"required": False, "help_text": "readable by anyone; false: owner and staff only"},
+        }
+
+    def update(self, instance, validated_data: dict):
+        well = super().update(instance, validated_data)
+        if "public" in validated_data:
+            Image.objects.filter(well_id=well.pk, source="").update(public=validated_data["public"])
+        return well
+
+
+class WellUploadSerializer(serializers.Serializer):
+    """``POST /api/v1/wells``: multipart form (the format is told by the content)."""
+
+    file = serializers.FileField(allow_empty_file=True, help_text="a LAS 2.0, DLIS or CSV file")
+    name = serializers.CharField(required=False, max_length=255, allow_blank=False)
+    depth_unit = serializers.ChoiceField(
+        choices=Well.DepthUnit.choices,
+        default=Well.DepthUnit.METRE,
+        help_text="a CSV's depth unit (LAS and DLIS say theirs)",
+    )
+    force = serializers.BooleanField(
+        default=False, help_text="a new well even if the same bytes were uploaded"
+    )
+    public = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="readable by anyone (default DJANGO_PUBLIC_READ); false: only by you and staff",
+    )
+    on_duplicate = serializers.ChoiceField(
+        choices=ON_DUPLICATE,
+        default="error",
+        help_text="samples on one image row: error (422 naming them), first, last or mean",
+    )
+    resample = serializers.BooleanField(
+        default=False, help_text="snap irregular depths to the nearest row of a regular grid"
+    )
+
+
+class CurveParams(serializers.Serializer):
+    """``GET /api/v1/wells/{id}/curves/{mnemonic}``: the depth range and the most points answered."""
+
+    depth_min = serializers.FloatField(required=False, help_text="shallow end, in the well's depth unit")
+    depth_max = serializers.FloatField(required=False, help_text="deep end, in the well's depth unit")
+    max_points = serializers.IntegerField(
+        required=False,
+        default=2000,
+        min_value=2,
+        max_value=100_000,
+        help_text="the most samples answered; more in the range: min and max of each depth bin",
+    )
+    format = serializers.ChoiceField(
+        choices=["json", "npy"],
+        required=False,
+        help_text="npy: a float64 (2, n) array, row 0 depth, row 1 value (or Accept: application/x-npy)",
+    )
+
+    def validate(self, attrs):
+        low, high = attrs.get("depth_min"), attrs.get("depth_max")
+        for name, value in (("depth_min", low), ("depth_max", high)):
+            if value is not None and not math.isfinite(value):
+                raise serializers.ValidationError({name: "must be a finite number"})
+        if low is not None and high is not None and low > high:
+            raise serializers.ValidationError({"depth_min": "depth_min must not be more than depth_max"})
+        return attrs
+
+
+class CurveDataSerializer(serializers.Serializer):
+    """The samples of a curve in a depth range (JSON)."""
+
+    mnemonic = serializers.CharField()
+    unit = serializers.CharField(help_text="unit of the values ('' unknown)")
+    depth_unit = serializers.ChoiceField(choices=Well.DepthUnit.choices)
+    samples = serializers.IntegerField(help_text="samples of the curve in the range")
+    decimated = serializers.BooleanField(help_text="true: min and max of each depth bin are answered")
+    depth = serializers.ListField(child=serializers.FloatField(), help_text="increasing depths")
+    value = serializers.ListField(
+        child=serializers.FloatField(allow_null=True), help_text="values; null for nodata"
+    )
+
+
+def curve_data(curve: Curve, window: CurveWindow, depth_unit: str) -> dict:
+    """The JSON of a curve window (:class:`CurveDataSerializer`'s shape; NaN as null)."""
+    return {
+        "mnemonic": curve.mnemonic,
+        "unit": curve.unit,
+        "depth_unit": depth_unit,
+        "samples": window.samples,
+        "decimated": window.decimated,
+        "depth": window.depth.tolist(),
+        "value": [None if math.isnan(value) else value for value in window.value.tolist()],
+    }

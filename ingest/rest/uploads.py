@@ -1,4 +1,4 @@
-"""An upload form, validated, turned into an image: shared by the upload routes.
+"""An upload form, validated, turned into an image or a well: shared by the upload routes.
 
 ``POST /api/v1/images`` and the classic ``POST /upload-csv/`` both use these:
 the same form (:class:`~ingest.rest.serializers.ImageUploadSerializer`), the
@@ -11,11 +11,13 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from django.conf import settings
-from rest_framework.exceptions import APIException, NotFound
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
 
-from ingest.models import Image
+from ingest.models import Image, Well
 from ingest.pipeline import IngestOptions
+from ingest.selectors import image_can_manage, well_list
 from ingest.services import QuotaExceededError, TooManyJobsError, image_create, quota_check
+from ingest.wells import well_create
 from project.exceptions import error_body
 
 
@@ -106,6 +108,7 @@ def image_create_from_upload(*, data: dict, owner=None) -> tuple[Image, bool]:
         TooManyJobs: 429, the owner has ``DJANGO_MAX_CONCURRENT_JOBS`` jobs pending or running.
     """
     stream = data["file"]
+    well = upload_well(data.get("well"), owner=owner)
     with _quota_errors(), _deleted_meanwhile():
         image, created = image_create(
             stream=stream,
@@ -120,9 +123,66 @@ def image_create_from_upload(*, data: dict, owner=None) -> tuple[Image, bool]:
                 resample=data["resample"],
                 target_width=data.get("target_width"),
             ),
+            well=well,
         )
         image.refresh_from_db()
     return image, created
+
+
+def upload_well(well_id: int | None, *, owner) -> Well | None:
+    """The well an image upload names, if its uploader may change it.
+
+    Raises:
+        ValidationError: 400, no well of that id that the uploader can see.
+        PermissionDenied: 403, a well the uploader sees but may not change.
+    """
+    if well_id is None:
+        return None
+    well = well_list(user=owner).filter(pk=well_id).first() if owner is not None else None
+    if well is None:
+        raise ValidationError({"well": f"no well {well_id} that you can see"})
+    if not image_can_manage(well, owner):
+        raise PermissionDenied("only the well's owner and staff may add images to it")
+    return well
+
+
+def well_create_from_upload(*, data: dict, owner) -> tuple[Well, bool]:
+    """Store a validated well upload form and queue (eager: run) its job.
+
+    Args:
+        data: ``validated_data`` of a ``WellUploadSerializer``.
+        owner: the uploading user.
+
+    Returns:
+        (well reloaded from the database, created).
+
+    Raises:
+        WellLogError: not a LAS/DLIS/CSV, or a bad header (422 with the line or record).
+        CsvFormatError: a CSV whose header cannot be read (422).
+        QuotaExceeded: 413. TooManyJobs: 429.
+    """
+    stream = data["file"]
+    with _quota_errors():
+        well, created = well_create(
+            stream=stream,
+            owner=owner,
+            name=data.get("name") or Path(stream.name or "upload").stem,
+            depth_unit=data["depth_unit"],
+            force=data["force"],
+            public=data.get("public"),
+            options=IngestOptions(on_duplicate=data["on_duplicate"], resample=data["resample"]),
+        )
+    try:
+        well.refresh_from_db()
+    except Well.DoesNotExist:
+        raise NotFound("the well was deleted while it was being ingested") from None
+    return well, created
+
+
+def failed_well_body(well: Well) -> dict:
+    """The 422 body of a well whose job failed: the error shape, with the line and where."""
+    code = "invalid_csv" if well.format == Well.Format.CSV else "invalid_well_log"
+    return error_body(code, well.error, line=well.error_line, where=well.error_where or None)
 
 
 @contextmanager

@@ -352,6 +352,7 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("DJANGO_TASK_SOFT_TIME_LIMIT", default=60)
 CELERY_TASK_TIME_LIMIT = env.int("DJANGO_TASK_TIME_LIMIT", default=90)
 CELERY_TASK_ANNOTATIONS = {
     "ingest.tasks.ingest_image": {"soft_time_limit": INGEST_SOFT_TIME_LIMIT, "time_limit": INGEST_TIME_LIMIT},
+    "ingest.tasks.ingest_well": {"soft_time_limit": INGEST_SOFT_TIME_LIMIT, "time_limit": INGEST_TIME_LIMIT},
 }
 #: Starts of one job (``Image.attempts``): one more ends it ``failed`` (it kills its worker).
 MAX_ATTEMPTS = env.int("DJANGO_MAX_ATTEMPTS", default=3)
