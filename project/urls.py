@@ -28,6 +28,7 @@ urlpatterns = [
     path("", views.image_list_page, name="image-list-page"),
     path("images/<int:pk>", views.image_viewer_page, name="image-viewer"),
     path("images/<int:pk>/tracks", views.image_tracks_page, name="image-tracks"),
+    path("wells/<int:pk>", views.well_page, name="well-page"),
     path("api/v1/colormaps", ColormapListView.as_view(), name="colormap-list"),
     path("api/v1/colormaps/<str:name>.png", ColormapLegendView.as_view(), name="colormap-legend"),
     path("api/v1/auth/logout", LogoutView.as_view(), name="auth-logout"),

@@ -264,6 +264,7 @@ def test_tiles_well_azimuth_header_and_wrap(sample_image, browser):
         ["W", 300],
     ]
     before = canvas_pixels(browser, image_body(sample_image))
+    top = view_figures(browser)["top"]
     shot(browser, "ws-azimuth-0.png", ".ws-track-image")
 
     # Drag the image a quarter turn to the left: east comes to the left edge, north wraps to the right.
@@ -281,11 +282,77 @@ def test_tiles_well_azimuth_header_and_wrap(sample_image, browser):
         ["N", 300],
     ]
     assert browser.page.get_attribute(".ws-track-image", "data-azimuth") == "90"
-    assert abs(view_figures(browser)["top"] - json.loads('{"t": 0}')["t"] - view_figures(browser)["top"]) == 0
+    assert view_figures(browser)["top"] == top, "a sideways drag turns the image, the depth stays"
     after = canvas_pixels(browser, image_body(sample_image))
     shot(browser, "ws-azimuth-90.png", ".ws-track-image")
     # Column x now shows what x + 100 showed, around the seam.
     np.testing.assert_array_equal(after[:, :300], before[:, 100:])
     np.testing.assert_array_equal(after[:, 300:], before[:, :100])
     assert "t1.az=90" in browser.page.url
+    assert browser.errors == []
+
+
+def test_tiles_well_layout_survives_a_reload(twin_images, browser):
+    a, b = twin_images
+    open_tracks(browser, f"/images/{a.pk}/tracks?t=depth,img:{a.pk},img:{b.pk}")
+    page = browser.page
+    # Change everything a user can: scale, depth, order, width, colours, turn.
+    page.select_option("#ws-scale", "500")
+    wait_ready(browser)
+    box = page.locator(image_body(a)).bounding_box()
+    page.mouse.move(box["x"] + 100, box["y"] + 400)
+    page.mouse.down()
+    page.mouse.move(box["x"] + 150, box["y"] + 100, steps=6)  # deeper, and turned
+    page.mouse.up()
+    page.click(f".ws-track[data-id='{b.pk}'] button[title='Move left']")
+    page.click(f".ws-track[data-id='{a.pk}'] .ws-settings summary")
+    page.select_option(f".ws-track[data-id='{a.pk}'] .ws-settings select", "viridis")
+    page.click(f".ws-track[data-id='{a.pk}'] .ws-settings summary")
+    wait_ready(browser)
+    before = view_figures(browser)
+    order = page.eval_on_selector_all(".ws-track", "ns => ns.map(n => n.dataset.kind + (n.dataset.id || ''))")
+    assert order == ["depth", f"image{b.pk}", f"image{a.pk}"]
+    pixels = {i.pk: canvas_pixels(browser, image_body(i)) for i in (a, b)}
+    url = page.url
+    assert "scale=500" in url and "t2.cmap=viridis" in url and "t2.az=" in url, url
+    shot(browser, "ws-reload-before.png")
+
+    page.reload()
+    wait_ready(browser)
+    after = view_figures(browser)
+    assert abs(after["top"] - before["top"]) < 1e-3
+    assert abs(after["ratio"] - 500) < 1e-6
+    assert page.url == url
+    assert page.eval_on_selector_all(".ws-track", "ns => ns.map(n => n.dataset.kind + (n.dataset.id || ''))") == order
+    assert page.get_attribute(f".ws-track[data-id='{a.pk}']", "data-azimuth") != "0"
+    for image in (a, b):
+        again = canvas_pixels(browser, image_body(image))
+        assert np.abs(again.astype(int) - pixels[image.pk]).max() <= 1, image.name
+    coloured = pixels[a.pk][..., 0] != pixels[a.pk][..., 2]
+    assert coloured.mean() > 0.9, "viridis, not grey"
+    assert not (pixels[b.pk][..., 0] != pixels[b.pk][..., 2]).any(), "the other track stays grey"
+    shot(browser, "ws-reload-after.png")
+    assert browser.errors == []
+
+
+def test_tiles_well_add_remove_reorder_tracks(twin_images, browser):
+    a, b = twin_images
+    open_tracks(browser, f"/images/{a.pk}/tracks?t=depth,img:{a.pk},img:{b.pk}")
+    page = browser.page
+    kinds = lambda: page.eval_on_selector_all(  # noqa: E731
+        ".ws-track", "ns => ns.map(n => n.dataset.kind + (n.dataset.id || ''))"
+    )
+    page.select_option("#ws-add", "depth")
+    assert kinds() == ["depth", f"image{a.pk}", f"image{b.pk}", "depth"]
+    page.locator(".ws-track").nth(0).locator("button[title='Move right']").click()
+    assert kinds() == [f"image{a.pk}", "depth", f"image{b.pk}", "depth"]
+    page.locator(".ws-track").nth(1).locator("button[title='Remove the track']").click()
+    page.locator(f".ws-track[data-id='{b.pk}'] button[title='Remove the track']").click()
+    assert kinds() == [f"image{a.pk}", "depth"]
+    page.select_option("#ws-add", f"img:{b.pk}")
+    wait_ready(browser)
+    assert kinds() == [f"image{a.pk}", "depth", f"image{b.pk}"]
+    assert f"t=img%3A{a.pk}%2Cdepth%2Cimg%3A{b.pk}" in page.url
+    pixels = canvas_pixels(browser, image_body(b))
+    assert pixels[..., 3].min() == 255
     assert browser.errors == []

@@ -17,9 +17,10 @@ from django.templatetags.static import static
 from django.urls import reverse
 from django.views.decorators.http import require_safe
 
-from ingest.models import Image
+from ingest.models import Image, Well
+from ingest.rest.serializers import CurveSerializer
 from ingest.rest.viewsets import private_response
-from ingest.selectors import image_list
+from ingest.selectors import image_list, well_list
 from tiles.core.pyramid import zoom_levels
 from tiles.source import ImageSource
 from tiles.templatetags.depth import depth, depth_decimals
@@ -125,6 +126,8 @@ def image_viewer_page(request: HttpRequest, pk: int) -> HttpResponse:
 MAX_TRACKS = 16
 #: The depth scales offered, 1:N (static/tiles/well/scale.js PRESETS).
 SCALE_PRESETS = (20, 50, 100, 200, 500, 1000)
+#: The default layout of a well: its curves in tracks of this many, at most this many tracks.
+CURVES_PER_TRACK, MAX_CURVE_TRACKS = 2, 4
 _IMAGE_TOKEN = re.compile(r"img:(\d{1,10})")
 
 
@@ -156,7 +159,7 @@ def image_track_config(image: Image) -> dict:
         "value_max": image.value_max,
         "value_p2": image.value_p2,
         "value_p98": image.value_p98,
-        "value_unit": getattr(image, "value_unit", "") or "",
+        "value_unit": image.value_unit or "",
         "tile_size": ImageSource.tile_size,
         "zooms": zoom_levels(image.columns, image.rows, ImageSource.tile_size),
         "tile_url": f"{api}/tiles",
@@ -232,3 +235,45 @@ def image_tracks_page(request: HttpRequest, pk: int) -> HttpResponse:
         "empty_message": f"The image is not ready ({image.status}): see its image view.",
     }
     return _render_workstation(request, context, [image, *images])
+
+
+def well_default_tracks(images: list[Image], mnemonics: list[str]) -> list[str]:
+    """A well's layout without ``?t=``: depth, each image, its curves :data:`CURVES_PER_TRACK` a track.
+
+    At most :data:`MAX_TRACKS` tracks, of them at most :data:`MAX_CURVE_TRACKS` curve
+    tracks (the other curves can be added on the page).
+    """
+    tracks = ["depth", *(f"img:{i.pk}" for i in images)]
+    chunks = [mnemonics[k : k + CURVES_PER_TRACK] for k in range(0, len(mnemonics), CURVES_PER_TRACK)]
+    tracks += ["curve:" + "|".join(chunk) for chunk in chunks[:MAX_CURVE_TRACKS]]
+    return tracks[:MAX_TRACKS]
+
+
+@require_safe
+def well_page(request: HttpRequest, pk: int) -> HttpResponse:
+    """``/wells/{id}``: the workstation of a well, its images and curves on one depth axis.
+
+    Opens with a depth track, a track per ready image and the curves two a track
+    (:func:`well_default_tracks`); a layout in the address (``?t=...``) replaces it.
+    404 unless the session's user may see the well.
+    """
+    well = get_object_or_404(well_list(user=request.user), pk=pk)
+    images = list(well.images.filter(status=Image.Status.SUCCEEDED).order_by("id"))
+    curves = list(CurveSerializer(well.curves.all(), many=True, context={"request": request}).data)
+    mnemonics = [c["mnemonic"] for c in curves]
+    config = workstation_config(images=images, curves=curves, default_tracks=well_default_tracks(images, mnemonics))
+    config["depth_unit"] = well.depth_unit
+    facts = [well.well_name, well.field, well.company, well.uwi]
+    context = {
+        "title": well.name,
+        "subtitle": " · ".join(fact for fact in facts if fact) or "Well",
+        "links": [{"url": reverse("well-detail", kwargs={"pk": well.pk}), "label": "API"}],
+        "config": config,
+        "empty_message": (
+            f"The well is {well.status}: no image or curve to show yet."
+            if well.status != Well.Status.SUCCEEDED
+            else "The well has no image and no curve."
+        ),
+    }
+    response = _render_workstation(request, context, images)
+    return response if well.public else private_response(response)
