@@ -356,3 +356,128 @@ def test_tiles_well_add_remove_reorder_tracks(twin_images, browser):
     pixels = canvas_pixels(browser, image_body(b))
     assert pixels[..., 3].min() == 255
     assert browser.errors == []
+
+
+WELL_TOP, WELL_STEP, WELL_ROWS, WELL_SECTORS = 2000.0, 0.1, 1000, 36
+#: GR (gAPI) and ILD (ohm.m) are constant over each quarter of the well.
+GR_BLOCKS = (30.0, 60.0, 90.0, 120.0)
+ILD_BLOCKS = (1.0, 10.0, 100.0, 1000.0)
+#: The colour of a track's first curve (static/tiles/well/curves.js CURVE_COLOURS[0]).
+FIRST_COLOUR = (0x00, 0x72, 0xB2)
+
+
+@pytest.fixture
+def las_well(db, tmp_path):
+    """A LAS 2.0 well written with lasio: a 36-sector image (ohm.m), GR and ILD in four blocks."""
+    import lasio
+
+    from ingest.wells import well_create, well_ingest
+
+    depth = WELL_TOP + np.arange(WELL_ROWS) * WELL_STEP
+    azimuth = np.arange(WELL_SECTORS) * 2 * np.pi / WELL_SECTORS
+    image = 10 + 5 * np.sin(azimuth[None, :] - depth[:, None] * 2)  # a sinusoid per metre or so
+    block = np.arange(WELL_ROWS) * 4 // WELL_ROWS
+    las = lasio.LASFile()
+    las.well["WELL"].value = "ALPHA-1"
+    las.append_curve("DEPT", depth, unit="M")
+    for k in range(WELL_SECTORS):
+        las.append_curve(f"RES{k + 1}", image[:, k], unit="ohm.m", descr="resistivity image")
+    las.append_curve("GR", np.array(GR_BLOCKS)[block], unit="gAPI", descr="gamma ray")
+    las.append_curve("ILD", np.array(ILD_BLOCKS)[block], unit="ohm.m", descr="deep induction")
+    path = tmp_path / "alpha.las"
+    las.write(str(path), version=2.0, fmt="%.4f")
+    with open(path, "rb") as stream:
+        well, _ = well_create(stream=stream, name="alpha", owner=None, queue=False)
+    well = well_ingest(well_id=well.pk)
+    assert well is not None and well.status == "succeeded", well and well.error
+    return well
+
+
+def curve_x(pixels: np.ndarray, y: int) -> float:
+    """Mean x of the first curve's colour in a screen row of a curve track."""
+    row = pixels[y, :, :3].astype(int)
+    match = np.flatnonzero(np.abs(row - FIRST_COLOUR).sum(axis=1) < 150)  # the grid: > 390 away
+    assert match.size, f"no curve in row {y}"
+    return float(match.mean())
+
+
+def block_row(figures: dict[str, float], block: int) -> int:
+    """Screen row of the middle of a quarter of the well."""
+    depth = WELL_TOP + (block + 0.5) * WELL_ROWS / 4 * WELL_STEP
+    return round((depth - figures["top"]) * figures["pxPerUnit"])
+
+
+def test_tiles_well_page_shows_the_well_images_and_curves(las_well, browser):
+    open_tracks(browser, f"/wells/{las_well.pk}")
+    page = browser.page
+    kinds = page.eval_on_selector_all(".ws-track", "ns => ns.map(n => n.dataset.kind)")
+    assert kinds == ["depth", "image", "curve"]
+    assert page.inner_text(".ws-track-curve .ws-track-title") == "GR, ILD"
+    heads = page.eval_on_selector_all(".ws-curve-head", "ns => ns.map(n => n.innerText.replace(/\\n/g, ' '))")
+    assert heads == ["20 GR (gAPI) 120", "1 ILD (ohm.m) log 1000"], heads
+    assert page.inner_text(".ws-track-image .ws-legend-unit") == "ohm.m"
+    page.select_option("#ws-scale", "fit")
+    wait_ready(browser)
+    shot(browser, "ws-well-fit.png")
+    assert browser.errors == []
+
+
+def test_tiles_well_curve_limits_and_log_scale(las_well, browser):
+    width = 300
+    open_tracks(
+        browser,
+        f"/wells/{las_well.pk}?t=depth,curve:GR,curve:ILD&w=72,{width},{width}&scale=fit"
+        "&t1.GR=0,150&t2.ILD=0.1,10000,log",
+    )
+    figures = view_figures(browser)
+    gr = ".ws-track-curve >> nth=0"
+    ild = ".ws-track-curve >> nth=1"
+    gr_pixels = canvas_pixels(browser, f"{gr} >> .ws-track-body")
+    ild_pixels = canvas_pixels(browser, f"{ild} >> .ws-track-body")
+    shot(browser, "ws-curves-log.png")
+    for block, (gr_value, ild_value) in enumerate(zip(GR_BLOCKS, ILD_BLOCKS, strict=True)):
+        y = block_row(figures, block)
+        # Linear 0..150 gAPI: GR 30, 60, 90, 120 at 1/5, 2/5, 3/5, 4/5 of the track.
+        assert abs(curve_x(gr_pixels, y) - gr_value / 150 * width) <= 1.5, block
+        # Log 0.1..10,000 ohm.m (five decades): ILD 1, 10, 100, 1000 at 1/5 ... 4/5.
+        assert abs(curve_x(ild_pixels, y) - (np.log10(ild_value) + 1) / 5 * width) <= 1.5, block
+
+    # The same ILD on a linear 0..2000 scale: 1 and 10 ohm.m crowd the left edge, 1000 at half.
+    page = browser.page
+    page.click(f"{ild} >> .ws-settings summary")
+    page.fill(f"{ild} >> .ws-right", "2000")
+    page.fill(f"{ild} >> .ws-left", "0")
+    page.uncheck(f"{ild} >> .ws-log")
+    page.click(f"{ild} >> .ws-settings summary")
+    wait_ready(browser)
+    linear = canvas_pixels(browser, f"{ild} >> .ws-track-body")
+    assert curve_x(linear, block_row(figures, 0)) <= 1.5
+    assert abs(curve_x(linear, block_row(figures, 3)) - 1000 / 2000 * width) <= 1.5
+    assert re.search(r"t2\.ILD=0%2C2000(&|$)", page.url), page.url
+    assert page.get_attribute(f"{ild} >> .ws-curve-head", "data-scale") == "linear"
+    shot(browser, "ws-curves-linear.png")
+
+    # The readout: each curve's value at the cursor's depth, the same depth as the depth track's.
+    box = page.locator(f"{gr} >> .ws-track-body").bounding_box()
+    page.mouse.move(box["x"] + 10, box["y"] + block_row(figures, 2))
+    page.wait_for_timeout(200)
+    readouts = page.eval_on_selector_all(".ws-track-readout", "ns => ns.map(n => ({...n.dataset}))")
+    assert len({r["depth"] for r in readouts}) == 1
+    assert json.loads(readouts[1]["values"]) == {"GR": 90}
+    assert json.loads(readouts[2]["values"]) == {"ILD": 100}
+    assert page.inner_text(f"{gr} >> .ws-track-readout") == "GR 90 gAPI"
+    assert browser.errors == []
+
+
+def test_tiles_well_curves_are_asked_for_the_depth_range_in_view(las_well, browser):
+    open_tracks(browser, f"/wells/{las_well.pk}?t=depth,curve:GR&scale=200&top=2010")
+    asked = [r.url for r in browser.responses if re.search(r"/api/v1/wells/\d+/curves/GR\?", r.url)]
+    assert asked, "no curve request"
+    query = dict(part.split("=") for part in asked[-1].split("?")[1].split("&"))
+    figures = view_figures(browser)
+    span = figures["bottom"] - figures["top"]
+    height = browser.page.eval_on_selector(".ws-track-curve .ws-track-body", "c => c.clientHeight")
+    assert abs(float(query["depth_min"]) - (figures["top"] - span / 2)) < 1e-6
+    assert abs(float(query["depth_max"]) - (figures["bottom"] + span / 2)) < 1e-6
+    assert int(query["max_points"]) == round(4 * height)
+    assert browser.errors == []

@@ -272,8 +272,9 @@ export class CurveTrack extends Track {
     return {
       kind: 'curve',
       width: this.width,
-      curves: this.curves.map((c) => ({
-        mnemonic: c.mnemonic, left: c.left, right: c.right, log: c.log, fill: c.fill, colour: c.colour,
+      curves: this.curves.map((c, i) => ({
+        mnemonic: c.mnemonic, left: c.left, right: c.right, log: c.log, fill: c.fill,
+        colour: c.colour === CURVE_COLOURS[i % CURVE_COLOURS.length] ? null : c.colour,  // null: the default
       })),
     };
   }
