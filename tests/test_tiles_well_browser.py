@@ -160,7 +160,9 @@ def test_tiles_well_fit_shows_the_whole_log(sample_image, browser):
 
 def test_tiles_well_tracks_are_aligned_by_depth(twin_images, sample_reference, browser):
     a, b = twin_images
-    open_tracks(browser, f"/images/{a.pk}/tracks?t=depth,img:{a.pk},img:{b.pk}&w=72,200,200&scale=50&top=9100")
+    open_tracks(
+        browser, f"/images/{a.pk}/tracks?t=depth,img:{a.pk},img:{b.pk}&w=72,200,200&scale=50&top=9100"
+    )
     figures = view_figures(browser)
     shot(browser, "ws-twins-1-50.png")
     pixels_a = canvas_pixels(browser, image_body(a))
@@ -199,7 +201,9 @@ def test_tiles_well_tracks_are_aligned_by_depth(twin_images, sample_reference, b
 
 
 def test_tiles_well_images_fill_their_track_width(sample_image, browser):
-    open_tracks(browser, f"/images/{sample_image.pk}/tracks?t=depth,img:{sample_image.pk}&w=72,300&scale=1000")
+    open_tracks(
+        browser, f"/images/{sample_image.pk}/tracks?t=depth,img:{sample_image.pk}&w=72,300&scale=1000"
+    )
     rows = slice(10, 300)
     pixels = canvas_pixels(browser, image_body(sample_image))
     assert pixels.shape[1] == 300
@@ -292,6 +296,13 @@ def test_tiles_well_azimuth_header_and_wrap(sample_image, browser):
     assert browser.errors == []
 
 
+def track_order(browser: Browser) -> list[str]:
+    """The tracks left to right: "depth", "image<id>", "curve"."""
+    return browser.page.eval_on_selector_all(
+        ".ws-track", "ns => ns.map(n => n.dataset.kind + (n.dataset.id || ''))"
+    )
+
+
 def test_tiles_well_layout_survives_a_reload(twin_images, browser):
     a, b = twin_images
     open_tracks(browser, f"/images/{a.pk}/tracks?t=depth,img:{a.pk},img:{b.pk}")
@@ -310,7 +321,7 @@ def test_tiles_well_layout_survives_a_reload(twin_images, browser):
     page.click(f".ws-track[data-id='{a.pk}'] .ws-settings summary")
     wait_ready(browser)
     before = view_figures(browser)
-    order = page.eval_on_selector_all(".ws-track", "ns => ns.map(n => n.dataset.kind + (n.dataset.id || ''))")
+    order = track_order(browser)
     assert order == ["depth", f"image{b.pk}", f"image{a.pk}"]
     pixels = {i.pk: canvas_pixels(browser, image_body(i)) for i in (a, b)}
     url = page.url
@@ -323,7 +334,7 @@ def test_tiles_well_layout_survives_a_reload(twin_images, browser):
     assert abs(after["top"] - before["top"]) < 1e-3
     assert abs(after["ratio"] - 500) < 1e-6
     assert page.url == url
-    assert page.eval_on_selector_all(".ws-track", "ns => ns.map(n => n.dataset.kind + (n.dataset.id || ''))") == order
+    assert track_order(browser) == order
     assert page.get_attribute(f".ws-track[data-id='{a.pk}']", "data-azimuth") != "0"
     for image in (a, b):
         again = canvas_pixels(browser, image_body(image))
@@ -339,9 +350,10 @@ def test_tiles_well_add_remove_reorder_tracks(twin_images, browser):
     a, b = twin_images
     open_tracks(browser, f"/images/{a.pk}/tracks?t=depth,img:{a.pk},img:{b.pk}")
     page = browser.page
-    kinds = lambda: page.eval_on_selector_all(  # noqa: E731
-        ".ws-track", "ns => ns.map(n => n.dataset.kind + (n.dataset.id || ''))"
-    )
+
+    def kinds() -> list[str]:
+        return track_order(browser)
+
     page.select_option("#ws-add", "depth")
     assert kinds() == ["depth", f"image{a.pk}", f"image{b.pk}", "depth"]
     page.locator(".ws-track").nth(0).locator("button[title='Move right']").click()

@@ -161,7 +161,7 @@ def image_track_config(image: Image) -> dict:
         "value_p98": image.value_p98,
         "value_unit": image.value_unit or "",
         "tile_size": ImageSource.tile_size,
-        "zooms": zoom_levels(image.columns, image.rows, ImageSource.tile_size),
+        "zooms": zoom_levels(image.columns or 1, image.rows or 1, ImageSource.tile_size),
         "tile_url": f"{api}/tiles",
         "pixel_url": f"{api}/data/pixel",
     }
@@ -186,7 +186,9 @@ def workstation_config(*, images: list[Image], curves: list[dict], default_track
         range of all of them (``depth_min``, ``depth_max``, ``depth_unit``), the
         decimals of the finest depth step, ``default_tracks`` and ``colormaps_url``.
     """
-    ranges = [(i.depth_min, i.depth_max) for i in images]
+    ranges = [
+        (i.depth_min, i.depth_max) for i in images if i.depth_min is not None and i.depth_max is not None
+    ]
     ranges += [(c["depth_min"], c["depth_max"]) for c in curves if c.get("depth_min") is not None]
     steps = [i.depth_step for i in images if i.depth_step]
     unit = images[0].depth_unit if images else "m"
@@ -261,7 +263,9 @@ def well_page(request: HttpRequest, pk: int) -> HttpResponse:
     images = list(well.images.filter(status=Image.Status.SUCCEEDED).order_by("id"))
     curves = list(CurveSerializer(well.curves.all(), many=True, context={"request": request}).data)
     mnemonics = [c["mnemonic"] for c in curves]
-    config = workstation_config(images=images, curves=curves, default_tracks=well_default_tracks(images, mnemonics))
+    config = workstation_config(
+        images=images, curves=curves, default_tracks=well_default_tracks(images, mnemonics)
+    )
     config["depth_unit"] = well.depth_unit
     facts = [well.well_name, well.field, well.company, well.uwi]
     context = {
