@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
@@ -147,3 +149,22 @@ def test_tiles_well_page_carries_images_and_curves(small_well):
 def test_tiles_well_page_of_a_private_well_is_404_for_others(small_well):
     assert Client().get(f"/wells/{small_well.pk}").status_code == 404
     assert logged_in("bob").get(f"/wells/{small_well.pk}").status_code == 404
+
+
+def test_tiles_well_page_preloads_every_module_it_imports(anonymous_client, small_csv):
+    from pathlib import Path
+
+    from tiles.views import WORKSTATION_MODULES
+
+    static = Path(__file__).resolve().parents[1] / "static"
+    well_modules = {f"tiles/well/{p.name}" for p in (static / "tiles" / "well").glob("*.js")}
+    assert well_modules <= set(WORKSTATION_MODULES)
+    imported = set()
+    for module in well_modules:
+        for name in re.findall(r"from '\.\./viewer/([\w-]+\.js)'", (static / module).read_text()):
+            imported.add(f"tiles/viewer/{name}")
+    assert set(WORKSTATION_MODULES) == well_modules | imported
+    image = ingest(small_csv, "small")
+    html = anonymous_client.get(f"/images/{image.pk}/tracks").content.decode()
+    for module in WORKSTATION_MODULES:
+        assert f'<link rel="modulepreload" href="/static/{module}">' in html

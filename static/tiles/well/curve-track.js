@@ -59,6 +59,7 @@ export class CurveTrack extends Track {
       colour: wanted.colour || CURVE_COLOURS[this.curves.length % CURVE_COLOURS.length],
       data: null,
       have: null,
+      asked: null,
       loading: null,
     });
     if (notify) {
@@ -148,7 +149,9 @@ export class CurveTrack extends Track {
     for (const curve of this.curves) {
       if (!covers(curve.have, top, bottom, h)) {
         complete = false;
-        this.scheduleFetch(top, bottom, h);
+        if (!covers(curve.asked, top, bottom, h)) {
+          this.scheduleFetch(top, bottom, h, curve.data ? FETCH_DELAY_MS : 0);
+        }
       }
       if (curve.data) {
         this.drawCurve(ctx, curve, view, w);
@@ -206,17 +209,21 @@ export class CurveTrack extends Track {
     ctx.stroke();
   }
 
-  /** Ask for every curve the view lacks, FETCH_DELAY_MS after the last call. */
-  scheduleFetch(top, bottom, height) {
+  /**
+   * Ask for every curve the view lacks (and no request in flight covers), delay
+   * ms after the last call: FETCH_DELAY_MS while panning, at once for a curve
+   * that has nothing to show yet.
+   */
+  scheduleFetch(top, bottom, height, delay) {
     window.clearTimeout(this.timer);
     this.timer = window.setTimeout(() => {
       const plan = fetchPlan(top, bottom, height);
       for (const curve of this.curves) {
-        if (!covers(curve.have, top, bottom, height)) {
+        if (!covers(curve.have, top, bottom, height) && !covers(curve.asked, top, bottom, height)) {
           this.fetchCurve(curve, plan);
         }
       }
-    }, FETCH_DELAY_MS);
+    }, delay);
   }
 
   fetchCurve(curve, plan) {
@@ -225,12 +232,20 @@ export class CurveTrack extends Track {
     }
     const loading = new AbortController();
     curve.loading = loading;
+    // What the request in flight will hold (decimated at worst to maxPoints over the range).
+    curve.asked = {
+      depthMin: plan.depthMin, depthMax: plan.depthMax, decimated: true,
+      pointsPerUnit: plan.maxPoints / Math.max(1e-9, plan.depthMax - plan.depthMin),
+    };
     const query = new URLSearchParams({
       depth_min: String(plan.depthMin), depth_max: String(plan.depthMax), max_points: String(plan.maxPoints),
     });
     fetch(curve.meta.url + '?' + query.toString(), {headers: {Accept: 'application/json'}, signal: loading.signal})
       .then((response) => (response.ok ? response.json() : Promise.reject(new Error('HTTP ' + response.status))))
       .then((data) => {
+        if (curve.loading !== loading) {
+          return;  // a later request replaced this one
+        }
         curve.data = data;
         curve.have = {
           depthMin: plan.depthMin,
@@ -239,11 +254,13 @@ export class CurveTrack extends Track {
           pointsPerUnit: data.depth.length / Math.max(1e-9, plan.depthMax - plan.depthMin),
         };
         curve.loading = null;
+        curve.asked = null;
         this.desk.requestDraw();
       })
       .catch((error) => {
-        if (error.name !== 'AbortError') {
+        if (error.name !== 'AbortError' && curve.loading === loading) {
           curve.loading = null;
+          curve.asked = null;
           // Keep what we had; remember the range so a failing curve is not asked again each frame.
           curve.have = {depthMin: plan.depthMin, depthMax: plan.depthMax, decimated: false, pointsPerUnit: 0};
           this.desk.requestDraw();
