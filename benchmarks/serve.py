@@ -8,6 +8,15 @@ figure: ours, the baseline, and the ratio. Cold figures use requests no cache ha
 seen (distinct tiles and styles); warm figures repeat requests already answered.
 The floor is a Django view returning a fixed 30 kB body on the same server.
 
+Normalisation (issue 14): on our side, cold ``normalize=dynamic`` tiles (the same
+tiles as the cold ones, a 2-unit window: 10 rows each side on the sample) against
+the plain cold tiles (target: within 3x); then, on a generated large log
+(``--large-rows`` x 360, :mod:`benchmarks.gen_csv`, 0.6 m window = 120 rows each
+side at full resolution), cold plain against cold dynamic full-resolution tiles,
+and the first static tile of full resolution, which pays the level's one-time
+histogram pass (each worker process its own: the embedded tiles cache is per
+process), extrapolated linearly to 2,000,000 rows.
+
 This is a benchmark, not a test: it prints ratios measured in one run and exits
 0 whatever they are.
 """
@@ -190,7 +199,42 @@ def request_sets(image_ids: list[int], side: str) -> dict[str, list[str]]:
         image, height = image_ids[k % len(image_ids)], 600 + k
         size = f"width=48&height={height}" if ours else f"max_width=48&max_height={height}"
         strips.append(f"{prefix}/{image}/data/thumbnail.png?{size}&{colour}")
-    return {"cold": cold, "warm": warm, "region": regions, "strip": strips}
+    sets = {"cold": cold, "warm": warm, "region": regions, "strip": strips}
+    if ours:  # the same cold tiles, dynamically normalised (distinct keys: cold too)
+        sets["dynamic"] = [f"{path}&normalize=dynamic&window=2" for path in cold]
+    return sets
+
+
+#: Tile rows of the large log's full-resolution level asked for (x 2 columns of tiles).
+LARGE_TILE_ROWS = 150
+
+
+def large_log_figures(port: int, image_id: int, rows: int, clients: int) -> dict[str, object]:
+    """Cold plain, dynamic and static full-resolution tiles of the generated large log.
+
+    The static figure first times one request alone: it pays the level-0 histogram
+    pass (then each worker holds the histogram), then a second one (the other worker).
+    """
+    from tiles.core.pyramid import zoom_levels
+
+    z = zoom_levels(360, rows) - 1
+    base = f"/api/v1/images/{image_id}/tiles/{z}"
+    tiles = [(x, y) for y in range(10, 10 + LARGE_TILE_ROWS) for x in (0, 1)]
+    plain = [f"{base}/{x}/{y}.png?palette=viridis" for x, y in tiles]
+    drive(port, plain[:20], clients)  # the code paths, warmed
+    drive(port, [f"{path}&normalize=dynamic" for path in plain[:20]], clients)
+    figures: dict[str, object] = {
+        "plain": drive(port, plain[20:], clients),
+        "dynamic": drive(port, [f"{path}&normalize=dynamic" for path in plain[20:]], clients),
+    }
+    passes = []
+    for y in (1, 2):
+        began = time.perf_counter()
+        drive(port, [f"{base}/0/{y}.png?palette=viridis&normalize=static"], 1)
+        passes.append(time.perf_counter() - began)
+    figures["first_static"] = passes
+    figures["static"] = drive(port, [f"{path}&normalize=static" for path in plain[20:]], clients)
+    return figures
 
 
 INGEST_COPIES = """
@@ -204,12 +248,29 @@ for number in range({copies}):
 """
 
 
+def ingest_large(scratch: Path, env: dict[str, str], rows: int) -> int:
+    """Generate a ``rows`` x 360 log (:mod:`benchmarks.gen_csv`), ingest it, delete the CSV: its id."""
+    from benchmarks.gen_csv import generate
+
+    large_csv = scratch / "large.csv"
+    generate(large_csv, rows, 360)
+    script = INGEST_COPIES.format(copies=1, sample=str(large_csv))
+    out = subprocess.run(
+        [PYTHON, "-c", script], cwd=REPO, env=env, check=True, capture_output=True, text=True
+    )
+    large_csv.unlink()
+    return int(out.stdout.split()[0])
+
+
 def main() -> None:
     """Parse the command line, serve both stacks, time them, print the report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--copies", type=int, default=24, help="copies of the log (distinct tiles)")
+    parser.add_argument(
+        "--large-rows", type=int, default=200_000, help="rows of the generated 360-column log (0: skip it)"
+    )
     args = parser.parse_args()
 
     scratch = Path(tempfile.mkdtemp(prefix="depthtiles-bench-"))
@@ -228,7 +289,9 @@ def main() -> None:
             [PYTHON, "-c", script], cwd=REPO, env=env, check=True, capture_output=True, text=True
         )
         image_ids = [int(line) for line in out.stdout.split()]
+        large_id = ingest_large(scratch, env, args.large_rows) if args.large_rows else 0
         figures: dict[str, dict[str, Figure]] = {}
+        large: dict[str, object] = {}
         for side in ("baseline", "ours"):
             server = Server(env, args.workers)
             try:
@@ -247,9 +310,14 @@ def main() -> None:
                 figures[side]["strip"] = drive(server.port, sets["strip"], args.clients)
                 if side == "ours":
                     figures["floor"] = {"floor": drive(server.port, ["/bench/floor"] * 3000, args.clients)}
+                    drive(server.port, sets["dynamic"][:39], args.clients)  # warm, like the plain cold
+                    figures[side]["dynamic"] = drive(server.port, sets["dynamic"][39:], args.clients)
+                    if large_id:
+                        large = large_log_figures(server.port, large_id, args.large_rows, args.clients)
             finally:
                 server.stop()
         report(figures)
+        report_normalize(figures["ours"], large, args.large_rows)
         leaked = sum(1 for p in (scratch / "tmp").rglob("*") if p.is_file())
         print(f"temporary files left by the run (stock region leaks one per request): {leaked}")
     finally:
@@ -280,6 +348,39 @@ def report(figures: dict[str, dict[str, Figure]]) -> None:
         f"floor (30 kB Django view): {floor.rate:.1f} req/s, p50 {floor.percentile(0.5):.1f} ms, "
         f"p99 {floor.percentile(0.99):.1f} ms; warm tile / floor = {floor.rate / warm.rate:.2f}x slower "
         f"(target <= 2x)"
+    )
+
+
+def report_normalize(ours: dict[str, Figure], large: dict[str, object], large_rows: int) -> None:
+    """Print the normalisation figures: dynamic against plain cold tiles, and the static pass."""
+
+    def line(label: str, plain: Figure, dynamic: Figure) -> None:
+        ratio = plain.rate / dynamic.rate
+        print(
+            f"{label}: dynamic {dynamic.rate:.1f} req/s, plain {plain.rate:.1f} req/s, dynamic "
+            f"{ratio:.2f}x slower (target <= 3x); p50 {dynamic.percentile(0.5):.1f} vs "
+            f"{plain.percentile(0.5):.1f} ms, p99 {dynamic.percentile(0.99):.1f} vs "
+            f"{plain.percentile(0.99):.1f} ms; errors {dynamic.errors} vs {plain.errors}"
+        )
+
+    line("cold normalize=dynamic tile, sample (window 2 = 21 rows)", ours["cold"], ours["dynamic"])
+    if not large:
+        return
+    plain, dynamic, static = large["plain"], large["dynamic"], large["static"]
+    if not (isinstance(plain, Figure) and isinstance(dynamic, Figure) and isinstance(static, Figure)):
+        return
+    line(f"cold normalize=dynamic tile, {large_rows:,} x 360 (window 0.6 m = 241 rows)", plain, dynamic)
+    first = large["first_static"]
+    if isinstance(first, list):
+        scale = 2_000_000 / large_rows
+        print(
+            f"first static full-resolution tile, {large_rows:,} x 360 (level-0 histogram pass): "
+            f"{first[0]:.2f} s, then {first[1]:.2f} s (the other worker, or cached); "
+            f"about {first[0] * scale:.0f} s for 2,000,000 x 360 (linear)"
+        )
+    print(
+        f"cold normalize=static tile once the histogram is held: {static.rate:.1f} req/s, "
+        f"p50 {static.percentile(0.5):.1f} ms ({plain.rate / static.rate:.2f}x the plain tile)"
     )
 
 

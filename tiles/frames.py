@@ -4,6 +4,9 @@ A frame is ``frame_rows`` consecutive rows of the image (1 by default: one
 scanline), at native width, coloured and encoded by the same renderer as tiles
 and regions (:func:`tiles.core.render.render`), so a frame's pixels equal a
 region's. The depth of a frame is the depth of its first (shallowest) row.
+Normalised frames (``normalize=static|dynamic``) rank each scanline at full
+resolution (level 0), each part reading the margin rows its window needs, so the
+frames equal the rows of a normalised full-resolution region.
 """
 
 from __future__ import annotations
@@ -100,8 +103,12 @@ def frames_render(
         OutputTooLargeError: the window holds more than ``TILES_MAX_OUTPUT_PIXELS`` pixels.
         ReadTooLargeError: its parts' tiles hold more than ``TILES_MAX_READ_PIXELS``
             pixels (counted before any is decoded; a tile at a part's edge counts
-            once per part that reads it).
+            once per part that reads it; a normalised part's margin rows are
+            checked again, with the part, before it is read).
+        WindowTooWideError: a dynamic window of more than 4,097 scanlines.
     """
+    if rendering.normalization is not None:
+        source.normalize_check(rendering, 1.0)
     count = math.ceil(window.height / frame_rows)
     if count > max_frames:
         raise TooManyFramesError(count, max_frames)
@@ -114,9 +121,12 @@ def frames_render(
     source.read_budget_check(parts)  # every part's tiles, before any is decoded
     frames: list[Frame] = []
     for part in parts:
-        raw = source.pixels(window=part, width=part.width, height=part.height)
-        if source.image.dtype == "float32":
-            raw = rendering.stretched(raw)
+        if rendering.normalization is not None:
+            raw = source.normalized_rows(window=part, normalization=rendering.normalization)
+        else:
+            raw = source.pixels(window=part, width=part.width, height=part.height)
+            if source.image.dtype == "float32":
+                raw = rendering.stretched(raw)
         for start in range(0, part.height, frame_rows):
             chunk = raw[start : start + frame_rows]
             png, _ = render(chunk, rendering.style, "png")

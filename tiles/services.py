@@ -32,7 +32,14 @@ from PIL import Image as PILImage
 from ingest.axis import DepthRangeError
 from ingest.models import Image
 from ingest.selectors import image_local_path
-from tiles.core.pyramid import PyramidFile, ReadTooLargeError, TileIndexError, pyramid_open
+from tiles.core.normalize import (
+    dynamic_normalize,
+    half_window_rows,
+    histogram,
+    static_normalize,
+    value_bins,
+)
+from tiles.core.pyramid import PyramidFile, ReadTooLargeError, TileIndexError, pyramid_open, zoom_levels
 from tiles.core.render import (
     FORMATS,
     check_output_size,
@@ -46,7 +53,7 @@ from tiles.core.style import Style, StyleError, large_image_style, style_bands
 
 #: Part of every cache key and ETag: bump it when rendered bytes change for the
 #: same request, so caches and browsers do not keep output of older code.
-RENDER_VERSION = 2
+RENDER_VERSION = 3  # 3: PNGs whose every palette index is used are written by tiles.core.png
 
 #: How long a thundering herd waits for the one request that renders.
 HERD_WAIT_SECONDS = 5.0
@@ -68,19 +75,43 @@ class TileOutOfRangeError(Exception):
     """A tile address outside the pyramid."""
 
 
+#: Values of the ``normalize`` parameter (:mod:`tiles.core.normalize`).
+NORMALIZE_MODES = ("none", "static", "dynamic")
+#: Default dynamic window length per depth unit (issue 14: 0.6 m, 2 ft).
+DEFAULT_WINDOW = {"m": 0.6, "ft": 2.0}
+
+
+@dataclass(frozen=True)
+class Normalization:
+    """Static or dynamic normalisation of an image (:mod:`tiles.core.normalize`).
+
+    Attributes:
+        mode: ``static`` (ranked in the whole level) or ``dynamic`` (in a sliding window).
+        window: dynamic only: the window length in the image's depth unit (0 for static).
+    """
+
+    mode: str
+    window: float = 0.0
+
+
 @dataclass(frozen=True)
 class Rendering:
     """A style resolved for one image.
 
     Attributes:
-        style: applied to uint8 values (uint8 images) or to stretch indices.
+        style: applied to uint8 values (uint8 images), to stretch indices, or to
+            the percentile palette indices of a normalisation.
         stretch: float32 images only: ``(low, high)``, the values mapped linearly
             to indices 0..255 (clamped) before ``style`` applies; colours are
             thus quantised to 256 steps of the stretch, like a uint8 image's.
+        normalization: when set, the palette index of a value is its percentile
+            (:mod:`tiles.core.normalize`); ``style`` then has min 0 and max 255
+            and ``stretch`` is None.
     """
 
     style: Style
     stretch: tuple[float, float] | None = None
+    normalization: Normalization | None = None
 
     def stretched(self, values: np.ndarray) -> np.ndarray:
         """Float32 values stretched by this rendering (:func:`stretch_values`).
@@ -94,14 +125,28 @@ class Rendering:
 
 
 def resolve_style(
-    *, image: Image, palette: tuple | None, vmin: float | None = None, vmax: float | None = None
+    *,
+    image: Image,
+    palette: tuple | None,
+    vmin: float | None = None,
+    vmax: float | None = None,
+    normalize: str = "none",
+    window: float | None = None,
 ) -> Rendering:
-    """The rendering of ``palette`` with optional ``min``/``max`` on ``image``.
+    """The rendering of ``palette`` with optional ``min``/``max`` or a normalisation on ``image``.
 
     uint8 images: ``min``/``max`` default to 0 and 255 (the stored values, as
     large_image's default). float32 images: they default to the 2nd and 98th
-    percentiles recorded at ingest.
+    percentiles recorded at ingest. With ``normalize`` static or dynamic the
+    palette index is the value's percentile, so ``min``/``max`` do not apply
+    (ignored); ``window`` (dynamic only, depth unit) defaults to
+    :data:`DEFAULT_WINDOW` of the image's depth unit.
     """
+    if normalize != "none":
+        length = 0.0
+        if normalize == "dynamic":
+            length = DEFAULT_WINDOW.get(image.depth_unit, 0.6) if window is None else float(window)
+        return Rendering(Style(palette=palette), normalization=Normalization(normalize, length))
     if image.dtype != "float32":
         return Rendering(
             Style(palette=palette, vmin=0.0 if vmin is None else vmin, vmax=255.0 if vmax is None else vmax)
@@ -474,6 +519,344 @@ def region_render(
     return encode(pixels, fmt)
 
 
+# -- normalisation (issue 14) ------------------------------------------------------------
+
+
+#: Slack for floating-point error in grid coordinates (pixels).
+GRID_EPSILON = 1e-6
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Output cells laid over the full-resolution image: ``height`` x ``width`` cells.
+
+    Row ``i`` covers full-resolution rows ``[top + i * row_scale, top + (i + 1) * row_scale)``
+    (fractional; a cell may reach past the image's last row: the part outside is
+    nodata), and likewise for columns. A level ``L`` of the pyramid is the grid of
+    scale ``2 ** L`` from row 0; a tile is part of it; a region is the grid of its
+    window at its output size.
+
+    Attributes:
+        top: first row's top edge, full-resolution rows.
+        row_scale: full-resolution rows per cell (> 0).
+        height: cells down.
+        left: first column's left edge, full-resolution columns.
+        col_scale: full-resolution columns per cell (> 0).
+        width: cells across.
+    """
+
+    top: float
+    row_scale: float
+    height: int
+    left: float
+    col_scale: float
+    width: int
+
+    @property
+    def bottom(self) -> float:
+        return self.top + self.height * self.row_scale
+
+    @property
+    def right(self) -> float:
+        return self.left + self.width * self.col_scale
+
+    def extended(self, above: int, below: int) -> Grid:
+        """The same grid with ``above`` more cells over its first row and ``below`` under its last."""
+        return Grid(
+            self.top - above * self.row_scale,
+            self.row_scale,
+            self.height + above + below,
+            self.left,
+            self.col_scale,
+            self.width,
+        )
+
+    @classmethod
+    def of_level(
+        cls, *, rows: int, columns: int, level: int, first: int, stop: int, left: int, right: int
+    ) -> Grid:
+        """Cells ``first..stop - 1`` (rows) and ``left..right - 1`` (columns) of level ``level``.
+
+        The level's grid has scale ``2 ** level`` from row and column 0.
+
+        Args:
+            rows: full-resolution rows of the image (to clip ``stop``).
+            columns: full-resolution columns (to clip ``right``).
+            level: the level (page of scale ``2 ** level``; past the stored pages too).
+            first: first cell row.
+            stop: the cell row after the last (clipped to the level).
+            left: first cell column.
+            right: the cell column after the last (clipped).
+        """
+        scale = 2**level
+        stop = min(stop, -(-rows // scale))
+        right = min(right, -(-columns // scale))
+        return cls(first * scale, scale, stop - first, left * scale, scale, right - left)
+
+
+def _snap(value: float) -> float:
+    """``value``, or the integer it is within :data:`GRID_EPSILON` of (exact page reads)."""
+    nearest = round(value)
+    return float(nearest) if abs(value - nearest) < GRID_EPSILON else value
+
+
+def _grid_read(
+    pyramid: PyramidFile, page: int, grid: Grid
+) -> tuple[tuple[int, int, int, int], tuple[float, float, float, float]]:
+    """The stored rows/columns of ``page`` under a grid (clipped to the page), and the grid's box in them."""
+    reduction = 2**page
+    rows, columns = pyramid.shapes[page]
+    top, bottom = _snap(grid.top / reduction), _snap(grid.bottom / reduction)
+    left, right = _snap(grid.left / reduction), _snap(grid.right / reduction)
+    r0, c0 = max(0, math.floor(top)), max(0, math.floor(left))
+    r1, c1 = min(rows, math.ceil(bottom)), min(columns, math.ceil(right))
+    return (r0, r1, c0, c1), (left - c0, top - r0, right - c0, bottom - r0)
+
+
+def grid_budget_check(pyramid: PyramidFile, page: int, grid: Grid) -> None:
+    """Refuse a grid whose stored tiles on ``page`` hold more than ``TILES_MAX_READ_PIXELS`` pixels.
+
+    Raises:
+        ReadTooLargeError: before any tile is decoded.
+    """
+    (r0, r1, c0, c1), _ = _grid_read(pyramid, page, grid)
+    tiles = pyramid.window_tiles(page, r0, r1, c0, c1)
+    pixels = tiles * pyramid.tile_pixels(page)
+    if pixels > settings.TILES_MAX_READ_PIXELS:
+        raise ReadTooLargeError(
+            f"the request (with the rows its normalisation window needs) would decode {pixels} pixels "
+            f"({tiles} stored tiles); the read budget is {settings.TILES_MAX_READ_PIXELS} "
+            "(DJANGO_TILES_MAX_READ_PIXELS): narrow the depth range or the window",
+            limit=settings.TILES_MAX_READ_PIXELS,
+        )
+
+
+def grid_values(image: Image, pyramid: PyramidFile, page: int, grid: Grid) -> np.ndarray:
+    """The values of a grid's cells, box-averaged over valid pixels of a stored page.
+
+    Cells (or parts) past the image are nodata. A grid aligned on the page's pixels
+    at the page's scale is the page itself (no resampling).
+
+    Returns:
+        ``(height, width, 2) uint8`` value + alpha (uint8 images), ``(height, width) float32``
+        (NaN nodata) for float32 images.
+    """
+    (r0, r1, c0, c1), box = _grid_read(pyramid, page, grid)
+    array = pyramid.window(page, r0, r1, c0, c1)
+    below, after = max(0, math.ceil(box[3]) - (r1 - r0)), max(0, math.ceil(box[2]) - (c1 - c0))
+    if below or after:  # cells reaching past the image: nodata there
+        fill = np.nan if array.dtype.kind == "f" else 0
+        array = np.pad(array, ((0, below), (0, after), (0, 0)), constant_values=fill)
+    if image.dtype == "float32":
+        return resample_float(array[..., 0], grid.width, grid.height, box)
+    return resample(array, grid.width, grid.height, box)
+
+
+def value_range(image: Image) -> tuple[float, float] | None:
+    """The range float32 values are binned over (the image's, recorded at ingest), or None (uint8)."""
+    if image.dtype != "float32":
+        return None
+    low = 0.0 if image.value_min is None else float(image.value_min)
+    high = low + 1.0 if image.value_max is None else float(image.value_max)
+    return low, high
+
+
+def level_of(image: Image, row_scale: float) -> int:
+    """The pyramid level nearest a grid of ``row_scale`` rows per cell: ``round(log2(row_scale))``.
+
+    Clamped to the image's levels (``0..zooms - 1``).
+    """
+    levels = zoom_levels(image.columns or 1, image.rows or 1)
+    return min(levels - 1, max(0, round(math.log2(max(row_scale, 1.0)))))
+
+
+def half_rows(image: Image, normalization: Normalization, row_scale: float) -> int:
+    """Rows on each side of a cell in a dynamic window (0 for static), on a grid of ``row_scale``.
+
+    Raises:
+        WindowTooWideError: the window spans more than 4,097 rows of the grid.
+    """
+    if normalization.mode != "dynamic":
+        return 0
+    return half_window_rows(normalization.window, row_scale * float(image.depth_step or 1.0))
+
+
+def level_histogram(*, image: Image, level: int) -> np.ndarray:
+    """The histogram of a whole level's values (for static normalisation): one streamed pass.
+
+    Reads the level's grid 256 rows at a time (from its stored page, or for a level
+    past the stored ones from the coarsest stored page, box-averaged), so memory
+    stays one band of rows. Not held to ``TILES_MAX_READ_PIXELS``: it reads each
+    stored pixel of one page once, so its cost is bounded by the image's size (the
+    ingest's caps), and the caller keeps the answer (per process and in the tiles
+    cache) for good: an image's pixels never change for its id.
+
+    Returns:
+        ``(256,) int64`` (uint8 images) or ``(4096,) int64`` (float32) counts
+        (:func:`tiles.core.normalize.value_bins`).
+    """
+    pyramid = _pyramid(image)
+    rows, columns = pyramid.shapes[0]
+    page = min(level, pyramid.pages - 1)
+    stop = -(-rows // 2**level)
+    counts: np.ndarray | None = None
+    for first in range(0, stop, 256):
+        grid = Grid.of_level(
+            rows=rows, columns=columns, level=level, first=first, stop=first + 256, left=0, right=columns
+        )
+        bins, valid, count = value_bins(grid_values(image, pyramid, page, grid), value_range(image))
+        part = histogram(bins, valid, count)
+        counts = part if counts is None else counts + part
+    if counts is None:  # unreachable: a ready image has rows
+        raise ValueError(f"image {image.pk} has no rows")
+    return counts
+
+
+def normalized_grid(
+    *,
+    image: Image,
+    page: int,
+    grid: Grid,
+    normalization: Normalization,
+    level_counts: Callable[[], np.ndarray] | None = None,
+) -> np.ndarray:
+    """A grid's cells normalised (:mod:`tiles.core.normalize`): palette index and alpha.
+
+    Dynamic: the grid is extended by the rows the windows of its first and last rows
+    need (clamped at the image's ends), read, normalised, and cut back, so a tile
+    equals the same rows of a region on the same grid (no seams).
+
+    Args:
+        image: a ready image.
+        page: the stored page to read (the grid's level, or the coarsest stored one).
+        grid: the cells to normalise.
+        normalization: static or dynamic.
+        level_counts: static only: answers the whole level's histogram (:func:`level_histogram`).
+
+    Returns:
+        ``(grid.height, grid.width, 2) uint8``.
+
+    Raises:
+        WindowTooWideError: the dynamic window spans more than 4,097 rows of the grid.
+        ReadTooLargeError: the grid with its margins exceeds the read budget.
+    """
+    pyramid = _pyramid(image)
+    rows = pyramid.shapes[0][0]
+    half = half_rows(image, normalization, grid.row_scale)
+    above = min(half, math.floor(grid.top / grid.row_scale + GRID_EPSILON))
+    below = max(0, min(half, math.ceil((rows - grid.bottom) / grid.row_scale - GRID_EPSILON)))
+    extended = grid.extended(above, below)
+    grid_budget_check(pyramid, page, extended)
+    bins, valid, count = value_bins(grid_values(image, pyramid, page, extended), value_range(image))
+    if normalization.mode == "static":
+        if level_counts is None:
+            raise ValueError("static normalisation needs the level's histogram")
+        return static_normalize(bins, valid, level_counts())
+    return dynamic_normalize(bins, valid, count=count, half=half, first=above, last=above + grid.height)
+
+
+def normalized_tile(
+    *,
+    image: Image,
+    level: int,
+    x: int,
+    y: int,
+    rendering: Rendering,
+    fmt: str,
+    level_counts: Callable[[], np.ndarray] | None = None,
+) -> tuple[bytes, str]:
+    """One 256 x 256 tile of a normalised level, encoded: the cells of the level's grid under it.
+
+    Levels past the stored pages are the coarsest stored page box-averaged
+    (nodata-aware) to the level's scale. Cells beyond the image are transparent.
+
+    Args:
+        image: a ready image.
+        level: the page of the tile (0 = full resolution; :meth:`tiles.source.ImageSource.page`).
+        x: tile column.
+        y: tile row (0 = shallowest).
+        rendering: a rendering with a normalisation.
+        fmt: png, jpeg, webp.
+        level_counts: static only: the level's histogram.
+
+    Raises:
+        TileOutOfRangeError: the tile is outside the level.
+        WindowTooWideError, ReadTooLargeError: see :func:`normalized_grid`.
+    """
+    if rendering.normalization is None:
+        raise ValueError("normalized_tile needs a rendering with a normalisation")
+    pyramid = _pyramid(image)
+    rows, columns = pyramid.shapes[0]
+    grid = Grid.of_level(
+        rows=rows,
+        columns=columns,
+        level=level,
+        first=y * 256,
+        stop=(y + 1) * 256,
+        left=x * 256,
+        right=(x + 1) * 256,
+    )
+    if grid.height <= 0 or grid.width <= 0:
+        raise TileOutOfRangeError(f"tile x={x} y={y} is outside level {level}")
+    cells = normalized_grid(
+        image=image,
+        page=min(level, pyramid.pages - 1),
+        grid=grid,
+        normalization=rendering.normalization,
+        level_counts=level_counts,
+    )
+    tile = np.zeros((256, 256, 2), np.uint8)
+    tile[: grid.height, : grid.width] = cells
+    return render(tile, rendering.style, fmt)
+
+
+def normalized_region(
+    *,
+    image: Image,
+    window: Window,
+    width: int,
+    height: int,
+    rendering: Rendering,
+    fmt: str,
+    level_counts: Callable[[int], np.ndarray] | None = None,
+) -> tuple[bytes, str]:
+    """A window at ``width`` x ``height``, normalised on its own grid, coloured and encoded.
+
+    The output's rows are the scanlines of its level: the window's values
+    box-averaged (from :func:`window_pixels`' page) to the output grid, with the
+    margin rows of a dynamic window on the same grid. Static ranks in the whole
+    histogram of the pyramid level nearest the grid (:func:`level_of`); a region on
+    a level's grid is that level, so it equals the level's tiles.
+
+    Raises:
+        OutputTooLargeError, ReadTooLargeError, WindowTooWideError.
+    """
+    normalization = rendering.normalization
+    if normalization is None:
+        raise ValueError("normalized_region needs a rendering with a normalisation")
+    check_output_size(width, height, fmt, settings.TILES_MAX_OUTPUT_PIXELS)
+    pyramid = _pyramid(image)
+    page = pyramid.read_page(
+        top=window.top,
+        bottom=window.bottom,
+        left=window.left,
+        right=window.right,
+        width=width,
+        height=height,
+        max_pixels=settings.TILES_MAX_READ_PIXELS,
+    )
+    grid = Grid(window.top, window.height / height, height, window.left, window.width / width, width)
+    level = level_of(image, grid.row_scale)
+    cells = normalized_grid(
+        image=image,
+        page=page,
+        grid=grid,
+        normalization=normalization,
+        level_counts=(lambda: level_counts(level)) if level_counts else None,
+    )
+    return render(cells, rendering.style, fmt)
+
+
 def pixel_value(*, image: Image, row: int, column: int) -> float | int | None:
     """The stored value at (row, column) (int for uint8 images, float for float32), or None for nodata.
 
@@ -693,6 +1076,8 @@ def style_key(rendering: Rendering, style_json: str | None = None) -> str:
         return hashlib.sha256(style_json.encode()).hexdigest()[:16]
     style = rendering.style
     key = f"{_palette_key(style.palette)}:{style.vmin!r}:{style.vmax!r}"
+    if rendering.normalization:
+        return f"{key}:{rendering.normalization.mode}:{rendering.normalization.window!r}"
     return f"{key}:{rendering.stretch[0]!r}:{rendering.stretch[1]!r}" if rendering.stretch else key
 
 
@@ -719,7 +1104,9 @@ def etag_for(key: str) -> str:
     return '"' + hashlib.sha256(key.encode()).hexdigest()[:32] + '"'
 
 
-def cached_render(key: str, produce: Callable[[], tuple[bytes, str]]) -> tuple[bytes, str]:
+def cached_render(
+    key: str, produce: Callable[[], tuple[bytes, str]], *, wait: float = HERD_WAIT_SECONDS
+) -> tuple[bytes, str]:
     """Return the output named by ``key`` from the tiles cache, rendering it once.
 
     A thundering herd on a cold key renders it once: the first request takes a
@@ -731,14 +1118,15 @@ def cached_render(key: str, produce: Callable[[], tuple[bytes, str]]) -> tuple[b
     Args:
         key: from :func:`render_key`.
         produce: renders ``(bytes, MIME type)``.
+        wait: seconds the herd waits for the first request (longer for long work).
     """
     cache = caches[settings.TILES_CACHE_ALIAS]
     hit = cache.get(key)
     if hit is not None:
         return hit
     lock = f"{key}:lock"
-    if not cache.add(lock, 1, timeout=30):
-        deadline = time.monotonic() + HERD_WAIT_SECONDS
+    if not cache.add(lock, 1, timeout=max(30, round(wait))):
+        deadline = time.monotonic() + wait
         delay = 0.002
         while time.monotonic() < deadline:
             time.sleep(delay)

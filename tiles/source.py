@@ -34,8 +34,10 @@ rules out. A cache cannot be enumerated, so neither choice could delete the keys
 from __future__ import annotations
 
 import logging
+import threading
 from typing import ClassVar
 
+import numpy as np
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
@@ -47,7 +49,17 @@ from ingest.selectors import image_forget_ready
 from ingest.storage import _cache_path, storage, storage_is_local
 from tiles import services
 from tiles.core.pyramid import pyramid_open, zoom_levels
-from tiles.services import ImageNotReadyError, Rendering, TileOutOfRangeError, Window, _open_source
+from tiles.services import (
+    Grid,
+    ImageNotReadyError,
+    Normalization,
+    Rendering,
+    TileOutOfRangeError,
+    Window,
+    _open_source,
+    cached_render,
+    render_key,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -99,6 +111,9 @@ class ImageSource:
         self.depth_max: float = depth_max
         self.axis = DepthAxis(depth_min, depth_step, rows)
         self.zooms = zoom_levels(columns, rows, TILE_SIZE)
+        #: level -> its whole histogram (static normalisation), computed once per process
+        self._level_counts: dict[int, np.ndarray] = {}
+        self._level_lock = threading.Lock()
 
     @classmethod
     def for_image(cls, image: Image) -> ImageSource:
@@ -226,6 +241,19 @@ class ImageSource:
             TileOutOfRangeError: ``(z, x, y)`` outside the pyramid.
             ReadTooLargeError: a synthesized zoom beyond the read budget.
         """
+        if rendering.normalization is not None:
+            page = self.page(z)
+            if page < 0:
+                raise TileOutOfRangeError(f"level {z} is outside the pyramid (0..{self.zooms - 1})")
+            return services.normalized_tile(
+                image=self.image,
+                level=page,
+                x=x,
+                y=y,
+                rendering=rendering,
+                fmt=fmt,
+                level_counts=lambda: self.level_counts(page),
+            )
         return services.tile_render(
             image=self.image,
             page=self.page(z),
@@ -247,7 +275,21 @@ class ImageSource:
         fmt: str,
         style_json: str | None = None,
     ) -> tuple[bytes, str]:
-        """A window at ``width`` x ``height``, encoded (:func:`tiles.services.region_render`)."""
+        """A window at ``width`` x ``height``, encoded (:func:`tiles.services.region_render`).
+
+        With a normalisation (not for ``npy``, which answers the stored values):
+        :func:`tiles.services.normalized_region`.
+        """
+        if rendering.normalization is not None and fmt != "npy" and not style_json:
+            return services.normalized_region(
+                image=self.image,
+                window=window,
+                width=width,
+                height=height,
+                rendering=rendering,
+                fmt=fmt,
+                level_counts=self.level_counts,
+            )
         return services.region_render(
             image=self.image,
             window=window,
@@ -261,6 +303,61 @@ class ImageSource:
     def pixels(self, *, window: Window, width: int, height: int):
         """Unstyled pixels of a window (:func:`tiles.services.window_pixels`)."""
         return services.window_pixels(image=self.image, window=window, width=width, height=height)
+
+    def normalized_rows(self, *, window: Window, normalization: Normalization) -> np.ndarray:
+        """Full-resolution rows of a window normalised (level 0): ``(h, w, 2) uint8`` index and alpha.
+
+        The classic frames' read (:func:`tiles.services.normalized_grid`, margins included).
+
+        Raises:
+            WindowTooWideError: the window spans more than 4,097 scanlines.
+            ReadTooLargeError: the rows and their margins exceed the read budget.
+        """
+        grid = Grid(window.top, 1.0, window.height, window.left, 1.0, window.width)
+        return services.normalized_grid(
+            image=self.image,
+            page=0,
+            grid=grid,
+            normalization=normalization,
+            level_counts=lambda: self.level_counts(0),
+        )
+
+    def normalize_check(self, rendering: Rendering, row_scale: float) -> None:
+        """Refuse a dynamic window too wide for a grid of ``row_scale`` rows per cell, before any read.
+
+        Raises:
+            WindowTooWideError: more than 4,097 rows (:data:`tiles.core.normalize.MAX_HALF_ROWS`).
+        """
+        if rendering.normalization is not None:
+            services.half_rows(self.image, rendering.normalization, row_scale)
+
+    def level_counts(self, level: int) -> np.ndarray:
+        """The whole histogram of a level (static normalisation), computed once and kept.
+
+        Kept per process on this source and in the tiles cache (shared between
+        processes), keyed like every rendered output (:func:`tiles.services.render_key`);
+        a herd of processes waits up to a minute for the first one's pass
+        (:func:`tiles.services.level_histogram`, one read of the level's pixels).
+
+        Returns:
+            ``(256,) int64`` (uint8 images) or ``(4096,) int64`` (float32) counts.
+        """
+        counts = self._level_counts.get(level)
+        if counts is not None:
+            return counts
+        with self._level_lock:
+            counts = self._level_counts.get(level)
+            if counts is None:
+                key = render_key(self.image, "level-histogram", level=level)
+
+                def produce() -> tuple[bytes, str]:
+                    counts = services.level_histogram(image=self.image, level=level)
+                    return counts.astype("<i8").tobytes(), "application/octet-stream"
+
+                data, _ = cached_render(key, produce, wait=60.0)
+                counts = np.frombuffer(data, "<i8").astype(np.int64)
+                self._level_counts[level] = counts
+        return counts
 
     def read_budget_check(self, windows: list[Window]) -> None:
         """Refuse native reads of ``windows`` beyond the budget (:func:`tiles.services.read_budget_check`)."""

@@ -212,7 +212,8 @@ def render(raw: np.ndarray, style: Style, fmt: str, *, unused: int | None = None
     palette index and the style's lookup table is the palette (PLTE + tRNS), so
     colouring costs nothing and the file holds one byte per pixel. Nodata takes
     a byte value no valid pixel uses, made transparent; if every value is used,
-    the output falls back to RGBA. Grey without nodata is plain 8-bit grey (the
+    the output falls back to RGBA (or grey + alpha), still by
+    :func:`tiles.core.png.encode_png`. Grey without nodata is plain 8-bit grey (the
     stored values); grey with nodata is indexed with an identity grey palette,
     so the indices are the stored values. Other formats go through RGBA (or
     grey + alpha) and :func:`encode`.
@@ -241,8 +242,8 @@ def render(raw: np.ndarray, style: Style, fmt: str, *, unused: int | None = None
     palette, transparency = _palette_of(style)
     if nodata:
         free = unused if unused is not None else _free_index(value, nodata)
-        if free is None:
-            return encode(apply_style(raw, style), fmt)
+        if free is None:  # every index is a colour: grey + alpha or RGBA, our encoder too
+            return encode_png(np.ascontiguousarray(apply_style(raw, style))), "image/png"
         value[missing] = free
         transparency = transparency.copy()
         transparency[free] = 0

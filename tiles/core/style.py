@@ -177,11 +177,15 @@ def apply_style(raw: np.ndarray, style: Style) -> np.ndarray:
     if style.is_grey:
         return raw
     table = lookup_table(style)
-    coloured: np.ndarray = table[value]
     if style.palette is None:
-        return np.dstack([coloured[..., 0], alpha])
-    out = coloured.copy()
-    out[..., 3] = (out[..., 3].astype(np.uint16) * alpha // 255).astype(np.uint8)
+        return np.dstack([table[value][..., 0], alpha])
+    # one 32-bit gather per pixel (RGBA packed), then the alpha byte
+    packed = np.ascontiguousarray(table).view(np.uint32).ravel()
+    out: np.ndarray = packed[value].view(np.uint8).reshape(*value.shape, 4)
+    if (table[:, 3] == 255).all():
+        out[..., 3] = alpha  # the palette is opaque: alpha is the pixel's
+    else:
+        out[..., 3] = (out[..., 3].astype(np.uint16) * alpha // 255).astype(np.uint8)
     return out
 
 

@@ -47,9 +47,16 @@ from ingest.rest.uploads import (
 )
 from ingest.rest.viewsets import private_response
 from ingest.selectors import image_list
+from tiles.core.normalize import WindowTooWideError
 from tiles.frames import frames_render, frames_window
-from tiles.rest.params import depth_range_field_check, validate_colour
-from tiles.services import ImageNotReadyError, resolve_style
+from tiles.rest.params import (
+    NORMALIZE_HELP,
+    WINDOW_HELP,
+    depth_range_field_check,
+    validate_colour,
+    validate_normalize,
+)
+from tiles.services import NORMALIZE_MODES, ImageNotReadyError, resolve_style
 from tiles.source import ImageSource
 
 # -- parameters and answers ----------------------------------------------------------
@@ -81,6 +88,13 @@ class FramesQueryParams(serializers.Serializer):
         required=False,
         help_text="value mapped to its last colour (default 255; float images: 98th percentile)",
     )
+    normalize = serializers.ChoiceField(
+        choices=list(NORMALIZE_MODES),
+        required=False,
+        help_text=NORMALIZE_HELP.replace("; npy answers the stored values", "")
+        + "; frames rank the full-resolution scanlines",
+    )
+    window = serializers.FloatField(required=False, help_text=WINDOW_HELP)
 
 
 class FramesParams(FramesQueryParams):
@@ -92,6 +106,7 @@ class FramesParams(FramesQueryParams):
     def validate(self, attrs):
         depth_range_field_check(attrs["depth_min"], attrs["depth_max"])
         validate_colour(attrs, "colormap", attrs.get("colormap"))
+        validate_normalize(attrs)
         return attrs
 
 
@@ -178,15 +193,23 @@ class ClassicFramesView(APIView):
         source = ImageSource.for_image(image)
         window = frames_window(source=source, depth_min=params["depth_min"], depth_max=params["depth_max"])
         rendering = resolve_style(
-            image=image, palette=params["palette_obj"], vmin=params.get("min"), vmax=params.get("max")
+            image=image,
+            palette=params["palette_obj"],
+            vmin=params.get("min"),
+            vmax=params.get("max"),
+            normalize=params["normalize"],
+            window=params.get("window"),
         )
-        frames = frames_render(
-            source=source,
-            window=window,
-            rendering=rendering,
-            frame_rows=params["frame_rows"],
-            max_frames=settings.MAX_FRAMES,
-        )
+        try:
+            frames = frames_render(
+                source=source,
+                window=window,
+                rendering=rendering,
+                frame_rows=params["frame_rows"],
+                max_frames=settings.MAX_FRAMES,
+            )
+        except WindowTooWideError as exc:
+            raise serializers.ValidationError({"window": str(exc)}) from None
         response = Response(
             {
                 "images": [

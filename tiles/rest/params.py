@@ -7,7 +7,7 @@ from rest_framework.settings import api_settings
 
 from ingest.axis import DepthRangeError, depth_range_check
 from tiles.core.style import SIGNIFICANT_DIGITS, PaletteError, parse_palette, round_significant
-from tiles.services import style_json_check
+from tiles.services import NORMALIZE_MODES, style_json_check
 
 MAX_SIDE = 65535
 
@@ -16,6 +16,37 @@ MAX_SIDE = 65535
 STYLE_MAX_LENGTH = 2048
 
 _ROUNDED = f"; rounded to {SIGNIFICANT_DIGITS} significant digits"
+
+#: Longest dynamic window accepted by the parameter (depth unit); the real bound is in
+#: rows of the level (4,097, :data:`tiles.core.normalize.MAX_HALF_ROWS`), checked per request.
+WINDOW_MAX = 1e6
+
+NORMALIZE_HELP = (
+    "static or dynamic normalisation (histogram equalisation): the palette index of a value is "
+    "min(255, floor(256 p)), p its mid-rank percentile among the values of the whole level (static) "
+    "or of the scanlines of the same level within window/2 of its depth (dynamic); nodata excluded "
+    "and transparent; min and max do not apply; npy answers the stored values. Default none"
+)
+WINDOW_HELP = (
+    "dynamic window length in the image's depth unit (default 0.6 for m, 2 for ft); > 0, at most "
+    "4,097 scanlines of the level (2,048 on each side), else 400; ignored unless normalize=dynamic"
+)
+
+
+def validate_normalize(attrs: dict) -> None:
+    """Check ``normalize`` and ``window``; drop ``window`` unless dynamic (one cache key).
+
+    Raises:
+        serializers.ValidationError: a window not > 0 or beyond :data:`WINDOW_MAX`.
+    """
+    attrs.setdefault("normalize", "none")
+    window = attrs.get("window")
+    if window is not None and not (0 < window <= WINDOW_MAX):  # NaN fails too
+        raise serializers.ValidationError({"window": f"window must be > 0 and at most {WINDOW_MAX:g}"})
+    if attrs["normalize"] != "dynamic":
+        attrs["window"] = None
+    elif window is not None:
+        attrs["window"] = round_significant(window)
 
 
 def depth_range_field_check(depth_min: float, depth_max: float) -> None:
@@ -104,10 +135,22 @@ class StyleParams(serializers.Serializer):
         '{"bands": [entry, ...]}; entry keys band, palette, min, max, nodata, composite, clamp, '
         "scheme only (anything else, function included: 400 invalid_style)",
     )
+    normalize = serializers.ChoiceField(
+        choices=list(NORMALIZE_MODES), required=False, help_text=NORMALIZE_HELP
+    )
+    window = serializers.FloatField(required=False, help_text=WINDOW_HELP)
 
     def validate(self, attrs):
         name = next((name for name in ("palette", "colormap", "cmap") if attrs.get(name)), "palette")
         validate_colour(attrs, name, attrs.get(name))
+        validate_normalize(attrs)
+        if attrs["normalize"] != "none" and "style" in attrs:
+            raise serializers.ValidationError(
+                {
+                    "normalize": "normalize cannot be combined with a large_image style: "
+                    "use palette or colormap"
+                }
+            )
         # StyleError propagates: 400 invalid_style naming the key (project/exceptions.py).
         attrs["style_json"] = style_json_check(attrs["style"]) if "style" in attrs else None
         return attrs

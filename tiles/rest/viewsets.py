@@ -44,6 +44,7 @@ from ingest.selectors import (
     image_local_path,
     image_remember_ready,
 )
+from tiles.core.normalize import WindowTooWideError
 from tiles.rest import params
 from tiles.services import (
     ImageNotReadyError,
@@ -119,6 +120,7 @@ def tile_response(request, image: Image, style: dict, *, z: int, x: int, y: int,
     """
     source = ImageSource.for_image(image)
     rendering = _rendering(image, style)
+    _normalize_check(source, rendering, 2.0 ** max(0, source.page(z)))
     key = render_key(image, "tile", z=z, x=x, y=y, fmt=fmt, style=style_key(rendering, style["style_json"]))
     return _cached_image_response(
         request,
@@ -137,10 +139,24 @@ def query_params(serializer_class, query: QueryDict) -> dict:
     return dict(_validated(serializer_class, key))
 
 
-def _rendering(image: Image, query: dict) -> Rendering:
+def _rendering(image: Image, query: dict, fmt: str = "png") -> Rendering:
+    """The rendering of validated colour parameters; ``npy`` (stored values) is never normalised."""
     return resolve_style(
-        image=image, palette=query["palette_obj"], vmin=query.get("min"), vmax=query.get("max")
+        image=image,
+        palette=query["palette_obj"],
+        vmin=query.get("min"),
+        vmax=query.get("max"),
+        normalize="none" if fmt == "npy" else query.get("normalize", "none"),
+        window=query.get("window"),
     )
+
+
+def _normalize_check(source: ImageSource, rendering: Rendering, row_scale: float) -> None:
+    """A dynamic window too wide for the output's rows: 400 naming ``window``, before any read."""
+    try:
+        source.normalize_check(rendering, row_scale)
+    except WindowTooWideError as exc:
+        raise ValidationError({"window": str(exc)}) from None
 
 
 @functools.lru_cache(maxsize=4096)
@@ -233,7 +249,7 @@ class ImageDataViewSet(LargeImageFileDetailMixin, ImageViewSetBase):
         query = self._params(serializer_class, request)
         image = self._ready_image()
         source = ImageSource.for_image(image)
-        rendering = _rendering(image, query)
+        rendering = _rendering(image, query, fmt)
         window = source.window(
             depth_min=query.get("depth_min"),
             depth_max=query.get("depth_max"),
@@ -249,6 +265,7 @@ class ImageDataViewSet(LargeImageFileDetailMixin, ImageViewSetBase):
             max_width=query.get("max_width"),
             max_height=query.get("max_height"),
         )
+        _normalize_check(source, rendering, window.height / height)
         key = render_key(
             image,
             "window",
