@@ -493,3 +493,57 @@ def test_tiles_well_curves_are_asked_for_the_depth_range_in_view(las_well, brows
     assert abs(float(query["depth_max"]) - (figures["bottom"] + span / 2)) < 1e-6
     assert int(query["max_points"]) == round(4 * height)
     assert browser.errors == []
+
+
+def tile_queries(browser: Browser, image: Image, since: int) -> set[str]:
+    """The query strings of the tile requests of an image after the ``since``-th response."""
+    prefix = f"/api/v1/images/{image.pk}/tiles/"
+    return {
+        r.url.split("?", 1)[1] if "?" in r.url else "" for r in browser.responses[since:] if prefix in r.url
+    }
+
+
+def test_tiles_well_normalisation_switching(sample_image, browser):
+    open_tracks(
+        browser, f"/images/{sample_image.pk}/tracks?t=depth,img:{sample_image.pk}&w=72,300&scale=200&top=9050"
+    )
+    page = browser.page
+    body = image_body(sample_image)
+    plain = canvas_pixels(browser, body)
+    assert tile_queries(browser, sample_image, 0) == {""}
+    settings = ".ws-track-image .ws-settings"
+    page.click(f"{settings} summary")
+
+    seen = len(browser.responses)
+    page.select_option(f"{settings} .ws-normalize", "static")
+    wait_ready(browser)
+    assert tile_queries(browser, sample_image, seen) == {"normalize=static"}
+    static = canvas_pixels(browser, body)
+    assert np.abs(static.astype(int) - plain).mean() > 5, "static equalisation changes the grey levels"
+    assert page.inner_text(".ws-track-image .ws-legend-unit") == "static percentile"
+
+    seen = len(browser.responses)
+    page.select_option(f"{settings} .ws-normalize", "dynamic")
+    wait_ready(browser)
+    assert tile_queries(browser, sample_image, seen) == {"normalize=dynamic&window=0.6"}
+    dynamic = canvas_pixels(browser, body)
+    assert np.abs(dynamic.astype(int) - static).mean() > 5
+    # Equalised over 0.6 m, every window spans the whole grey scale: more contrast than static.
+    assert dynamic[..., 0].std() > static[..., 0].std()
+
+    seen = len(browser.responses)
+    page.fill(f"{settings} .ws-window", "5")
+    page.press(f"{settings} .ws-window", "Enter")
+    wait_ready(browser)
+    assert tile_queries(browser, sample_image, seen) == {"normalize=dynamic&window=5"}
+    wider = canvas_pixels(browser, body)
+    assert np.abs(wider.astype(int) - dynamic).mean() > 2
+    assert page.inner_text(".ws-track-image .ws-legend-unit") == "dynamic, 5 m percentile"
+    assert "t1.norm=dynamic&t1.win=5" in page.url
+    page.click(f"{settings} summary")
+    shot(browser, "ws-dynamic-5m.png")
+
+    page.reload()
+    wait_ready(browser)
+    np.testing.assert_array_equal(canvas_pixels(browser, body), wider)
+    assert browser.errors == []

@@ -29,6 +29,8 @@ import {Track, el, sizeCanvas} from './track.js';
 const READOUT_DELAY_MS = 120;
 /** The default window of dynamic normalisation, per depth unit (COMMON.md). */
 export const DEFAULT_WINDOW = Object.freeze({m: 0.6, ft: 2});
+/** The longest window in scanlines: the server takes at most 4,097 scanlines of a level. */
+const MAX_WINDOW_ROWS = 4096;
 
 export class ImageTrack extends Track {
   /**
@@ -50,7 +52,8 @@ export class ImageTrack extends Track {
     this.cache = cache;
     this.style = new TileStyle(catalogue, valueScale(image), options);
     this.normalize = options.normalize || 'none';
-    this.window = options.window;
+    this.window = options.window === null || options.window === undefined
+      ? null : Math.min(options.window, MAX_WINDOW_ROWS * image.depth_step);
     this.azimuth = options.azimuth || 0;
     this.pending = null;
     this.timer = null;
@@ -68,6 +71,15 @@ export class ImageTrack extends Track {
   /** @returns {number} the normalisation window in the depth unit (the server's default if unset). */
   windowLength() {
     return this.window !== null && this.window !== undefined ? this.window : (DEFAULT_WINDOW[this.image.depth_unit] || 0.6);
+  }
+
+  /**
+   * The longest dynamic window the server takes at every level: MAX_WINDOW_ROWS
+   * scanlines of full resolution (tiles/rest/params.py: 4,097 rows of the level).
+   * @returns {number} depth unit.
+   */
+  maxWindow() {
+    return MAX_WINDOW_ROWS * this.image.depth_step;
   }
 
   /** @returns {URLSearchParams} the tile query: palette, min, max, normalize, window. */
@@ -135,7 +147,8 @@ export class ImageTrack extends Track {
       normalize.append(el('option', {value: name, textContent: name}));
     }
     normalize.value = this.normalize;
-    const window = el('input', {type: 'number', step: 'any', min: '0', value: String(this.windowLength()),
+    const window = el('input', {type: 'number', step: 'any', min: '0', max: String(this.maxWindow()),
+      value: String(this.windowLength()),
       className: 'ws-number ws-window'});
     const turn = el('input', {type: 'number', step: 'any', value: String(this.azimuth), className: 'ws-number ws-turn'});
     const sync = () => {
@@ -152,8 +165,9 @@ export class ImageTrack extends Track {
         this.style.max = high;
       }
       this.normalize = normalize.value;
-      const length = Number(window.value);
+      const length = Math.min(this.maxWindow(), Number(window.value));
       this.window = window.value !== '' && length > 0 ? length : null;
+      window.value = String(this.windowLength());
       const offset = Number(turn.value);
       this.azimuth = Number.isFinite(offset) ? wrapDegrees(offset) : 0;
       sync();
