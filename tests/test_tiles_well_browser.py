@@ -408,7 +408,8 @@ def las_well(db, tmp_path):
 def curve_x(pixels: np.ndarray, y: int) -> float:
     """Mean x of the first curve's colour in a screen row of a curve track."""
     row = pixels[y, :, :3].astype(int)
-    match = np.flatnonzero(np.abs(row - FIRST_COLOUR).sum(axis=1) < 150)  # the grid: > 390 away
+    # The grid is > 390 away; a fill has the curve's colour at a third of its opacity.
+    match = np.flatnonzero((np.abs(row - FIRST_COLOUR).sum(axis=1) < 150) & (pixels[y, :, 3] > 160))
     assert match.size, f"no curve in row {y}"
     return float(match.mean())
 
@@ -439,7 +440,7 @@ def test_tiles_well_curve_limits_and_log_scale(las_well, browser):
     open_tracks(
         browser,
         f"/wells/{las_well.pk}?t=depth,curve:GR,curve:ILD&w=72,{width},{width}&scale=fit"
-        "&t1.GR=0,150&t2.ILD=0.1,10000,log",
+        "&t1.GR=0,150,fill=0&t2.ILD=0.1,10000,log",
     )
     figures = view_figures(browser)
     gr = ".ws-track-curve >> nth=0"
@@ -453,6 +454,14 @@ def test_tiles_well_curve_limits_and_log_scale(las_well, browser):
         assert abs(curve_x(gr_pixels, y) - gr_value / 150 * width) <= 1.5, block
         # Log 0.1..10,000 ohm.m (five decades): ILD 1, 10, 100, 1000 at 1/5 ... 4/5.
         assert abs(curve_x(ild_pixels, y) - (np.log10(ild_value) + 1) / 5 * width) <= 1.5, block
+        # GR is filled down to its baseline, 0 gAPI at the left edge (a third opaque); ILD is not filled.
+        for x in (10, 30):  # off the grid lines
+            assert (
+                60 < gr_pixels[y, x, 3] < 120
+                and np.abs(gr_pixels[y, x, :3].astype(int) - FIRST_COLOUR).sum() < 20
+            )
+            assert ild_pixels[y, x, 3] == 0
+        assert gr_pixels[y, round(gr_value / 150 * width) + 20, 3] == 0, "nothing right of the curve"
 
     # The same ILD on a linear 0..2000 scale: 1 and 10 ohm.m crowd the left edge, 1000 at half.
     page = browser.page

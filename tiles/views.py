@@ -252,6 +252,11 @@ def image_tracks_page(request: HttpRequest, pk: int) -> HttpResponse:
         "links": [
             {"url": reverse("image-viewer", kwargs={"pk": image.pk}), "label": "Image view"},
             {"url": reverse("image-detail", kwargs={"pk": image.pk}), "label": "API"},
+            *(
+                [{"url": reverse("well-page", kwargs={"pk": image.well_id}), "label": "Well"}]
+                if image.well_id
+                else []
+            ),
         ],
         "config": config,
         "empty_message": f"The image is not ready ({image.status}): see its image view.",
