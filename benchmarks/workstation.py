@@ -24,6 +24,7 @@ This is a benchmark, not a test: it prints figures measured in one run and exits
 
 from __future__ import annotations
 
+import itertools
 import os
 import shutil
 import statistics
@@ -133,12 +134,13 @@ def pan_frames(playwright, profile: Path, url: str) -> list[float]:
                 page.mouse.down()
         page.mouse.up()
         frames = page.evaluate("t => window.__frames.filter(f => f >= t)", start)
-        return [b - a for a, b in zip(frames, frames[1:], strict=False)]
+        return [b - a for a, b in itertools.pairwise(frames)]
     finally:
         context.close()
 
 
 def percentile(values: list[float], q: float) -> float:
+    """The value below which a fraction ``q`` of ``values`` lies (nearest rank)."""
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
