@@ -556,3 +556,47 @@ def test_tiles_well_normalisation_switching(sample_image, browser):
     wait_ready(browser)
     np.testing.assert_array_equal(canvas_pixels(browser, body), wider)
     assert browser.errors == []
+
+
+def test_tiles_well_wheel_zooms_drag_pans_goto_centres(sample_image, browser):
+    open_tracks(browser, f"/images/{sample_image.pk}/tracks?t=depth,img:{sample_image.pk}&scale=200&top=9100")
+    page = browser.page
+    before = view_figures(browser)
+    box = page.locator(image_body(sample_image)).bounding_box()
+    x, y = box["x"] + 100, box["y"] + 250
+    depth_at_mouse = before["top"] + 250 / before["pxPerUnit"]
+
+    page.mouse.move(x, y)
+    page.mouse.wheel(0, -300)  # zoom in about the mouse
+    wait_ready(browser)
+    zoomed = view_figures(browser)
+    assert zoomed["ratio"] < 200
+    # The depth under the mouse stays (to the pixel: Chromium rounds the mouse position).
+    assert abs(zoomed["top"] + 250 / zoomed["pxPerUnit"] - depth_at_mouse) <= 1 / zoomed["pxPerUnit"]
+    assert page.input_value("#ws-scale") == "free"
+    assert page.inner_text("#ws-scale-free") == f"1:{round(zoomed['ratio'])}"
+
+    page.mouse.down()
+    page.mouse.move(x, y - 200, steps=5)  # drag the log up 200 px: 200 px deeper
+    page.mouse.up()
+    wait_ready(browser)
+    panned = view_figures(browser)
+    assert abs(panned["top"] - (zoomed["top"] + 200 / zoomed["pxPerUnit"])) < 1e-6
+    assert panned["ratio"] == zoomed["ratio"]
+
+    page.keyboard.down("Shift")
+    page.mouse.wheel(0, 100)  # shift + wheel scrolls 100 px deeper
+    page.keyboard.up("Shift")
+    wait_ready(browser)
+    scrolled = view_figures(browser)
+    assert abs(scrolled["top"] - (panned["top"] + 100 / panned["pxPerUnit"])) < 1e-6
+
+    page.fill("#ws-goto-depth", "9400")
+    page.click("#ws-goto button[type=submit]")
+    wait_ready(browser)
+    centred = view_figures(browser)
+    assert abs((centred["top"] + centred["bottom"]) / 2 - 9400) < 1e-6
+    page.select_option("#ws-scale", "200")
+    wait_ready(browser)
+    assert abs((view_figures(browser)["top"] + view_figures(browser)["bottom"]) / 2 - 9400) < 1e-6
+    assert browser.errors == []

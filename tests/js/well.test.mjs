@@ -53,7 +53,11 @@ describe('depth scale', () => {
     close(fit.depthToY(extent.min), 0, 1e-9, 'top');
     close(fit.depthToY(extent.max), 700, 1e-9, 'bottom');
     const far = clampView(new DepthView(20000, 20), extent, 700, 'm');
-    assert.ok(far.top < extent.max, 'some log stays in view');
+    close(far.bottom(700), extent.max, 1e-9, 'no deeper than the log');
+    const above = clampView(new DepthView(8000, 20), extent, 700, 'm');
+    close(above.top, extent.min, 1e-9, 'no shallower than the log');
+    const out = clampView(new DepthView(9100, fit.pxPerUnit / 2), extent, 700, 'm');
+    close(out.top, extent.min, 1e-9, 'a view longer than the log starts at its top');
     const tiny = clampView(new DepthView(9000, 1e-6), extent, 700, 'm');
     close(tiny.pxPerUnit, fit.pxPerUnit / 4, 1e-9, 'zoomed out to a quarter of fit at most');
     const huge = clampView(new DepthView(9000, 1e9), extent, 700, 'm');

@@ -113,10 +113,10 @@ export function fitView(extent, height) {
 }
 
 /**
- * Keep a view usable: the scale within RATIO_BOUNDS and at most fit / 4 out,
- * and some of the extent always on screen (the top no deeper than the extent's
- * bottom minus a quarter of the height; no shallower than its top minus three
- * quarters).
+ * Keep a view usable: the scale within RATIO_BOUNDS and at most fit / 4 out, and
+ * the log filling the tracks: a view shorter than the extent stays within it
+ * (as a log analyst's tools scroll, never past the ends); a longer one starts
+ * at the extent's top.
  * @param {DepthView} view @param {{min: number, max: number}} extent
  * @param {number} height - CSS px. @param {string} unit
  * @returns {DepthView}
@@ -128,6 +128,6 @@ export function clampView(view, extent, height, unit) {
   const pxPerUnit = Math.min(highest, Math.max(lowest, view.pxPerUnit));
   const scaled = pxPerUnit === view.pxPerUnit ? view : view.withScale(pxPerUnit, height);
   const span = height / pxPerUnit;
-  const top = Math.min(extent.max - span / 4, Math.max(extent.min - span * 3 / 4, scaled.top));
+  const top = Math.max(extent.min, Math.min(extent.max - span, scaled.top));
   return new DepthView(top, pxPerUnit);
 }
