@@ -37,11 +37,14 @@ test: install
 	node --test tests/js/*.test.mjs
 	DJANGO_SETTINGS_MODULE=project.settings.testing $(VENV)/bin/pytest
 
-## Serving benchmark: ours vs stock django-large-image, ratios printed (not a test).
+## Serving benchmark: ours vs stock django-large-image, ratios printed, then the workstation
+## in Chromium: time to a complete well view and frame times while panning (not a test).
 bench-serve: install
 	$(PY) -m benchmarks.serve
+	$(PY) -m benchmarks.workstation
 
-## Ingest benchmark: ours vs pandas.read_csv + tifffile on a 2,000,000 x 360 CSV (not a test).
+## Ingest benchmark: ours vs pandas.read_csv + tifffile on a 2,000,000 x 360 CSV, and a
+## 2,000,000 x 360-sector LAS vs lasio.read (not a test).
 bench-ingest: install
 	$(PY) -m benchmarks.ingest
 
