@@ -142,6 +142,43 @@ class ImageSerializer(serializers.ModelSerializer):
         }
 
 
+#: Longest ``name`` filter of a list (a name is at most 255 characters; 100 is plenty to search).
+NAME_FILTER_MAX = 100
+
+
+class WellListParams(serializers.Serializer):
+    """Filters of ``GET /api/v1/wells`` (and of the images list): all optional, all combined (AND).
+
+    They narrow what the requester may see, never widen it; an owner or a well
+    that does not exist (or that the requester may not see) gives an empty list.
+    """
+
+    owner = serializers.CharField(
+        required=False,
+        max_length=150,
+        allow_blank=False,
+        help_text="only those uploaded by this username (exact spelling)",
+    )
+    status = serializers.ChoiceField(
+        choices=Image.Status.choices, required=False, help_text="only those whose job has this status"
+    )
+    name = serializers.CharField(
+        required=False,
+        min_length=1,
+        max_length=NAME_FILTER_MAX,
+        allow_blank=False,
+        help_text=f"only those whose name contains this text, case-insensitive (1..{NAME_FILTER_MAX} chars)",
+    )
+
+
+class ImageListParams(WellListParams):
+    """Filters of ``GET /api/v1/images``: those of the wells list, and ``well``."""
+
+    well = serializers.IntegerField(
+        required=False, min_value=1, max_value=2**31 - 1, help_text="only the images of the well with this id"
+    )
+
+
 class ImageUpdateSerializer(serializers.ModelSerializer):
     """``PATCH /api/v1/images/{id}``: the owner (or staff) renames it or changes who may read it.
 
