@@ -150,7 +150,9 @@ class WellListParams(serializers.Serializer):
     """Filters of ``GET /api/v1/wells`` (and of the images list): all optional, all combined (AND).
 
     They narrow what the requester may see, never widen it; an owner or a well
-    that does not exist (or that the requester may not see) gives an empty list.
+    that does not exist gives an empty list; an empty value (``?name=``, as an
+    HTML form sends it) is no filter. ``name`` is a case-insensitive substring
+    (``icontains``; a trigram index serves it on PostgreSQL), 1..100 characters.
     """
 
     owner = serializers.CharField(
