@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import http.client
+import json
 import os
 import shutil
 import statistics
@@ -58,6 +59,7 @@ def seed(*, users: int = 20, wells: int = 200, images: int = 10_000, curves: int
 
     with transaction.atomic():
         people = User.objects.bulk_create([User(username=f"user{u:02d}") for u in range(users)])
+        User.objects.create(username="staff", is_staff=True)
         tokens = {person.username: AuthToken.objects.create(user=person)[1] for person in people}
         rows = Well.objects.bulk_create(
             [
@@ -112,7 +114,7 @@ def seed(*, users: int = 20, wells: int = 200, images: int = 10_000, curves: int
                     [len(made) + len(rows)],
                 )
     with connection.cursor() as cursor:
-        cursor.execute("ANALYZE")
+        cursor.execute("VACUUM ANALYZE")  # statistics, and the GIN indexes' pending lists merged
     return {
         "users": [person.username for person in people],
         "tokens": tokens,
@@ -140,6 +142,7 @@ LIST_QUERIES: dict[str, tuple[str, str | None, dict]] = {
     "images, status=failed": ("images", None, {"status": "failed"}),
     "images, name (rare)": ("images", None, {"name": "ekofisk well-123"}),
     "images, name (common)": ("images", None, {"name": "troll"}),
+    "images, staff, name (rare)": ("images", "staff", {"name": "ekofisk well-123"}),
     "wells, signed in": ("wells", "user03", {}),
     "wells, owner": ("wells", None, {"owner": "user05"}),
 }
@@ -150,6 +153,9 @@ def plans(well_id: int) -> dict[str, str]:
 
     Django set up on PostgreSQL, :func:`seed` run. The querysets are those the API
     runs (:func:`ingest.selectors.image_list` / :func:`~ingest.selectors.well_list`).
+
+    Args:
+        well_id: the well of the ``well`` filter.
     """
     from django.contrib.auth.models import User
 
@@ -162,6 +168,47 @@ def plans(well_id: int) -> dict[str, str]:
         rows = (image_list if kind == "images" else well_list)(user=user, **query)
         found[label] = rows[:50].explain()
     return found
+
+
+def count_cost(repeat: int = 50) -> dict[str, float]:
+    """Median ms of the pagination's ``count(*)`` of the images list, anonymous and signed in (in-process)."""
+    from django.contrib.auth.models import User
+
+    from ingest.selectors import image_list
+
+    found = {}
+    for label, user in (("anonymous", None), ("signed in", User.objects.get(username="user03"))):
+        times = []
+        for _ in range(repeat):
+            began = time.perf_counter()
+            image_list(user=user).count()
+            times.append((time.perf_counter() - began) * 1000)
+        found[label] = statistics.median(times)
+    return found
+
+
+def create_database(name: str):
+    """Drop and create the scratch database ``name``; returns an admin connection (autocommit) to ``test``."""
+    import psycopg
+
+    admin = psycopg.connect(f"{POSTGRES}/test", autocommit=True)
+    admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    admin.execute(f'CREATE DATABASE "{name}"')
+    return admin
+
+
+def settings_env(database: str, data_dir: Path) -> dict[str, str]:
+    """The production settings' environment on the scratch database (tasks eager, throttles off)."""
+    return {
+        "DJANGO_SETTINGS_MODULE": "project.settings.production",
+        "DJANGO_SECRET_KEY": "benchmark-only-lists",
+        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
+        "DJANGO_DATABASE_URL": f"{POSTGRES}/{database}",
+        "DJANGO_CELERY_TASK_ALWAYS_EAGER": "true",
+        "DJANGO_THROTTLE_ANON": "",
+        "DJANGO_THROTTLE_USER": "",
+        "DJANGO_DATA_DIR": str(data_dir),
+    }
 
 
 def _get(port: int, path: str, token: str | None) -> tuple[float, int]:
@@ -211,33 +258,21 @@ def requests(data: dict) -> list[tuple[str, str, str | None]]:
 
 
 def main() -> None:
-    """Create and seed the scratch database, serve it, print the figures and plans, drop it."""
+    """Create and seed the scratch database, serve it, print the figures and plans, drop it.
+
+    ``--plans-only``: seed, print the plans (:func:`plans`) as JSON, drop the database.
+    """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=10_000)
     parser.add_argument("--wells", type=int, default=200)
     parser.add_argument("--repeat", type=int, default=200)
     parser.add_argument("--database", default="bench_lists")
+    parser.add_argument("--plans-only", action="store_true", help="print the plans as JSON, no server")
     args = parser.parse_args()
 
-    import psycopg
-
-    from benchmarks.serve import Server
-
-    admin = psycopg.connect(f"{POSTGRES}/test", autocommit=True)
-    admin.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
-    admin.execute(f'CREATE DATABASE "{args.database}"')
+    admin = create_database(args.database)
     scratch = Path(tempfile.mkdtemp(prefix="depthtiles-bench-lists-"))
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "project.settings.production",
-        "DJANGO_SECRET_KEY": "benchmark-only-lists",
-        "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        "DJANGO_DATABASE_URL": f"{POSTGRES}/{args.database}",
-        "DJANGO_CELERY_TASK_ALWAYS_EAGER": "true",
-        "DJANGO_THROTTLE_ANON": "",
-        "DJANGO_THROTTLE_USER": "",
-        "DJANGO_DATA_DIR": str(scratch),
-    }
+    env = {**os.environ, **settings_env(args.database, scratch)}
     try:
         os.environ.update(env)
         import django
@@ -248,22 +283,23 @@ def main() -> None:
         call_command("migrate", verbosity=0)
         began = time.perf_counter()
         data = seed(wells=args.wells, images=args.images)
+        seeded = time.perf_counter() - began
+        well = data["wells"][3]
+        if args.plans_only:
+            print(json.dumps(plans(well)))
+            return
         print(
             f"seeded {len(data['images'])} images, {len(data['wells'])} wells, "
-            f"{len(data['users'])} users in {time.perf_counter() - began:.1f} s"
+            f"{len(data['users'])} users in {seeded:.1f} s"
         )
-        for settings in ("project.settings.production", "benchmarks.lists_settings"):
-            server = Server({**env, "DJANGO_SETTINGS_MODULE": settings}, 2, ready_path="/api/v1/images")
-            try:
-                print(f"-- gunicorn, 2 sync workers, {settings}: p50 / p95 of {args.repeat} requests")
-                for label, path, token in requests(data):
-                    p50, p95, errors = measure(server.port, path, token, args.repeat)
-                    flag = "" if errors == 0 else f"  ({errors} not 200)"
-                    print(f"{label:48s} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms{flag}")
-            finally:
-                server.stop()
+        serve(env, data, args.repeat)
+        counts = count_cost()
+        print(
+            "pagination count(*) of the images list, in-process median: "
+            + ", ".join(f"{label} {ms:.2f} ms" for label, ms in counts.items())
+        )
         print("-- EXPLAIN of the first page of each list (PostgreSQL, the seeded rows)")
-        for label, plan in plans(data["wells"][3]).items():
+        for label, plan in plans(well).items():
             print(f"{label}:\n    " + plan.replace("\n", "\n    "))
     finally:
         from django.db import connections
@@ -272,6 +308,22 @@ def main() -> None:
         admin.execute(f'DROP DATABASE IF EXISTS "{args.database}" WITH (FORCE)')
         admin.close()
         shutil.rmtree(scratch, ignore_errors=True)
+
+
+def serve(env: dict[str, str], data: dict, repeat: int) -> None:
+    """Gunicorn (2 sync workers) with the production settings, then with persistent connections: figures."""
+    from benchmarks.serve import Server
+
+    for settings in ("project.settings.production", "benchmarks.lists_settings"):
+        server = Server({**env, "DJANGO_SETTINGS_MODULE": settings}, 2, ready_path="/api/v1/images")
+        try:
+            print(f"-- gunicorn, 2 sync workers, {settings}: p50 / p95 of {repeat} sequential requests")
+            for label, path, token in requests(data):
+                p50, p95, errors = measure(server.port, path, token, repeat)
+                flag = "" if errors == 0 else f"  ({errors} not 200)"
+                print(f"{label:48s} p50 {p50:6.1f} ms  p95 {p95:6.1f} ms{flag}")
+        finally:
+            server.stop()
 
 
 if __name__ == "__main__":
