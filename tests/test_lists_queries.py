@@ -122,7 +122,6 @@ def test_well_list_queries_do_not_grow_with_wells_images_or_curves(people, who, 
     def make(count):
         for n in range(count):
             make_well(alice if n % 2 == 0 else bob, n, images=1 if count == 1 else 6, curves=count % 7 + 1)
-        return None
 
     first, many = counts(getattr(people, who), lambda _: "/api/v1/wells" + query, make)
     assert first == many
