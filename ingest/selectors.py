@@ -61,6 +61,18 @@ def well_list(
 _Rows = TypeVar("_Rows", Image, Well)
 
 
+def visible_images_q(user, *, prefix: str = "") -> Q:
+    """The condition on images ``user`` may see, through the relation ``prefix`` (e.g. ``"images__"``).
+
+    Staff: every image (an empty ``Q``); signed in: public or their own; else public only.
+    """
+    if image_sees_everything(user):
+        return Q()
+    if user is not None and user.is_authenticated:
+        return Q(**{f"{prefix}public": True}) | Q(**{f"{prefix}owner": user})
+    return Q(**{f"{prefix}public": True})
+
+
 def _visible(rows: QuerySet[_Rows], user) -> QuerySet[_Rows]:
     """``rows`` narrowed to those ``user`` may see (public, their own, all for staff)."""
     if image_sees_everything(user):

@@ -439,6 +439,25 @@ class WellSerializer(serializers.ModelSerializer):
         return list(WellImageSerializer(images, many=True, context=self.context).data)
 
 
+class WellListSerializer(WellSerializer):
+    """A well in the list: as its detail, with the counts of its images and curves instead of them.
+
+    A page of 50 wells of 50 images each would otherwise serialise 2,500 images;
+    the detail (``GET /api/v1/wells/{id}``) lists them.
+    """
+
+    image_count = serializers.IntegerField(read_only=True, help_text="images of the well you may see")
+    curve_count = serializers.IntegerField(read_only=True, help_text="curves of the well")
+
+    class Meta(WellSerializer.Meta):
+        fields = [
+            *(name for name in WellSerializer.Meta.fields if name not in ("images", "curves")),
+            "image_count",
+            "curve_count",
+        ]
+        read_only_fields = fields
+
+
 class WellUpdateSerializer(ImageUpdateSerializer):
     """``PATCH /api/v1/wells/{id}``: the owner (or staff) renames it or changes who may read it.
 
