@@ -8,7 +8,7 @@ SAMPLE ?= samples/img.csv
 # here run development ones, but the tests, which name project.settings.testing.
 export DJANGO_SETTINGS_MODULE := project.settings.development
 
-.PHONY: demo test install lint bench-serve bench-ingest bench-attacks
+.PHONY: demo test install lint bench-serve bench-ingest bench-attacks bench-storage bench-lists
 
 $(VENV)/.installed: pyproject.toml
 	scripts/system-deps.sh build
@@ -51,6 +51,10 @@ bench-ingest: install
 ## Replay issue 11's attacks against gunicorn with the sample and an 800,000 x 360 log (not a test).
 bench-attacks: install
 	$(PY) -m benchmarks.attacks
+
+## Lists and details with 10,000 images in PostgreSQL (127.0.0.1:5432): p50/p95 and the plans (not a test).
+bench-lists: install
+	$(PY) -m benchmarks.lists
 
 lint: install
 	$(VENV)/bin/ruff check .
