@@ -25,7 +25,14 @@ from picks import core
 from picks.models import Pick
 from tests.conftest import make_token
 from tests.test_tiles_viewer_browser import Browser
-from tests.test_tiles_well_browser import PX_PER_M_1_200, canvas_pixels, open_tracks, page_errors, set_view, shot
+from tests.test_tiles_well_browser import (
+    PX_PER_M_1_200,
+    canvas_pixels,
+    open_tracks,
+    page_errors,
+    set_view,
+    shot,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -66,11 +73,11 @@ def owned_image(geologist, sample_csv) -> Image:
     from ingest.services import image_create_from_path, image_ingest
 
     image, _ = image_create_from_path(path=sample_csv, name="sample", owner=geologist[0], queue=False)
-    image = image_ingest(image_id=image.pk)
-    assert image.status == "succeeded", image.error
+    ingested = image_ingest(image_id=image.pk)
+    assert ingested is not None and ingested.status == "succeeded", ingested
     Image.objects.filter(pk=image.pk).update(borehole_diameter=DIAMETER)
-    image.refresh_from_db()
-    return image
+    ingested.refresh_from_db()
+    return ingested
 
 
 @pytest.fixture
@@ -115,7 +122,10 @@ def sinusoid_rows(depth: float, amplitude: float, dip_azimuth: float, width: int
 
 
 def colour_near(pixels: np.ndarray, x: int, y: float, colour: tuple[int, int, int], reach: int = 2) -> bool:
-    """Whether a pixel within ``reach`` rows of (x, y) has ``colour`` (each channel within 64: the lines are antialiased)."""
+    """Whether a pixel within ``reach`` rows of (x, y) has ``colour``.
+
+    Each channel within 64: the lines are antialiased.
+    """
     rows = pixels[max(0, round(y) - reach) : round(y) + reach + 1, x, :3].astype(int)
     return bool((np.abs(rows - np.array(colour)).max(axis=1) <= 64).any())
 
@@ -210,7 +220,7 @@ def test_tiles_picks_three_clicks_fit_save_draw_and_survive_a_reload(owned_image
     assert (pick.kind, pick.confidence, pick.comment) == ("fracture", "high", "open fracture, halo")
     assert len(pick.points) == 3
     assert pick.depth == pytest.approx(server["depth"], abs=1e-9)
-    assert pick.author.username == "geologist"
+    assert pick.author is not None and pick.author.username == "geologist"
     assert row["id"] == pick.pk
     assert row["cells"][0] == f"{pick.depth:.3f}"
     assert row["cells"][1] == f"{server['dip']:.1f}"
@@ -246,7 +256,13 @@ def test_tiles_picks_list_jumps_edits_exports_and_deletes(owned_image, geologist
         image=owned_image, author=user, depth=9300.0, dip=40.0, dip_azimuth=300.0, kind="bedding", comment=""
     )
     near = Pick.objects.create(
-        image=owned_image, author=user, depth=9101.5, dip=25.0, dip_azimuth=20.0, kind="bedding", comment="bed"
+        image=owned_image,
+        author=user,
+        depth=9101.5,
+        dip=25.0,
+        dip_azimuth=20.0,
+        kind="bedding",
+        comment="bed",
     )
     page = browser.page
     open_desk(browser, owned_image, geologist[1])
