@@ -321,6 +321,17 @@ def test_tiles_picks_list_jumps_edits_exports_and_deletes(owned_image, geologist
     marks = json.loads(page.get_attribute(tadpoles(owned_image), "data-tadpoles"))
     assert deep.pk not in [m[0] for m in marks]
     shot(browser, "picks-5-deleted.png", ".ws-desk")
+
+    # The tadpole track filters by kind, and says so in the address.
+    page.click(f"#ws-picks-rows tr[data-id='{near.pk}'] td:first-child")
+    page.wait_for_timeout(400)
+    assert near.pk in [m[0] for m in json.loads(page.get_attribute(tadpoles(owned_image), "data-tadpoles"))]
+    track = f".ws-track[data-kind=picks][data-id='{owned_image.pk}']"
+    page.click(f"{track} .ws-settings > summary")
+    page.uncheck(f"{track} input[value=bedding]")
+    page.wait_for_timeout(400)
+    assert json.loads(page.get_attribute(tadpoles(owned_image), "data-tadpoles")) == []
+    assert "t2.kinds=fracture%7Cfault%7Cbreakout%7Cother" in page.url
     assert page_errors(browser) == []
 
 
