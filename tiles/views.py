@@ -21,6 +21,8 @@ from ingest.models import Image, Well
 from ingest.rest.serializers import CurveSerializer
 from ingest.rest.viewsets import private_response
 from ingest.selectors import image_list, well_list
+from picks.models import Confidence
+from picks.selectors import image_diameter
 from tiles.core.pyramid import zoom_levels
 from tiles.source import ImageSource
 from tiles.templatetags.depth import depth, depth_decimals
@@ -137,9 +139,12 @@ _WELL_MODULES = (
     "image-track",
     "levels",
     "main",
+    "pick-layer",
+    "picks",
     "readout",
     "scale",
     "state",
+    "tadpole-track",
     "tiles",
     "track",
 )
@@ -164,6 +169,7 @@ def image_track_config(image: Image) -> dict:
         ``pixel_url`` prefixes.
     """
     api = reverse("image-detail", kwargs={"pk": image.pk})
+    picks = reverse("image-picks", kwargs={"pk": image.pk})
     return {
         "id": image.pk,
         "name": image.name,
@@ -183,6 +189,11 @@ def image_track_config(image: Image) -> dict:
         "zooms": zoom_levels(image.columns or 1, image.rows or 1, ImageSource.tile_size),
         "tile_url": f"{api}/tiles",
         "pixel_url": f"{api}/data/pixel",
+        "azimuth_offset": image.azimuth_offset or 0.0,
+        "diameter": image_diameter(image),
+        "picks_url": picks,
+        "picks_csv_url": reverse("image-picks-csv", kwargs={"pk": image.pk}),
+        "fit_url": reverse("image-picks-fit", kwargs={"pk": image.pk}),
     }
 
 
@@ -203,7 +214,8 @@ def workstation_config(*, images: list[Image], curves: list[dict], default_track
     Returns:
         JSON-able dict: ``images`` (:func:`image_track_config`), ``curves``, the depth
         range of all of them (``depth_min``, ``depth_max``, ``depth_unit``), the
-        decimals of the finest depth step, ``default_tracks`` and ``colormaps_url``.
+        decimals of the finest depth step, ``default_tracks``, ``colormaps_url``,
+        and the ``pick_kinds`` (settings.PICK_KINDS) and ``pick_confidences``.
     """
     ranges = [
         (i.depth_min, i.depth_max) for i in images if i.depth_min is not None and i.depth_max is not None
@@ -220,6 +232,8 @@ def workstation_config(*, images: list[Image], curves: list[dict], default_track
         "depth_decimals": depth_decimals(min(steps)) if steps else 1,
         "default_tracks": default_tracks,
         "colormaps_url": reverse("colormap-list"),
+        "pick_kinds": list(settings.PICK_KINDS),
+        "pick_confidences": list(Confidence.values),
     }
 
 

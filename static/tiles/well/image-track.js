@@ -221,6 +221,9 @@ export class ImageTrack extends Track {
       this.drawTiles(ctx, coarse, plan.page + 1, place, false);
     }
     const complete = this.drawTiles(ctx, plan, plan.page, place, true);
+    if (this.desk.picks) {
+      this.desk.picks.drawOverlay(this, ctx, {view: view, w: w, h: h, ratio: ratio});
+    }
     ctx.restore();
     Object.assign(this.canvas.dataset, {state: complete ? 'ready' : 'loading', z: String(plan.z), page: String(plan.page)});
     return complete;

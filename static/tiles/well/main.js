@@ -15,8 +15,10 @@ import {niceStep} from '../viewer/ticks.js';
 import {CurveTrack} from './curve-track.js';
 import {DepthTrack} from './depth-track.js';
 import {ImageTrack} from './image-track.js';
+import {PickLayer} from './pick-layer.js';
 import {DepthView, PRESETS, clampView, fitView, pxPerUnitAt, ratioOf} from './scale.js';
 import {DEFAULT_WIDTHS, MAX_TRACKS, parseTrackToken, readLayout, writeLayout} from './state.js';
+import {TadpoleTrack} from './tadpole-track.js';
 import {TileCache} from './tiles.js';
 
 /** Screen px between depth labels, at least. */
@@ -51,6 +53,7 @@ class Workstation {
     this.saveTimer = null;
     this.fit = false;
     this.view = new DepthView(this.extent.min, pxPerUnitAt(DEFAULT_RATIO, this.unit));
+    this.picks = new PickLayer(this, config);
   }
 
   /** Build the tracks and the view of the address (or the default layout), and wire the page. */
@@ -61,6 +64,7 @@ class Workstation {
       this.addTrack(wanted, false);
     }
     this.buildToolbar();
+    this.picks.build();
     this.wirePointer();
     new ResizeObserver(() => {
       if (this.fit) {
@@ -96,6 +100,8 @@ class Workstation {
     } else if (wanted.kind === 'image' && this.images.has(wanted.id)) {
       const options = {colormap: null, reverse: false, min: null, max: null, normalize: 'none', window: null, azimuth: 0};
       track = new ImageTrack(this, this.images.get(wanted.id), {...options, ...wanted, width: width}, this.catalogue, this.cache);
+    } else if (wanted.kind === 'picks' && this.images.has(wanted.id)) {
+      track = new TadpoleTrack(this, this.images.get(wanted.id), {...wanted, width: width}, this.picks.kinds);
     } else if (wanted.kind === 'curve') {
       const curves = wanted.curves || (wanted.mnemonics || []).map((m) => ({mnemonic: m}));
       track = new CurveTrack(this, this.curves, {width: width, curves: curves});
@@ -283,6 +289,10 @@ class Workstation {
         return;
       }
       event.preventDefault();
+      if (this.picks.picking && hit.track.kind === 'image') {
+        this.picks.addPoint(hit.track, hit.x, hit.y);
+        return;
+      }
       container.setPointerCapture(event.pointerId);
       drag = {track: hit.track, x: event.clientX, y: event.clientY};
       container.classList.add('ws-dragging');

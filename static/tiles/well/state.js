@@ -9,6 +9,8 @@
  *   &t1.cmap=viridis&t1.rev=1&t1.min=10&t1.max=200
  *   &t1.norm=dynamic&t1.win=0.6&t1.az=90      image track 1's colours, normalisation, turn
  *   &t3.GR=0,150,fill=0,col=009e73&t3.ILD=0.2,2000,log
+ *   &t4.kinds=bedding|fault&t4.true=1        tadpole track 4 (t=...,picks:12): the kinds
+ *                                             shown (absent: all), true dips (absent: apparent)
  *                                             curve track 3's curves: left, right limits,
  *                                             log scale, fill to a baseline, colour
  *
@@ -22,12 +24,13 @@ export const MAX_TRACKS = 16;
 export const MAX_CURVES = 8;
 /** Track widths (CSS px). */
 export const WIDTH_BOUNDS = Object.freeze({min: 40, max: 1200});
-export const DEFAULT_WIDTHS = Object.freeze({depth: 72, image: 220, curve: 200});
+export const DEFAULT_WIDTHS = Object.freeze({depth: 72, image: 220, curve: 200, picks: 160});
 /** Image normalisations (the tile endpoints' normalize=). */
 export const NORMALIZATIONS = Object.freeze(['none', 'static', 'dynamic']);
 
 const MNEMONIC = /^[^,|:]{1,64}$/;
 const COLOUR = /^[0-9a-f]{6}$/i;
+const KIND = /^[a-z][a-z0-9_-]{0,31}$/;
 
 const finite = (text) => {
   const value = text === null || text === undefined || String(text).trim() === '' ? NaN : Number(text);
@@ -36,12 +39,17 @@ const finite = (text) => {
 
 /**
  * One token of ?t=.
- * @param {string} token - "depth", "img:12" or "curve:GR|CALI".
- * @returns {?Object} {kind: 'depth'} | {kind: 'image', id} | {kind: 'curve', mnemonics}; null if unknown.
+ * @param {string} token - "depth", "img:12", "picks:12" (the tadpoles of image 12) or "curve:GR|CALI".
+ * @returns {?Object} {kind: 'depth'} | {kind: 'image', id} | {kind: 'picks', id} |
+ *   {kind: 'curve', mnemonics}; null if unknown.
  */
 export function parseTrackToken(token) {
   if (token === 'depth') {
     return {kind: 'depth'};
+  }
+  const picks = /^picks:(\d{1,10})$/.exec(token);
+  if (picks) {
+    return {kind: 'picks', id: Number(picks[1])};
   }
   const image = /^img:(\d{1,10})$/.exec(token);
   if (image) {
@@ -63,6 +71,9 @@ export function trackToken(track) {
   if (track.kind === 'curve') {
     return 'curve:' + track.curves.map((c) => c.mnemonic).join('|');
   }
+  if (track.kind === 'picks') {
+    return 'picks:' + track.id;
+  }
   return 'depth';
 }
 
@@ -83,6 +94,16 @@ function readImageOptions(query, prefix) {
     window: window !== null && window > 0 ? window : null,
     azimuth: azimuth === null ? 0 : ((azimuth % 360) + 360) % 360,
   };
+}
+
+/**
+ * A tadpole track's options: kinds=a|b (absent: every kind), true=1 (true dips).
+ * @returns {{kinds: ?string[], trueDip: boolean}}
+ */
+function readPicksOptions(query, prefix) {
+  const text = query.get(prefix + 'kinds');
+  const kinds = text === null ? null : [...new Set(text.split('|'))].filter((k) => KIND.test(k));
+  return {kinds: kinds, trueDip: query.get(prefix + 'true') === '1'};
 }
 
 /**
@@ -153,6 +174,8 @@ export function readLayout(search) {
     } else if (track.kind === 'curve') {
       track.curves = track.mnemonics.map((m) => parseCurveOptions(m, query.get(prefix + m)));
       delete track.mnemonics;
+    } else if (track.kind === 'picks') {
+      Object.assign(track, readPicksOptions(query, prefix));
     }
     tracks.push(track);
   });
@@ -212,6 +235,13 @@ export function writeLayout(layout) {
           parts.push('col=' + curve.colour.replace('#', ''));
         }
         query.set(prefix + curve.mnemonic, parts.join(','));
+      }
+    } else if (track.kind === 'picks') {
+      if (track.kinds !== null && track.kinds !== undefined) {
+        query.set(prefix + 'kinds', track.kinds.join('|'));
+      }
+      if (track.trueDip) {
+        query.set(prefix + 'true', '1');
       }
     }
   });
