@@ -8,7 +8,7 @@ SAMPLE ?= samples/img.csv
 # here run development ones, but the tests, which name project.settings.testing.
 export DJANGO_SETTINGS_MODULE := project.settings.development
 
-.PHONY: demo test install lint bench-serve bench-ingest bench-attacks
+.PHONY: demo test install lint bench-serve bench-ingest bench-attacks bench-storage bench-lists
 
 $(VENV)/.installed: pyproject.toml
 	scripts/system-deps.sh build
@@ -37,17 +37,24 @@ test: install
 	node --test tests/js/*.test.mjs
 	DJANGO_SETTINGS_MODULE=project.settings.testing $(VENV)/bin/pytest
 
-## Serving benchmark: ours vs stock django-large-image, ratios printed (not a test).
+## Serving benchmark: ours vs stock django-large-image, ratios printed, then the workstation
+## in Chromium: time to a complete well view and frame times while panning (not a test).
 bench-serve: install
 	$(PY) -m benchmarks.serve
+	$(PY) -m benchmarks.workstation
 
-## Ingest benchmark: ours vs pandas.read_csv + tifffile on a 2,000,000 x 360 CSV (not a test).
+## Ingest benchmark: ours vs pandas.read_csv + tifffile on a 2,000,000 x 360 CSV, and a
+## 2,000,000 x 360-sector LAS vs lasio.read (not a test).
 bench-ingest: install
 	$(PY) -m benchmarks.ingest
 
 ## Replay issue 11's attacks against gunicorn with the sample and an 800,000 x 360 log (not a test).
 bench-attacks: install
 	$(PY) -m benchmarks.attacks
+
+## Lists and details with 10,000 images in PostgreSQL (127.0.0.1:5432): p50/p95 and the plans (not a test).
+bench-lists: install
+	$(PY) -m benchmarks.lists
 
 lint: install
 	$(VENV)/bin/ruff check .

@@ -1,6 +1,6 @@
 """Generate a large LWD-like LAS 2.0 image log, fast, for the ingest benchmark.
 
-``python -m benchmarks.gen_las PATH --rows N --sectors M`` writes a LAS 2.0 file
+``python -m benchmarks.gen_las PATH --rows N --sectors M`` (or ``--columns M``) writes a LAS 2.0 file
 (``WRAP NO``) shaped like a logging-while-drilling azimuthal image:
 
 * ``~C``: the index ``DEPT .M``, then one curve per sector, ``ABDC1M`` ..
@@ -159,7 +159,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("path", type=Path)
     parser.add_argument("--rows", type=int, required=True)
-    parser.add_argument("--sectors", type=int, default=360)
+    parser.add_argument("--sectors", "--columns", type=int, default=360)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--null-fraction", type=float, default=0.001)
     args = parser.parse_args()

@@ -121,14 +121,13 @@ def baseline_pyramid(csv_path: str | Path, tiff_path: str | Path) -> tuple[int, 
 
 
 def las_to_pyramid(las_path: str | Path, tiff_path: str | Path, scratch: str | Path) -> tuple[int, int, int]:
-    """Our LAS path without Django: header, streamed blocks, spool, depth axis, pyramid.
+    """Our LAS path without Django: header, streamed blocks, collector, depth axis, pyramid.
 
     What the well job does for each image of a LAS file (``ingest.wells``), less
-    the database and the trimming of all-nodata ends: the blocks of
-    :func:`ingest.welllog.iter_well_blocks` go to the pipeline's float32 scanline
-    spool, then :func:`ingest.axis.depth_axis_from_depths` and
-    :func:`ingest.pyramid.write_pyramid` with the value statistics, as in
-    :func:`ingest.pipeline.csv_to_pyramid`.
+    the database: the blocks of :func:`ingest.welllog.iter_well_blocks` go to an
+    :class:`ingest.pipeline.ScanlineCollector` (float32 spool, depths, per-scanline
+    has-data flags), then :func:`ingest.pipeline.to_pyramid` trims the all-nodata
+    ends, places the depth axis and writes the pyramid with the value statistics.
 
     Args:
         las_path: a LAS with one sector family (one image).
@@ -138,45 +137,32 @@ def las_to_pyramid(las_path: str | Path, tiff_path: str | Path, scratch: str | P
     Returns:
         ``(rows, columns, levels)`` of the image written.
     """
-    from ingest.axis import depth_axis_from_depths
-    from ingest.pipeline import _band_reader, _ScanlineSpool, _Statistics, tiff_description
-    from ingest.pyramid import write_pyramid
+    from ingest.pipeline import DEFAULT_OPTIONS, NO_LIMITS, ScanlineCollector, to_pyramid
     from ingest.welllog import iter_well_blocks, read_well_log
 
     log = read_well_log(las_path)
     (spec,) = log.images
-    spool = _ScanlineSpool(scratch, spec.columns)
-    scanlines = None
+    collector = ScanlineCollector(scratch, spec.columns, track_data=True)
     try:
-        depths = []
         for block in iter_well_blocks(las_path, log):
-            spool.append_floats(block.images[spec.name])
-            depths.append(block.depth)
-        axis = depth_axis_from_depths(np.concatenate(depths))
-        scanlines = spool.open()
-        statistics = _Statistics(spool.layout, *spool.value_range)
-        band_reader = _band_reader(axis, scanlines, spool.layout)
+            collector.add_floats(block.depth, block.images[spec.name])
 
-        def read_band(first: int, stop: int) -> np.ndarray:
-            band = band_reader(first, stop)
-            statistics.add(band)
-            return band
+        def explain(indices: tuple[int, ...], error: Exception) -> Exception:
+            return error
 
-        levels = write_pyramid(
+        result = to_pyramid(
+            collector,
             tiff_path,
-            rows=axis.rows,
-            columns=spec.columns,
-            read_band=read_band,
-            layout=spool.layout,
-            description=tiff_description(axis, spec.columns, log.header.depth_unit),
-            scratch_dir=scratch,
+            depth_unit=log.header.depth_unit,
+            options=DEFAULT_OPTIONS,
+            limits=NO_LIMITS,
+            explain=explain,
+            bytes_read=Path(las_path).stat().st_size,
+            trim=True,
         )
-        statistics.result()
     finally:
-        if scanlines is not None:
-            scanlines.close()
-        spool.remove()
-    return axis.rows, spec.columns, levels
+        collector.remove()
+    return result.axis.rows, result.columns, result.levels
 
 
 def las_read_only(las_path: str | Path) -> tuple[int, int, int]:
@@ -331,14 +317,27 @@ def prepare_csv(rows: int, columns: int) -> tuple[Path, bool]:
     Returns:
         ``(path, generated)``: generated is False when a kept file was reused.
     """
-    from benchmarks.gen_csv import generate
+    return _prepare(BENCH_DIR / f"borehole-{rows}x{columns}.csv", "benchmarks.gen_csv", rows, columns)
 
+
+def _prepare(path: Path, generator: str, rows: int, columns: int) -> tuple[Path, bool]:
+    """Generate ``path`` with ``python -m <generator> PATH --rows R --columns C`` unless it exists.
+
+    The generator runs in its own process: a child's ``ru_maxrss`` starts from its
+    parent's high-water mark (Linux keeps the larger of the old and new mm's at
+    ``exec``, and ``subprocess`` forks with ``vfork``), so a generator run in this
+    process would set a floor under every side's peak RSS.
+    """
     BENCH_DIR.mkdir(parents=True, exist_ok=True)
-    path = BENCH_DIR / f"borehole-{rows}x{columns}.csv"
     if path.is_file():
         return path, False
     partial = path.with_suffix(".partial")
-    generate(partial, rows, columns)
+    subprocess.run(
+        [PYTHON, "-m", generator, str(partial), "--rows", str(rows), "--columns", str(columns)],
+        cwd=REPO,
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
     partial.replace(path)  # a run killed while generating leaves nothing to reuse
     return path, True
 
@@ -441,20 +440,11 @@ README_CSV_RATE = 112.7
 
 def prepare_las(rows: int, sectors: int) -> tuple[Path, bool]:
     """The benchmark LAS under var/bench/, generated unless a kept one exists (see :func:`prepare_csv`)."""
-    from benchmarks.gen_las import generate
-
-    BENCH_DIR.mkdir(parents=True, exist_ok=True)
-    path = BENCH_DIR / f"lwd-{rows}x{sectors}.las"
-    if path.is_file():
-        return path, False
-    partial = path.with_suffix(".partial")
-    generate(partial, rows, sectors)
-    partial.replace(path)
-    return path, True
+    return _prepare(BENCH_DIR / f"lwd-{rows}x{sectors}.las", "benchmarks.gen_las", rows, sectors)
 
 
 LAS_SIDES = {
-    "las-ours": "ours (welllog reader + spool + pyramid)",
+    "las-ours": "ours (welllog reader + the well job's collector + pyramid)",
     "las-read": "ours, the reader alone (iter_well_blocks, nothing written)",
     "las-lasio": "lasio.read whole",
 }

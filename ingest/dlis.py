@@ -116,8 +116,15 @@ def _text(value: Any) -> str:
 
 
 def _is_depth_index(frame: Any) -> bool:
+    """Whether a frame is indexed by depth: an INDEX-TYPE that is not time or drift (RP66 v1).
+
+    RP66's index types are BOREHOLE-DEPTH, VERTICAL-DEPTH, TIME, RADIAL-DRIFT and
+    ANGULAR-DRIFT; writers add their own (``DEPTH``, ``MD``), so any other type
+    counts as depth and its channel's unit decides.
+    """
     index_type = str(frame.index_type or "").upper()
-    return bool(index_type) and "TIME" not in index_type and bool(frame.channels)
+    not_depth = ("TIME", "DRIFT")
+    return bool(index_type) and not any(word in index_type for word in not_depth) and bool(frame.channels)
 
 
 class _Reader:

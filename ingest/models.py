@@ -169,7 +169,13 @@ class Image(JobFields):
         ]
         indexes = [
             models.Index(fields=["status", "lease_expires"], name="image_status_lease"),
-            models.Index(fields=["owner", "-created"], name="image_owner_created"),
+            # The lists (ingest.selectors.image_list): newest first, all of them, the public
+            # ones (anonymous), an owner's. A name filter has a trigram index (0005, PostgreSQL).
+            models.Index(fields=["-created", "-id"], name="image_created"),
+            models.Index(
+                fields=["-created", "-id"], name="image_public_created", condition=models.Q(public=True)
+            ),
+            models.Index(fields=["owner", "-created", "-id"], name="image_owner_created_id"),
         ]
 
     def __str__(self) -> str:
@@ -302,7 +308,11 @@ class Well(JobFields):
         ]
         indexes = [
             models.Index(fields=["status", "lease_expires"], name="well_status_lease"),
-            models.Index(fields=["owner", "-created"], name="well_owner_created"),
+            models.Index(fields=["-created", "-id"], name="well_created"),
+            models.Index(
+                fields=["-created", "-id"], name="well_public_created", condition=models.Q(public=True)
+            ),
+            models.Index(fields=["owner", "-created", "-id"], name="well_owner_created_id"),
         ]
 
     def __str__(self) -> str:

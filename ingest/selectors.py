@@ -5,38 +5,112 @@ from __future__ import annotations
 import os
 import time
 from pathlib import Path
+from typing import TypeVar
 
-from django.db.models import Q, QuerySet
+from django.contrib.auth.models import User
+from django.db.models import Q, QuerySet, Subquery
 
 from ingest.models import Curve, Image, Well
 from ingest.storage import storage_is_local, storage_local_path
 
 
-def image_list(*, user=None) -> QuerySet[Image]:
-    """The images ``user`` may see, newest first.
+def image_list(
+    *,
+    user=None,
+    owner: str | None = None,
+    well: int | None = None,
+    status: str | None = None,
+    name: str | None = None,
+) -> QuerySet[Image]:
+    """The images ``user`` may see, newest first (``-created``, ``-id``), optionally filtered.
 
     Public images are seen by everyone; a private one (``public=False``) only by
-    its owner and staff.
+    its owner and staff. The filters narrow that set (never widen it); each is
+    served by an index of :class:`ingest.models.Image` (migration 0005).
 
     Args:
         user: the requester (an ``AnonymousUser``, or None, sees public images only).
+        owner: only images uploaded by this username (exact spelling).
+        well: only the images of the well with this id.
+        status: only images whose job has this status (``pending``, ``running``, ...).
+        name: only images whose name contains this text, case-insensitive.
     """
-    images = Image.objects.order_by("-created", "-id")
-    if image_sees_everything(user):
-        return images
-    if user is not None and user.is_authenticated:
-        return images.filter(Q(public=True) | Q(owner=user))
-    return images.filter(public=True)
+    images = _visible(Image.objects.order_by("-created", "-id"), user)
+    return list_filter(images, owner=owner, status=status, name=name, well=well)
 
 
-def well_list(*, user=None) -> QuerySet[Well]:
-    """The wells ``user`` may see, newest first: public ones, their own, all for staff (as images)."""
-    wells = Well.objects.order_by("-created", "-id")
+def well_list(
+    *,
+    user=None,
+    owner: str | None = None,
+    status: str | None = None,
+    name: str | None = None,
+) -> QuerySet[Well]:
+    """The wells ``user`` may see, newest first: public ones, their own, all for staff (as images).
+
+    Args:
+        user: the requester.
+        owner: only wells uploaded by this username (exact spelling).
+        status: only wells whose job has this status.
+        name: only wells whose name contains this text, case-insensitive.
+    """
+    wells = _visible(Well.objects.order_by("-created", "-id"), user)
+    return list_filter(wells, owner=owner, status=status, name=name)
+
+
+_Rows = TypeVar("_Rows", Image, Well)
+
+
+def visible_images_q(user, *, prefix: str = "") -> Q:
+    """The condition on images ``user`` may see, through the relation ``prefix`` (e.g. ``"images__"``).
+
+    Staff: every image (an empty ``Q``); signed in: public or their own; else public only.
+    """
     if image_sees_everything(user):
-        return wells
+        return Q()
     if user is not None and user.is_authenticated:
-        return wells.filter(Q(public=True) | Q(owner=user))
-    return wells.filter(public=True)
+        return Q(**{f"{prefix}public": True}) | Q(**{f"{prefix}owner": user})
+    return Q(**{f"{prefix}public": True})
+
+
+def _visible(rows: QuerySet[_Rows], user) -> QuerySet[_Rows]:
+    """``rows`` narrowed to those ``user`` may see (public, their own, all for staff)."""
+    if image_sees_everything(user):
+        return rows
+    if user is not None and user.is_authenticated:
+        return rows.filter(Q(public=True) | Q(owner=user))
+    return rows.filter(public=True)
+
+
+def list_filter(
+    rows: QuerySet[_Rows],
+    *,
+    owner: str | None = None,
+    status: str | None = None,
+    name: str | None = None,
+    well: int | None = None,
+) -> QuerySet[_Rows]:
+    """``rows`` (images or wells) narrowed by the list filters that are set (None: not filtered).
+
+    Args:
+        rows: images or wells, already narrowed to what the requester may see.
+        owner: the uploader's username, exact.
+        status: the job's status.
+        name: a part of the name, case-insensitive (``icontains``).
+        well: a well's id (images only).
+    """
+    if owner is not None:
+        # The owner's id as a scalar subquery, not a join: PostgreSQL then reads the
+        # owner's index (owner, -created, -id) instead of walking every row by date.
+        uploader = User.objects.filter(username=owner).values("pk")[:1]
+        rows = rows.filter(owner_id=Subquery(uploader))
+    if well is not None:
+        rows = rows.filter(well_id=well)  # type: ignore[misc]  # images only: a well has no well
+    if status is not None:
+        rows = rows.filter(status=status)
+    if name:
+        rows = rows.filter(name__icontains=name)
+    return rows
 
 
 def well_curve(*, well: Well, mnemonic: str) -> Curve | None:

@@ -81,7 +81,7 @@ REQUESTS: dict[tuple[str, str], dict] = {
 }
 
 #: Routes that are not the API (HTML pages, the admin, the schema and its viewer).
-NOT_API = re.compile(r"^/($|images/|admin/|api/schema$|api/docs$)")
+NOT_API = re.compile(r"^/($|images/|wells/\{id\}$|admin/|api/schema$|api/docs$)")
 
 #: The checks each answer must pass.
 CHECK_NAMES = [

@@ -291,3 +291,31 @@ def test_dlis_unreadable_frame_row_is_named(wireline, monkeypatch):
     with pytest.raises(WellLogError, match="frame row 5 of 50: unexpected end-of-record") as caught:
         list(iter_well_blocks(path, log, block_bytes=2000))
     assert caught.value.where == f"RUN1/MAIN, logical record at byte {bad['tell']}, frame MAIN"
+
+
+def test_dlis_drift_indexed_frame_is_skipped(tmp_path):
+    df = DLISFile()
+    lf = df.add_logical_file()
+    lf.add_origin("O")
+    lf.add_frame(
+        "DRIFT",
+        channels=(
+            lf.add_channel("RD", data=np.arange(3.0), units="m"),
+            lf.add_channel("X", data=np.ones(3)),
+        ),
+        index_type="RADIAL-DRIFT",
+    )
+    lf.add_frame(
+        "MD",
+        channels=(
+            lf.add_channel("MD", data=np.arange(3.0), units="m"),
+            lf.add_channel("Y", data=np.ones(3)),
+        ),
+        index_type="BOREHOLE-DEPTH",
+    )
+    path = tmp_path / "drift.dlis"
+    write(df, path)
+    log = read_well_log(path)
+    assert log.groups == ("FILE-HEADER/MD",)
+    assert [c.mnemonic for c in log.curves] == ["Y"]
+    assert "frame DRIFT: index RADIAL-DRIFT, not depth" in log.header.facts["DLIS.SKIPPED"]

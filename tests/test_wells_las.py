@@ -169,6 +169,13 @@ def test_wells_las_upload_images_curves_and_header(client, las_log):
     assert client.get(well["url"]).json() == well
     listed = client.get("/api/v1/wells").json()
     assert [item["id"] for item in listed["results"]] == [well["id"]]
+    # The list counts the images and curves the detail lists; the rest is the detail's.
+    (item,) = listed["results"]
+    assert (item["image_count"], item["curve_count"]) == (len(well["images"]), len(well["curves"])) == (2, 2)
+    assert "images" not in item and "curves" not in item
+    assert {k: v for k, v in item.items() if not k.endswith("_count")} == {
+        k: v for k, v in well.items() if k not in ("images", "curves")
+    }
     assert client.get(f"/api/v1/wells/{well['id']}/curves").json() == well["curves"]
 
 

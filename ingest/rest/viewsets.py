@@ -15,14 +15,21 @@ from typing import TypeVar
 from django.http import HttpResponse
 from django.utils.cache import patch_vary_headers
 from drf_spectacular.utils import OpenApiResponse, extend_schema
-from rest_framework import mixins, status
+from rest_framework import mixins, serializers, status
+from rest_framework.filters import BaseFilterBackend
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.viewsets import GenericViewSet
 
 from ingest.models import Image
-from ingest.rest.serializers import ImageSerializer, ImageUpdateSerializer, ImageUploadSerializer
+from ingest.rest.serializers import (
+    ImageListParams,
+    ImageSerializer,
+    ImageUpdateSerializer,
+    ImageUploadSerializer,
+    WellListParams,
+)
 from ingest.rest.uploads import (
     failed_upload_body,
     image_create_from_upload,
@@ -30,7 +37,7 @@ from ingest.rest.uploads import (
     upload_quota_check,
     upload_size_check,
 )
-from ingest.selectors import image_list
+from ingest.selectors import image_list, list_filter
 from ingest.services import image_delete
 from project.permissions import ImageOwnerOrStaff, PublicReadTokenWrite
 
@@ -58,6 +65,50 @@ def private_response(response: _Response) -> _Response:
     return response
 
 
+class ListFilters(BaseFilterBackend):
+    """The filters of the image and well lists: ``owner``, ``status``, ``name`` (and ``well`` for images).
+
+    Validated by :class:`~ingest.rest.serializers.ImageListParams` (images) or
+    :class:`~ingest.rest.serializers.WellListParams` (wells): a bad value is a 400
+    ``invalid_parameter`` naming it. Applied on the ``list`` action only (a
+    detail is never filtered), through :func:`ingest.selectors.list_filter`,
+    and documented as query parameters of the list in the OpenAPI schema.
+    """
+
+    @staticmethod
+    def params(view) -> type[serializers.Serializer]:
+        """The serializer of the view's filters: by the model it lists."""
+        return ImageListParams if view.serializer_class.Meta.model is Image else WellListParams
+
+    def filter_queryset(self, request, queryset, view):
+        if getattr(view, "action", None) != "list":
+            return queryset
+        query = self.params(view)(data=request.query_params)
+        query.is_valid(raise_exception=True)
+        return list_filter(queryset, **query.validated_data)
+
+    def get_schema_operation_parameters(self, view) -> list[dict]:
+        parameters = []
+        for name, field in self.params(view)().fields.items():
+            schema: dict = {"type": "string"}
+            if isinstance(field, serializers.ChoiceField):
+                schema["enum"] = list(field.choices)
+            elif isinstance(field, serializers.IntegerField):
+                schema = {"type": "integer", "minimum": field.min_value, "maximum": field.max_value}
+            elif isinstance(field, serializers.CharField):
+                schema.update(minLength=field.min_length or 1, maxLength=field.max_length)
+            parameters.append(
+                {
+                    "name": name,
+                    "in": "query",
+                    "required": False,
+                    "description": str(field.help_text),
+                    "schema": schema,
+                }
+            )
+        return parameters
+
+
 class ImageViewSetBase(GenericViewSet):
     """What every ``/api/v1/images`` route shares: who sees an image, who changes it, private headers.
 
@@ -70,6 +121,7 @@ class ImageViewSetBase(GenericViewSet):
 
     serializer_class = ImageSerializer
     permission_classes = [PublicReadTokenWrite, ImageOwnerOrStaff]
+    filter_backends = [ListFilters]
     lookup_value_regex = r"\d+"
     #: Set when the response is about a private image or depends on the user.
     _private = False

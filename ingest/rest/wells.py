@@ -11,7 +11,8 @@ from __future__ import annotations
 import io
 
 import numpy as np
-from django.db.models import Prefetch
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Subquery, Value
+from django.db.models.functions import Coalesce
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import mixins, status
@@ -23,11 +24,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from ingest.curves import curve_window
-from ingest.models import Image, Well
+from ingest.models import Curve, Image, Well
 from ingest.rest.serializers import (
     CurveDataSerializer,
     CurveParams,
     CurveSerializer,
+    WellListSerializer,
     WellSerializer,
     WellUpdateSerializer,
     WellUploadSerializer,
@@ -41,7 +43,7 @@ from ingest.rest.uploads import (
     well_create_from_upload,
 )
 from ingest.rest.viewsets import ERROR, FORBIDDEN, ImageViewSetBase
-from ingest.selectors import well_curve, well_list
+from ingest.selectors import visible_images_q, well_curve, well_list
 from ingest.storage import storage_local_path
 from ingest.wells import well_delete
 from project.permissions import ImageOwnerOrStaff
@@ -73,6 +75,15 @@ MNEMONIC = OpenApiParameter(
 )
 
 
+def _count(rows) -> Coalesce:
+    """``count(*)`` of ``rows`` (filtered on ``OuterRef``) as a subquery expression (0 for none)."""
+    counted = Subquery(
+        rows.order_by().values("well").annotate(n=Count("pk")).values("n"),
+        output_field=IntegerField(),
+    )
+    return Coalesce(counted, Value(0))
+
+
 class WellViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ImageViewSetBase):
     """Wells: upload a LAS 2.0, DLIS or CSV (202, a job), list, detail, change, delete, curves."""
 
@@ -91,14 +102,24 @@ class WellViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ImageViewSet
             return [JSONRenderer(), NpyRenderer()]
         return super().get_renderers()
 
+    def get_serializer_class(self):
+        if getattr(self, "action", None) == "list":
+            return WellListSerializer
+        return super().get_serializer_class()
+
     def get_queryset(self):
         user = getattr(self.request, "user", None)
+        wells = well_list(user=user).select_related("owner")
+        if getattr(self, "action", None) == "list":
+            # Counts by subqueries: one query for the page, whatever the wells hold.
+            images = Image.objects.filter(visible_images_q(user), well=OuterRef("pk"))
+            curves = Curve.objects.filter(well=OuterRef("pk"))
+            return wells.annotate(
+                image_count=_count(images),
+                curve_count=_count(curves),
+            )
         images = Image.objects.order_by("id")
-        return (
-            well_list(user=user)
-            .select_related("owner")
-            .prefetch_related(Prefetch("images", queryset=images), "curves")
-        )
+        return wells.prefetch_related(Prefetch("images", queryset=images), "curves")
 
     def get_object(self) -> Well:  # type: ignore[override]  # a well, by the same rules as an image
         return super().get_object()  # type: ignore[return-value]

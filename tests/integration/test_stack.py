@@ -585,6 +585,6 @@ def test_stack_job_whose_message_is_lost_is_resumed_by_the_reaper(stack, sample_
     assert detail["status"] == "succeeded", detail
     assert detail["rows"] == 30 * 5460
     assert stack.row(body["id"])["attempts"] == 2
-    assert f"reaper: resumed [{body['id']}]".encode() in stack.worker_log()
+    assert f"reaper: Image resumed [{body['id']}]".encode() in stack.worker_log()
     scratch = stack.data_dir / "scratch"
     assert not scratch.exists() or list(scratch.iterdir()) == []
