@@ -52,6 +52,10 @@ bench-ingest: install
 bench-attacks: install
 	$(PY) -m benchmarks.attacks
 
+## Storage benchmark: a pyramid from a bucket (moto, 127.0.0.1) by ranged reads vs local disk (not a test).
+bench-storage: install
+	$(PY) -m benchmarks.storage
+
 ## Lists and details with 10,000 images in PostgreSQL (127.0.0.1:5432): p50/p95 and the plans (not a test).
 bench-lists: install
 	$(PY) -m benchmarks.lists

@@ -11,7 +11,7 @@ the embedded setup (SQLite, media on the local disk, eager Celery tasks).
 | DJANGO_DEBUG | bool | false (Django's debug pages; development: true unless set) |
 | DJANGO_DATA_DIR | path | ``var/`` in the repository |
 | DJANGO_DATABASE_URL | url | ``sqlite:///<DATA_DIR>/db.sqlite3`` (or ``postgres://user@host:5432/db``) |
-| DJANGO_DB_CONN_MAX_AGE | int | 60 (seconds a web process keeps its database connection; 0: one per request) |
+| DJANGO_DB_CONN_MAX_AGE | int | 60 (seconds a process keeps its database connection; 0: one per request) |
 | DJANGO_MEDIA_ROOT | path | ``<DATA_DIR>/media`` |
 | DJANGO_CELERY_BROKER_URL | url | ``memory://`` (e.g. ``amqp://user:password@rabbitmq:5672//``) |
 | DJANGO_CELERY_TASK_ALWAYS_EAGER | bool | true (tasks run in the web process) |

@@ -27,9 +27,10 @@ misleads (shared/STACK-NOTES.md) are replaced, keeping their URLs:
 from __future__ import annotations
 
 import functools
-from pathlib import Path
+import io
+import json
 
-import large_image_source_tiff
+import tifftools  # type: ignore[import-untyped]
 from django.http import HttpResponse, HttpResponseNotModified, QueryDict
 from django.utils.http import parse_etags
 from django_large_image.rest import LargeImageFileDetailMixin
@@ -45,7 +46,6 @@ from ingest.rest.viewsets import ImageViewSetBase
 from ingest.selectors import (
     image_get_ready_cached,
     image_is_visible,
-    image_local_path,
     image_remember_ready,
 )
 from tiles.core.normalize import WindowTooWideError
@@ -55,9 +55,11 @@ from tiles.services import (
     Rendering,
     cached_render,
     etag_for,
+    large_image_source,
     output_size,
     render_key,
     resolve_style,
+    style_json_check,
     style_key,
 )
 from tiles.source import ImageSource
@@ -193,20 +195,30 @@ class ImageDataViewSet(LargeImageFileDetailMixin, ImageViewSetBase):
 
     # -- django-large-image plumbing -----------------------------------------------
 
-    def get_path(self, request: Request, pk: int | None = None) -> Path:
-        """The pyramid on the local disk (no symlinked cache copy, unlike the stock mixin).
-
-        With object storage, the read-through cached copy (:func:`image_local_path`).
-        """
+    def get_path(self, request: Request, pk: int | None = None) -> str:
+        """The pyramid's storage name: :meth:`open_tile_source` reads it by ranged reads (no local file)."""
         image = self.get_object()
         if not image.is_ready:
             raise ImageNotReadyError(image)
-        return image_local_path(image)
+        return image.file.name
 
     def open_tile_source(self, request: Request, path, **kwargs):
-        """Always the ``tiff`` source; ``projection`` and ``source`` do not apply here."""
-        kwargs.pop("projection", None)
-        return large_image_source_tiff.open(str(path), **kwargs)
+        """large_image over our pyramid reader (:func:`tiles.services.large_image_source`).
+
+        ``projection`` and ``source`` do not apply here; a style is checked by our allow-list.
+        """
+        style = kwargs.get("style")
+        return large_image_source(str(path), style_json_check(style) if style else None)
+
+    @extend_schema(summary="A dump of the pyramid's TIFF structure (tifftools), read by ranged reads")
+    @action(detail=True, url_path="info/tiffdump")
+    def tiffdump(self, request: Request, pk=None, **kwargs):
+        """The TIFF structure as tifftools dumps it (stock: a local file only)."""
+        output = io.StringIO()
+        tifftools.tiff_dump(
+            ImageSource.for_image(self._ready_image()).structure_file(), dest=output, outformat="json"
+        )
+        return Response(json.loads(output.getvalue()))
 
     def _ready_image(self) -> Image:
         try:
