@@ -45,12 +45,10 @@ from django.core.cache import caches
 from django.db import transaction
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
-from large_image.cache_util.cache import LruCacheMetaclass
 
 from ingest.axis import DepthAxis, DepthRangeError
 from ingest.models import Image
 from ingest.selectors import image_forget_ready
-from ingest.storage import storage, storage_is_local
 from tiles import services
 from tiles.core.pyramid import decoded_forget, pyramid_open, zoom_levels
 from tiles.services import (
@@ -412,18 +410,6 @@ class ImageSource:
 _SOURCES: dict[tuple[int, str], ImageSource] = {}
 
 
-def _large_image_forget(path: str) -> int:
-    """Drop large_image's cached tile sources of ``path`` (its keys start with the path's repr)."""
-    dropped = 0
-    needle = repr(path)
-    for cache, lock in LruCacheMetaclass.namedCaches.values():
-        with lock:
-            for key in [key for key in list(cache.keys()) if needle in str(key)]:
-                cache.pop(key, None)
-                dropped += 1
-    return dropped
-
-
 def forget(*, image_id: int, file_name: str = "", deleted: bool) -> None:
     """Drop what this process holds for one image, once its change is committed.
 
@@ -434,7 +420,8 @@ def forget(*, image_id: int, file_name: str = "", deleted: bool) -> None:
     deleted pyramid's file descriptors: ``functools.lru_cache`` cannot drop one
     key, so the open pyramids and our large_image sources of every image are
     dropped (each reopens in about 5 ms on its next request), with the decoded
-    tiles kept; large_image's own source cache is searched for the path.
+    tiles kept (every large_image source is ours, over our reader: large_image's own
+    source cache never holds a pyramid).
     Rendered outputs need nothing: see the module.
 
     Args:
@@ -454,8 +441,6 @@ def forget(*, image_id: int, file_name: str = "", deleted: bool) -> None:
     _open_source.cache_clear()
     # the pyramid's parsed structure, shared by every process through the tiles cache
     caches[settings.TILES_CACHE_ALIAS].delete(structure_key(file_name))
-    if storage_is_local():  # django-large-image's stock routes open the local file with libtiff
-        _large_image_forget(str(storage().path(file_name)))
 
 
 def forget_all() -> None:
