@@ -156,7 +156,10 @@ def read_header(  # noqa: PLR0912 (one branch per malformed-header case, each wi
         text = first.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise CsvFormatError(f"the header is not UTF-8 text ({exc.reason})", line=1) from None
-    cells = next(csv.reader([text.rstrip("\r\n")]), [])
+    try:
+        cells = next(csv.reader([text.rstrip("\r\n")]), [])
+    except csv.Error as exc:  # e.g. a lone carriage return inside the first line
+        raise CsvFormatError(f"the header cannot be read as CSV ({exc})", line=1) from None
     names = tuple(cell.strip() for cell in cells)
     depth_index = None
     numbered: dict[int, int] = {}

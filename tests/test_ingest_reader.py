@@ -98,6 +98,7 @@ def test_reader_error_line_counts_crlf_lines(write_csv):
         (b"depth,col1,col3\n1,2,3\n", "col2 is missing"),
         (b"depth,col1,col1\n1,2,3\n", "appears twice"),
         (b"depth,col1,gamma\n1,2,3\n", "unexpected column"),
+        (b"\x13!\r,\x0e\r\n", "cannot be read as CSV"),  # a lone CR inside the line (the fuzzer's)
     ],
 )
 def test_reader_bad_header_is_line_1(tmp_path, content, words):
