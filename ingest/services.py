@@ -22,6 +22,7 @@ from ingest.models import Image, WebhookDelivery, Well
 from ingest.pipeline import DEFAULT_OPTIONS, IngestLimits, IngestOptions, IngestResult, csv_to_pyramid
 from ingest.queue import DELIVER_WEBHOOK, INGEST_IMAGE, task_queue
 from ingest.reader import CsvFormatError, read_header
+from ingest.signals import send_pyramid_stored
 from ingest.storage import storage_delete, storage_fetch, storage_put
 from ingest.webhooks import post_json
 
@@ -410,6 +411,8 @@ def image_ingest(*, image_id: int, on_progress: Callable[[float], None] | None =
     recorded = Image.objects.filter(pk=image_id).first()
     if recorded is None:
         return None
+    if ended and not failure:
+        send_pyramid_stored(recorded.pk, final_name)
     if ended and recorded.webhook_url:
         transaction.on_commit(lambda: _queue_webhook(recorded.pk, 1))
     return recorded

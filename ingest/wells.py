@@ -53,6 +53,7 @@ from ingest.services import (
     dedupe_key_for,
     quota_check,
 )
+from ingest.signals import send_pyramid_stored
 from ingest.storage import storage_delete, storage_fetch, storage_put
 from ingest.welllog import (
     WellLog,
@@ -332,9 +333,10 @@ def well_ingest(*, well_id: int, on_progress: Callable[[float], None] | None = N
         if failure:
             attempt.remove()
             job_finish(pk=well_id, attempt=number, model=Well, status=Well.Status.FAILED, **failure)
-        elif not job_finish(
-            pk=well_id, attempt=number, model=Well, status=Well.Status.SUCCEEDED, progress=1.0
-        ):
+        elif job_finish(pk=well_id, attempt=number, model=Well, status=Well.Status.SUCCEEDED, progress=1.0):
+            for image_id, name in Image.objects.filter(pk__in=attempt.image_ids).values_list("pk", "file"):
+                send_pyramid_stored(image_id, name)
+        else:
             attempt.remove()  # deleted meanwhile, or another attempt owns the well
     except JobSuperseded:
         logger.warning("well %s: attempt %s stopped, another attempt owns the job", well_id, number)

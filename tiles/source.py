@@ -49,6 +49,8 @@ from django.dispatch import receiver
 from ingest.axis import DepthAxis, DepthRangeError
 from ingest.models import Image
 from ingest.selectors import image_forget_ready
+from ingest.signals import pyramid_stored
+from ingest.storage import storage_is_local
 from tiles import services
 from tiles.core.pyramid import decoded_forget, pyramid_open, zoom_levels
 from tiles.services import (
@@ -463,8 +465,8 @@ def _forget_on_save(sender, instance: Image, **kwargs) -> None:
 def share_structure(name: str) -> bool:
     """Put the TIFF structure of the stored pyramid ``name`` in the tiles cache, unless it is there.
 
-    Meant to run where the pyramid was finished (the ingest job, once its success is
-    committed; the job records it with ``QuerySet.update``, so no ``post_save`` can):
+    Runs where the pyramid was finished (the ingest job, once its success is committed:
+    :data:`ingest.signals.pyramid_stored`, received by :func:`_share_on_store`):
     the structure's ranged GETs (about two per stored level) are paid there once, and
     every web process then parses the pyramid from the shared tiles cache without a
     request (:func:`tiles.services._stored_pyramid`). A failure only costs the first
@@ -482,6 +484,17 @@ def share_structure(name: str) -> bool:
         logger.warning("could not read the structure of %s", name, exc_info=True)
         return False
     return True
+
+
+@receiver(pyramid_stored, dispatch_uid="tiles.source.share_stored")
+def _share_on_store(sender, name: str, **kwargs) -> None:
+    """A pyramid just stored in a bucket: share its structure (:func:`share_structure`).
+
+    On the local disk nothing is shared: a web process parses the structure from the
+    file itself in about a millisecond, with no request to save.
+    """
+    if name and not storage_is_local():
+        share_structure(name)
 
 
 @receiver(post_delete, sender=Image, dispatch_uid="tiles.source.forget_deleted")
