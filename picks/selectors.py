@@ -17,7 +17,7 @@ from django.db.models import QuerySet
 from ingest.axis import depth_range_check
 from ingest.curves import curve_window
 from ingest.models import Curve, Image, Well
-from ingest.storage import storage_local_path
+from ingest.storage import storage_reader
 from picks import core
 from picks.models import Pick, Survey
 
@@ -158,11 +158,15 @@ def survey_from_curves(well_id: int, *, max_stations: int) -> SurveyArrays | Non
     if inclination is None or azimuth is None or not inclination.file or not azimuth.file:
         return None
     try:
-        inc = curve_window(
-            storage_local_path(inclination.file.name), depth_min=None, depth_max=None, max_points=max_stations
-        )
-        azi = curve_window(
-            storage_local_path(azimuth.file.name), depth_min=None, depth_max=None, max_points=max_stations
+        inc, azi = (
+            curve_window(
+                storage_reader(curve.file.name),
+                depth_min=None,
+                depth_max=None,
+                max_points=max_stations,
+                name=curve.file.name,
+            )
+            for curve in (inclination, azimuth)
         )
     except (OSError, ValueError):  # a curve file missing from the storage: no survey
         return None

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import lasio
 import numpy as np
 import pytest
 
 from ingest.curves import CHUNK, CurveSpool, curve_finish, curve_window, decimate_minmax
+from ingest.storage import storage_reader
 from tests.test_wells_las import upload_well
 
 SAMPLES = 5000
@@ -53,24 +55,29 @@ def test_wells_curves_decimation_across_chunks_and_of_a_range(monkeypatch):
     assert CHUNK > 333  # the module's own chunk is larger (restored after the test)
 
 
-def test_wells_curves_window_reads_the_stored_file(tmp_path):
+def test_wells_curves_window_reads_the_stored_file(tmp_path, settings):
     rng = np.random.default_rng(7)
     spool = CurveSpool(tmp_path)
     depth = np.arange(3000) * 0.5
     value = rng.normal(size=3000)
     value[:10] = np.nan
     spool.append(depth[::-1].copy(), value[::-1].copy())  # logged upwards: stored increasing
-    summary = curve_finish(spool, tmp_path / "c.npy")
+    stored_path = Path(settings.MEDIA_ROOT) / "curves" / "c.npy"
+    stored_path.parent.mkdir(parents=True)
+    summary = curve_finish(spool, stored_path)
     spool.remove()
     assert (summary.samples, summary.depth_min, summary.depth_max) == (2990, 5.0, depth[-1])
-    stored = np.load(tmp_path / "c.npy")
+    stored = np.load(stored_path)
     np.testing.assert_array_equal(stored, np.stack([depth[10:], value[10:]]))
-    window = curve_window(tmp_path / "c.npy", depth_min=100, depth_max=200.2, max_points=1000)
+    window = curve_window(storage_reader("curves/c.npy"), depth_min=100, depth_max=200.2, max_points=1000)
     assert (window.samples, window.decimated) == (201, False)
     np.testing.assert_array_equal(window.depth, depth[200:401])
-    small = curve_window(tmp_path / "c.npy", depth_min=None, depth_max=None, max_points=100)
+    np.testing.assert_array_equal(window.value, value[200:401])
+    small = curve_window(storage_reader("curves/c.npy"), depth_min=None, depth_max=None, max_points=100)
     assert (small.samples, small.decimated) == (2990, True)
-    np.testing.assert_array_equal(small.depth, depth[10:][reference_minmax(depth[10:], value[10:], 100)])
+    kept = reference_minmax(depth[10:], value[10:], 100)
+    np.testing.assert_array_equal(small.depth, depth[10:][kept])
+    np.testing.assert_array_equal(small.value, value[10:][kept])
 
 
 @pytest.fixture

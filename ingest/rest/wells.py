@@ -44,7 +44,7 @@ from ingest.rest.uploads import (
 )
 from ingest.rest.viewsets import ERROR, FORBIDDEN, ImageViewSetBase
 from ingest.selectors import visible_images_q, well_curve, well_list
-from ingest.storage import storage_local_path
+from ingest.storage import storage_reader
 from ingest.wells import well_delete
 from project.permissions import ImageOwnerOrStaff
 
@@ -208,7 +208,8 @@ class WellViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ImageViewSet
 
         More samples in the range than ``max_points`` are decimated: each of
         ``max_points // 2`` equal depth bins keeps its min and max sample (in
-        depth order), so a plot costs no more whatever the curve's length.
+        depth order), so a plot costs no more whatever the curve's length. The
+        curve is read by byte ranges (a bucket: ranged GETs, no copy on disk).
         """
         well = self.get_object()
         params = CurveParams(data=request.query_params)
@@ -218,10 +219,12 @@ class WellViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ImageViewSet
             raise NotFound(f"the well has no curve {mnemonic!r}")
         query = params.validated_data
         window = curve_window(
-            storage_local_path(curve.file.name),
+            storage_reader(curve.file.name),
             depth_min=query.get("depth_min"),
             depth_max=query.get("depth_max"),
             max_points=query["max_points"],
+            extent=(curve.depth_min, curve.depth_max),
+            name=curve.file.name,
         )
         if request.accepted_renderer.format == "npy":
             buffer = io.BytesIO()
