@@ -333,8 +333,9 @@ def curve_window(
     of depths around where each end of the range should lie (both in one
     ``read_many``; more only when the sampling is irregular: :func:`_search_depths`),
     then the range's depths and values together, :data:`CHUNK` samples at a
-    time. A regular curve's window costs four reads whatever its length when it
-    fits in a chunk, and the bytes read are those of the range plus a few blocks;
+    time (depths those blocks hold are not read again). A regular curve's window
+    that fits in those blocks costs three requests whatever the curve's length
+    (header, the blocks, the values), and the bytes read are the range's plus a few blocks;
     memory is bounded by ``max_points`` plus a chunk. The decimated samples are
     collected during the scan: nothing is read twice.
 
@@ -379,24 +380,65 @@ def curve_window(
     if samples <= max_points:
         if not samples:
             return CurveWindow(0, False, np.empty(0, np.float64), np.empty(0, np.float64))
-        rows = reader.read_many([layout.depth(lo, hi), layout.value(lo, hi)])
-        return CurveWindow(samples, False, _floats(rows[0], samples, name), _floats(rows[1], samples, name))
+        depths, values, _ = _read_rows(reader, layout, blocks, lo, hi, name=name)
+        return CurveWindow(samples, False, depths, values)
     bins = _MinMax(max_points)
     first, last = _at(blocks, lo), _at(blocks, hi - 1)
     for begin in range(lo, hi, CHUNK):
         end = min(begin + CHUNK, hi)
-        ranges = [layout.depth(begin, end), layout.value(begin, end)]
-        if last is None:  # the range's last depth, fetched with its first chunk when no block held it
-            ranges.append(layout.depth(hi - 1, hi))
-        data = reader.read_many(ranges)
-        depths, values = _floats(data[0], end - begin, name), _floats(data[1], end - begin, name)
-        if last is None:
-            last = float(_floats(data[2], 1, name)[0])
-        if first is None:
-            first = float(depths[0])
+        # The range's last depth comes with its first chunk when no block held it.
+        depths, values, extra = _read_rows(
+            reader, layout, blocks, begin, end, last_of=None if last is not None else hi, name=name
+        )
+        last = last if last is not None else float(extra[0])
+        first = first if first is not None else float(depths[0])
         bins.add(begin, depths, values, first, last)
     _, kept_depth, kept_value = bins.result()
     return CurveWindow(samples, True, kept_depth, kept_value)
+
+
+def _read_rows(
+    reader: ByteRanges,
+    layout: _Layout,
+    blocks: list[tuple[int, np.ndarray]],
+    begin: int,
+    end: int,
+    *,
+    last_of: int | None = None,
+    name: str = "",
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``depth[begin:end]`` and ``value[begin:end]`` (``(k,) float64``) in one ``read_many``.
+
+    Depths the search's blocks hold already (a short range lies inside the blocks
+    read around its ends) are not read again. With ``last_of``, ``depth[last_of - 1]``
+    is read along (the third array, ``(1,)``; else empty).
+    """
+    depths = _from_blocks(blocks, begin, end)
+    ranges = [layout.value(begin, end)]
+    if depths is None:
+        ranges.append(layout.depth(begin, end))
+    if last_of is not None:
+        ranges.append(layout.depth(last_of - 1, last_of))
+    data = reader.read_many(ranges)
+    values = _floats(data[0], end - begin, name)
+    if depths is None:
+        depths = _floats(data[1], end - begin, name)
+    extra = _floats(data[-1], 1, name) if last_of is not None else np.empty(0, np.float64)
+    return depths, values, extra
+
+
+def _from_blocks(blocks: list[tuple[int, np.ndarray]], begin: int, end: int) -> np.ndarray | None:
+    """``depth[begin:end]`` put together from the blocks read, or None if they do not cover it all."""
+    if end - begin > sum(depths.size for _, depths in blocks):
+        return None
+    out = np.empty(end - begin, np.float64)
+    covered = np.zeros(end - begin, bool)
+    for start, depths in blocks:
+        low, high = max(begin, start), min(end, start + depths.size)
+        if low < high:
+            out[low - begin : high - begin] = depths[low - start : high - start]
+            covered[low - begin : high - begin] = True
+    return out if covered.all() else None
 
 
 def decimate_minmax(
