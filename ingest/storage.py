@@ -23,14 +23,16 @@ Either way the rest of the code goes through these calls:
 * :func:`storage_delete` removes a stored file, its cached copy and its cached blocks, if any.
 
 Range client (measured by ``benchmarks/storage.py``'s client line against moto on
-127.0.0.1, a ranged GET of one 56 kB tile, medians interleaved on this loaded 2-core
-machine): boto3 ``get_object`` on a reused client 7.2-8.4 ms; a new boto3 client per
-request 15-20 ms; a request signed by botocore's ``S3SigV4Auth`` sent over a urllib3
-keep-alive pool 5.4-6.2 ms; a presigned URL over that pool 4.7-5.4 ms; obstore's
-``get_range`` 4.6-5.2 ms, with the least CPU per request (0.6-0.7 ms against boto3's
-2.8-2.9 ms). Ranged reads use **obstore** (Development Seed's binding of the Rust
-``object_store`` crate): the fastest, and a maintained library rather than our own
-signing, presigned-URL cache and retry code; it brings credentials (here boto3's own
+127.0.0.1, a ranged GET of one 56 kB tile, candidates interleaved; 7 runs on this
+2-core machine at load averages 1.4-4.4, one of them of a 4 kB range; medians): boto3
+``get_object`` on a reused client 7.2-9.0 ms; a new boto3 client per request 20-52 ms;
+a request signed by botocore's ``S3SigV4Auth`` sent over a urllib3 keep-alive pool
+5.4-7.0 ms; a presigned URL over that pool 4.7-6.4 ms; obstore's ``get_range``
+4.6-6.6 ms, the fastest in 6 of the 7 runs (the presigned URL once, by 0.8 ms) and
+with the least CPU per request (0.6-1.1 ms against boto3's 2.8-3.5 ms). Ranged reads
+use **obstore** (Development Seed's binding of the Rust ``object_store`` crate): the
+fastest, and a maintained library rather than our own signing, presigned-URL cache
+and retry code; it brings credentials (here boto3's own
 chain through :class:`obstore.auth.boto3.Boto3CredentialProvider`, so keys, profiles,
 web identity and instance roles resolve as for django-storages), endpoint, region and
 addressing style, retries with backoff, ``404`` as :class:`FileNotFoundError`, and a
