@@ -657,7 +657,7 @@ class BlockCache:
             cull_limit=16,
             sqlite_journal_size_limit=_WAL_BYTES,
             sqlite_wal_autocheckpoint=_WAL_BYTES // 4096 // 2,
-            timeout=5,
+            timeout=1,  # seconds waiting for the index lock, then a miss
         )
 
     @staticmethod

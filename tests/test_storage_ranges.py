@@ -277,3 +277,28 @@ def test_storage_ranges_reads_coalesce_neighbours_and_keep_order():
     assert reader.read_many(ranges) == [reader.data[o : o + n] for o, n in ranges]
     assert reader.calls == [(100, 3910), (100_000, 7)]  # 100..4010 in one read (gaps < 4 kB)
     np.testing.assert_array_equal(len(reader.read_many([])), 0)
+
+
+def test_storage_ranges_the_range_client_takes_the_storage_settings(settings):
+    """obstore's store gets django-storages' bucket, region, virtual-hosted endpoint and keys."""
+    from project.settings.base import s3_storage
+
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": s3_storage(
+            bucket="depthtiles",
+            endpoint_url="http://minio.storage:9000",
+            region="eu-west-3",
+            access_key_id="key",
+            secret_access_key="secret",
+            addressing_style="virtual",
+        ),
+    }
+    store = storage._object_store(storage.storage())
+    assert store.config["endpoint"] == "http://depthtiles.minio.storage:9000"  # the bucket in the host
+    assert store.config["region"] == "eu-west-3"
+    assert store.config["virtual_hosted_style_request"] == "true"
+    assert store.client_options["allow_http"] == "true"
+    assert store.retry_config["max_retries"] == 3
+    assert store.credential_provider()["access_key_id"] == "key"
+    assert storage._object_store(storage.storage()) is store  # one per process and configuration
