@@ -3,9 +3,10 @@
 ``make bench-storage`` (or ``python -m benchmarks.storage``) generates a ``--rows`` x 360
 log (:mod:`benchmarks.gen_csv`), ingests it on the local disk, copies the pyramid into a
 bucket of an S3-compatible server on 127.0.0.1 (moto in server mode, in a subprocess,
-behind a WSGI wrapper that counts the bytes it sends), then for each side (bucket,
-local disk) starts a fresh gunicorn web process (one sync worker, empty caches: the
-embedded locmem caches are per process) and asks, one request at a time:
+behind a WSGI wrapper that counts the bytes it sends), then for each side (bucket;
+bucket with a block cache of ``--cache-mb`` MB; local disk) starts a fresh gunicorn
+web process (one sync worker, empty caches: the embedded locmem caches are per
+process) and asks, one request at a time:
 
 * the first tile (time to first tile: the bucket side parses the TIFF structure then);
 * ``--tiles`` distinct full-resolution tiles (cold: never read nor rendered), p50/p99;
@@ -13,13 +14,18 @@ embedded locmem caches are per process) and asks, one request at a time:
 
 and prints per side: those figures, the bytes the bucket sent per cold tile against
 the tiles' stored (compressed) size, and the local disk the web process used beyond
-the database (its data directory's files: no copy of the pyramid). Targets (issue 16):
-first tile <= 150 ms, cold tiles within 2x of local disk, bytes per tile <= 2x its
-compressed size, local disk <= the configured cache (none: 0 bytes).
+the database (its data directory's files: no copy of the pyramid). The block cache
+side then starts another fresh web process that asks for the same tiles again (hot:
+only the pod's block cache holds them) and prints their p50, the GETs they made and
+the cache's disk usage (``du``: allocated blocks of its files and folders) against the
+configured bound. Targets (issue 16): first tile <= 150 ms, cold tiles within 2x of
+local disk, bytes per tile <= 2x its compressed size, local disk <= the configured
+cache.
 
-A first line measures the client: a ranged GET of one tile's bytes with the web
-process's client (boto3, one client reused: keep-alive) against a new boto3 client
-per request and a raw keep-alive HTTP GET (urllib3, unsigned: what the protocol costs).
+A first line measures the candidate clients on a ranged GET of one tile's bytes,
+interleaved: boto3 (one client reused; a new client per request), a botocore-signed
+request over a urllib3 keep-alive pool, a presigned URL over that pool, and obstore
+(the reader's client: ``ingest/storage.py`` says why).
 
 This is a benchmark, not a test: it prints what it measured and exits 0.
 """
@@ -136,40 +142,98 @@ def _files_bytes(root: Path, skip: set[Path]) -> int:
 
 
 def client_figures(endpoint: str, bucket: str, key: str, offset: int, length: int) -> str:
-    """Median ms of a ranged GET: boto3 reused, boto3 new client per request, raw urllib3 keep-alive."""
+    """Median ms of a ranged GET of one tile by each candidate client, interleaved (same load for all).
+
+    Candidates: boto3 ``get_object`` on one reused client (the former reader); a new
+    boto3 client per request; a request signed by botocore (``S3SigV4Auth`` on an
+    ``AWSRequest``) sent over a urllib3 keep-alive pool; a presigned URL (made once,
+    as a cache per object would) over the same pool; obstore's ``get_range`` on one
+    ``S3Store`` (the reader's client). Each is checked to return the right bytes.
+    """
     import boto3
+    import obstore
     import urllib3
+    from botocore.auth import S3SigV4Auth
+    from botocore.awsrequest import AWSRequest
+    from obstore.store import S3Store
 
     byte_range = f"bytes={offset}-{offset + length - 1}"
-
-    def timed(call, n: int = 100) -> float:
-        times = []
-        for _ in range(n):
-            began = time.perf_counter()
-            call()
-            times.append(time.perf_counter() - began)
-        return _percentile(times, 0.5)
-
-    def new_client():
-        return boto3.client("s3", endpoint_url=endpoint, region_name=REGION, **KEYS)
-
-    def ranged(client) -> bytes:
-        return client.get_object(Bucket=bucket, Key=key, Range=byte_range)["Body"].read()
-
-    client = new_client()
-    reused = timed(lambda: ranged(client))
-    fresh = timed(lambda: ranged(new_client()), 30)
+    client = boto3.client("s3", endpoint_url=endpoint, region_name=REGION, **KEYS)
+    expected = client.get_object(Bucket=bucket, Key=key, Range=byte_range)["Body"].read()
     pool = urllib3.PoolManager()
     url = f"{endpoint}/{bucket}/{key}"
-    raw = timed(lambda: pool.request("GET", url, headers={"Range": byte_range}).data)
-    return (
-        f"client: ranged GET of one tile ({length} B), median: boto3 client reused {reused:.2f} ms, "
-        f"new boto3 client per request {fresh:.2f} ms, raw urllib3 keep-alive (unsigned) {raw:.2f} ms"
+    credentials = boto3.Session(region_name=REGION, **KEYS).get_credentials()
+    presigned = client.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key})
+    store = S3Store(
+        bucket,
+        config={"endpoint": endpoint, "region": REGION},
+        access_key_id=KEYS["aws_access_key_id"],
+        secret_access_key=KEYS["aws_secret_access_key"],
+        client_options={"allow_http": True},
     )
 
+    def signed() -> bytes:
+        request = AWSRequest(method="GET", url=url, headers={"Range": byte_range})
+        S3SigV4Auth(credentials.get_frozen_credentials(), "s3", REGION).add_auth(request)
+        return pool.request("GET", url, headers=dict(request.headers.items())).data
 
-def side_figures(env: dict[str, str], image: dict, args, moto_port: int | None, data: Path) -> dict:
-    """Serve one side with a fresh web process and measure it (see the module)."""
+    def reused() -> bytes:
+        return client.get_object(Bucket=bucket, Key=key, Range=byte_range)["Body"].read()
+
+    def new_client() -> bytes:
+        fresh = boto3.client("s3", endpoint_url=endpoint, region_name=REGION, **KEYS)
+        return fresh.get_object(Bucket=bucket, Key=key, Range=byte_range)["Body"].read()
+
+    candidates = {
+        "boto3 get_object, client reused": reused,
+        "new boto3 client per request": new_client,
+        "botocore SigV4 + urllib3 keep-alive": signed,
+        "presigned URL + urllib3 keep-alive": lambda: (
+            pool.request("GET", presigned, headers={"Range": byte_range}).data
+        ),
+        "obstore get_range (chosen)": lambda: bytes(
+            obstore.get_range(store, key, start=offset, length=length)
+        ),
+    }
+    times: dict[str, list[float]] = {name: [] for name in candidates}
+    cpu: dict[str, list[float]] = {name: [] for name in candidates}
+    for round_ in range(200):
+        for name, call in candidates.items():
+            if name.startswith("new") and round_ % 5:
+                continue  # a second or so each: a fifth of the rounds
+            began, began_cpu = time.perf_counter(), time.process_time()
+            data = call()
+            times[name].append(time.perf_counter() - began)
+            cpu[name].append(time.process_time() - began_cpu)  # every thread of this process
+            if data != expected:
+                raise RuntimeError(f"{name}: wrong bytes")
+    figures = ", ".join(
+        f"{name} {_percentile(times[name], 0.5):.2f} ms (CPU {_percentile(cpu[name], 0.5):.2f} ms)"
+        for name in candidates
+    )
+    return f"client: ranged GET of one tile ({length} B), median wall (client CPU): {figures}"
+
+
+def _du(root: Path) -> int:
+    """Bytes allocated on disk under ``root`` (files and folders, what ``du -s -B1`` reports)."""
+    if not root.exists():
+        return 0
+    total = root.lstat().st_blocks * 512
+    for folder, dirs, files in os.walk(root):
+        for entry in dirs + files:
+            total += os.lstat(os.path.join(folder, entry)).st_blocks * 512
+    return total
+
+
+def side_figures(
+    env: dict[str, str], image: dict, args, moto_port: int | None, data: Path, *, hot: bool = False
+) -> dict:
+    """Serve one side with a fresh web process and measure it (see the module).
+
+    With ``hot``, a second fresh web process then asks for the same cold tiles again
+    (its own caches empty: only the pod's block cache holds them): their p50 and the
+    GETs they made.
+    """
     from tiles.core.pyramid import zoom_levels
 
     rows, columns, image_id = image["rows"], image["columns"], image["id"]
@@ -207,7 +271,26 @@ def side_figures(env: dict[str, str], image: dict, args, moto_port: int | None, 
         disk = _files_bytes(data, skip)
     finally:
         server.stop()
+    rereads: list[float] = []
+    resent = (0, 0)
+    if hot:
+        server = Server(env, 1)
+        try:
+            _get(server.port, "/readyz")
+            if moto_port:
+                _moto_sent(moto_port)
+            for x, y in tiles[1:]:
+                path = f"/api/v1/images/{image_id}/tiles/{z}/{x}/{y}.png"
+                seconds, status, _ = _get(server.port, path)
+                _ok(status, path)
+                rereads.append(seconds)
+            resent = _moto_sent(moto_port) if moto_port else (0, 0)
+        finally:
+            server.stop()
     return {
+        "rereads": rereads,
+        "resent": resent,
+        "blocks_du": _du(data / "cache" / "blocks"),
         "first": first,
         "first_sent": first_sent,
         "cold": cold,
@@ -226,6 +309,9 @@ def main() -> None:  # noqa: PLR0915 (one linear script: set up, serve two sides
     )
     parser.add_argument("--tiles", type=int, default=200, help="cold tiles per side")
     parser.add_argument("--regions", type=int, default=50, help="1,000-row regions per side")
+    parser.add_argument(
+        "--cache-mb", type=int, default=64, help="the third side's DJANGO_STORAGE_CACHE_BYTES, in MB"
+    )
     args = parser.parse_args()
 
     from benchmarks.gen_csv import generate
@@ -299,6 +385,10 @@ def main() -> None:  # noqa: PLR0915 (one linear script: set up, serve two sides
             "DJANGO_S3_SECRET_ACCESS_KEY": KEYS["aws_secret_access_key"],
         }
         bucket = side_figures(s3_env, image, args, moto_port, data)
+        configured = args.cache_mb * 1_000_000
+        cache_env = {**s3_env, "DJANGO_STORAGE_CACHE_BYTES": str(configured)}
+        cached = side_figures(cache_env, image, args, moto_port, data, hot=True)
+        shutil.rmtree(data / "cache" / "blocks", ignore_errors=True)
         local = side_figures({**base, "DJANGO_STORAGE": "local"}, image, args, None, data)
         stored = sum(local_pyramid.tile_bytes(0, x, y) for x, y in bucket["tiles"]) / len(bucket["tiles"])
         for name, side in (("bucket", bucket), ("local disk", local)):
@@ -322,6 +412,15 @@ def main() -> None:  # noqa: PLR0915 (one linear script: set up, serve two sides
             "target <= 2); "
             f"cold tile p50 ratio bucket/local {ratio:.2f} "
             "(target <= 2); configured block cache: none (0 B)"
+        )
+        sent, requests = cached["resent"]
+        print(
+            f"bucket + block cache of {args.cache_mb} MB: first tile {cached['first'] * 1000:.1f} ms; "
+            f"cold tiles (filling it) p50 {_percentile(cached['cold'], 0.5):.1f} ms; hot re-read of the same "
+            f"tiles by a fresh process p50 {_percentile(cached['rereads'], 0.5):.1f} ms "
+            f"p99 {_percentile(cached['rereads'], 0.99):.1f} ms with {requests} GETs; "
+            f"cache disk used {cached['blocks_du']} B (du) <= configured {configured} B: "
+            f"{cached['blocks_du'] <= configured}"
         )
     finally:
         if moto is not None:

@@ -76,6 +76,32 @@ def _s3_calls(operation: str) -> list[str]:
     return calls
 
 
+def served_gets(monkeypatch) -> list[tuple[str, str | None, int]]:
+    """Every object GET the moto server answers from now on: ``(key, Range or None, body bytes)``.
+
+    Recorded on the server (its WSGI app, in this process), so whatever client made
+    the request (boto3, obstore) is counted.
+    """
+    import threading
+
+    from moto.server import DomainDispatcherApplication
+
+    calls: list[tuple[str, str | None, int]] = []
+    lock = threading.Lock()
+    original = DomainDispatcherApplication.__call__
+
+    def recording(self, environ, start_response):
+        chunks = list(original(self, environ, start_response))
+        _bucket, _, key = environ.get("PATH_INFO", "").lstrip("/").partition("/")
+        if environ.get("REQUEST_METHOD") == "GET" and key and not environ.get("QUERY_STRING"):
+            with lock:
+                calls.append((key, environ.get("HTTP_RANGE"), sum(len(chunk) for chunk in chunks)))
+        return chunks
+
+    monkeypatch.setattr(DomainDispatcherApplication, "__call__", recording)
+    return calls
+
+
 def _upload(client, path: Path):
     with open(path, "rb") as f:
         return client.post("/api/v1/images", {"file": f, "name": "s3"})
@@ -83,7 +109,7 @@ def _upload(client, path: Path):
 
 @pytest.mark.django_db(transaction=True)
 def test_storage_s3_ingest_stores_pyramid_in_bucket_and_serves_it_by_range_reads(
-    client, s3, settings, sample_csv, sample_reference
+    client, s3, settings, sample_csv, sample_reference, monkeypatch
 ):
     depth, values = sample_reference
     before = sample_csv.stat().st_mtime_ns
@@ -113,7 +139,7 @@ def test_storage_s3_ingest_stores_pyramid_in_bucket_and_serves_it_by_range_reads
     cache = Path(settings.DATA_DIR) / "cache"
     assert not cache.exists() or [p for p in cache.rglob("*") if p.is_file()] == []
 
-    gets = _s3_calls("GetObject")
+    gets = served_gets(monkeypatch)
     downloads = storage.download_count
     url = f"/api/v1/images/{image.pk}/data/region.npy?depth_min=9100&depth_max=9110"
     response = client.get(url)
@@ -122,7 +148,7 @@ def test_storage_s3_ingest_stores_pyramid_in_bucket_and_serves_it_by_range_reads
     rows = (depth >= 9100.0 - 1e-6) & (depth <= 9110.0 + 1e-6)
     np.testing.assert_array_equal(array, values[rows])
     # Served by ranged GETs of the pyramid (tests/test_storage_ranges.py counts the bytes): no copy.
-    assert gets and set(gets) == {final}
+    assert gets and {key for key, _, _ in gets} == {final}
     assert storage.download_count == downloads
     assert not cache.exists() or [p for p in cache.rglob("*") if p.is_file()] == []
 

@@ -1,7 +1,7 @@
 """Serving pyramids from a bucket by ranged reads (issue 16): moto in server mode on 127.0.0.1.
 
-Every GetObject any boto3 client in the process makes is recorded with its ``Range``
-and the bytes the server sent (:func:`get_objects`), so "no whole object" is counted,
+Every object GET the moto server answers (whatever the client) is recorded with its
+``Range`` and the bytes it sent (:func:`get_objects`), so "no whole object" is counted,
 not assumed. Outputs served from the bucket are compared byte for byte with the same
 requests served from local storage.
 """
@@ -12,7 +12,6 @@ import os
 import threading
 from pathlib import Path
 
-import botocore.client
 import numpy as np
 import pytest
 from django.core.cache import caches
@@ -33,20 +32,8 @@ LOCAL = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
 
 @pytest.fixture
 def get_objects(monkeypatch):
-    """Every GetObject made from now on: ``(key, Range or None, bytes served)``."""
-    calls: list[tuple[str, str | None, int]] = []
-    original = botocore.client.BaseClient._make_api_call
-    lock = threading.Lock()
-
-    def recording(self, operation, params):
-        response = original(self, operation, params)
-        if operation == "GetObject":
-            with lock:
-                calls.append((params["Key"], params.get("Range"), int(response.get("ContentLength", 0))))
-        return response
-
-    monkeypatch.setattr(botocore.client.BaseClient, "_make_api_call", recording)
-    return calls
+    """Every object GET the moto server answers from now on: ``(key, Range or None, bytes served)``."""
+    return test_ingest_storage.served_gets(monkeypatch)
 
 
 def _ingest(path: Path, name: str) -> Image:
@@ -122,6 +109,7 @@ def test_storage_ranges_bucket_serves_every_path_byte_for_byte_as_local_disk(
     assert get_objects and {key for key, _, _ in get_objects} == {stored.file.name}
     assert all(byte_range and byte_range.startswith("bytes=") for _, byte_range, _ in get_objects)
     assert storage.download_count == downloads
+    assert storage._obstore_pid == os.getpid()  # by obstore, the reader's client (not boto3's fallback)
     cache = Path(settings.DATA_DIR) / "cache"
     assert not cache.exists() or not [p for p in cache.rglob("*") if p.is_file()]
 
@@ -289,3 +277,28 @@ def test_storage_ranges_reads_coalesce_neighbours_and_keep_order():
     assert reader.read_many(ranges) == [reader.data[o : o + n] for o, n in ranges]
     assert reader.calls == [(100, 3910), (100_000, 7)]  # 100..4010 in one read (gaps < 4 kB)
     np.testing.assert_array_equal(len(reader.read_many([])), 0)
+
+
+def test_storage_ranges_the_range_client_takes_the_storage_settings(settings):
+    """obstore's store gets django-storages' bucket, region, virtual-hosted endpoint and keys."""
+    from project.settings.base import s3_storage
+
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "default": s3_storage(
+            bucket="depthtiles",
+            endpoint_url="http://minio.storage:9000",
+            region="eu-west-3",
+            access_key_id="key",
+            secret_access_key="secret",
+            addressing_style="virtual",
+        ),
+    }
+    store = storage._object_store(storage.storage())
+    assert store.config["endpoint"] == "http://depthtiles.minio.storage:9000"  # the bucket in the host
+    assert store.config["region"] == "eu-west-3"
+    assert store.config["virtual_hosted_style_request"] == "true"
+    assert store.client_options["allow_http"] == "true"
+    assert store.retry_config["max_retries"] == 3
+    assert store.credential_provider()["access_key_id"] == "key"
+    assert storage._object_store(storage.storage()) is store  # one per process and configuration

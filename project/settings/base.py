@@ -61,6 +61,7 @@ the embedded setup (SQLite, media on the local disk, eager Celery tasks).
 | DJANGO_S3_PREFIX | str | empty (a folder in the bucket) |
 | DJANGO_S3_ADDRESSING_STYLE | str | path (``virtual`` for virtual-hosted buckets) |
 | DJANGO_STORAGE_CACHE_DIR | path | empty: ``<DATA_DIR>/cache`` (S3: copies of well curves, not pyramids) |
+| DJANGO_STORAGE_CACHE_BYTES | int | 0: off; S3: an LRU cache of pyramid blocks, bytes on disk (>= 4 MiB) |
 | DJANGO_TOKEN_TTL_HOURS | int | 720 (an API token's life, hours; 0: never expires) |
 | DJANGO_QUOTA_BYTES | int | 10737418240 (10 GiB of uploaded CSV and well files per user; 0: no limit) |
 | DJANGO_MAX_CONCURRENT_JOBS | int | 4 (pending + running jobs per user; 0: unlimited; more: 429) |
@@ -183,6 +184,11 @@ S3_PREFIX = env.str("DJANGO_S3_PREFIX", default="")
 S3_ADDRESSING_STYLE = env.str("DJANGO_S3_ADDRESSING_STYLE", default="path")
 #: Local copies of small stored files (S3 only: well curves); empty: ``DATA_DIR/cache``.
 STORAGE_CACHE_DIR = env.str("DJANGO_STORAGE_CACHE_DIR", default="")
+#: A local block cache of pyramid ranges read from the bucket (S3 only), bounded in bytes of disk
+#: under ``<cache dir>/blocks`` (LRU, shared by the pod's processes: ingest.storage.BlockCache); 0: off.
+STORAGE_CACHE_BYTES = env.int("DJANGO_STORAGE_CACHE_BYTES", default=0)
+if 0 < STORAGE_CACHE_BYTES < 4 << 20:
+    raise ImproperlyConfigured("DJANGO_STORAGE_CACHE_BYTES must be 0 (off) or at least 4194304 (4 MiB)")
 
 
 def s3_storage(
