@@ -18,8 +18,9 @@ Either way the rest of the code goes through these calls:
   the TIFF structure once, then each tile's bytes; never the whole object.
 * :func:`storage_local_path` answers a local path to read a whole stored file with:
   the file itself on the local disk, or a copy in ``DATA_DIR/cache``
-  (``DJANGO_STORAGE_CACHE_DIR``) for a bucket, downloaded once. Only small files
-  are read this way (well curves' ``.npy``); no pyramid is served from a copy.
+  (``DJANGO_STORAGE_CACHE_DIR``) for a bucket, downloaded once. No serving path reads
+  this way: well curves are read by ranges too (:func:`ingest.curves.curve_window`); it
+  stays for tests and tools (:func:`ingest.selectors.image_local_path`).
 * :func:`storage_delete` removes a stored file, its cached copy and its cached blocks, if any.
 
 Range client (measured by ``benchmarks/storage.py``'s client line against moto on
@@ -116,7 +117,8 @@ def storage_local_path(name: str) -> Path:
     downloaded on first use into a temporary file in the same folder and then
     renamed into place (``os.replace``), so concurrent requests (threads or
     processes) never see a partial copy: each may download, the last rename wins,
-    and the bytes are the same. Later calls only ``stat`` the copy.
+    and the bytes are the same. Later calls only ``stat`` the copy. Not for serving:
+    a bucket's copy is never evicted (serving reads ranges, :func:`storage_reader`).
 
     Args:
         name: the storage name (``image.file.name``).

@@ -60,7 +60,7 @@ the embedded setup (SQLite, media on the local disk, eager Celery tasks).
 | DJANGO_S3_ACCESS_KEY_ID, DJANGO_S3_SECRET_ACCESS_KEY | str | empty: boto3's chain (AWS_*, roles) |
 | DJANGO_S3_PREFIX | str | empty (a folder in the bucket) |
 | DJANGO_S3_ADDRESSING_STYLE | str | path (``virtual`` for virtual-hosted buckets) |
-| DJANGO_STORAGE_CACHE_DIR | path | empty: ``<DATA_DIR>/cache`` (S3: copies of well curves, not pyramids) |
+| DJANGO_STORAGE_CACHE_DIR | path | empty: ``<DATA_DIR>/cache`` (S3: holds the block cache in blocks/) |
 | DJANGO_STORAGE_CACHE_BYTES | int | 0: off; S3: an LRU cache of pyramid blocks, bytes on disk (>= 4 MiB) |
 | DJANGO_TOKEN_TTL_HOURS | int | 720 (an API token's life, hours; 0: never expires) |
 | DJANGO_QUOTA_BYTES | int | 10737418240 (10 GiB of uploaded CSV and well files per user; 0: no limit) |
