@@ -151,17 +151,20 @@ LIST_QUERIES: dict[str, tuple[str, str | None, dict]] = {
 
 
 def plans(well_id: int) -> dict[str, str]:
-    """``EXPLAIN`` (text) of the first page (50 rows) of each list in :data:`LIST_QUERIES`.
+    """``EXPLAIN`` (text) of the first page (50 rows) of each list in :data:`LIST_QUERIES`, and of its count.
 
     Django set up on PostgreSQL, :func:`seed` run. The querysets are those the API
-    runs (:func:`ingest.selectors.image_list` / :func:`~ingest.selectors.well_list`).
+    runs (:func:`ingest.selectors.image_list` / :func:`~ingest.selectors.well_list`);
+    ``"<label>, count"`` holds the plans of ``count(*)`` of each part the
+    pagination counts (:func:`ingest.selectors.visible_count_parts`), one after the other.
 
     Args:
         well_id: the well of the ``well`` filter.
     """
     from django.contrib.auth.models import User
+    from django.db import connection
 
-    from ingest.selectors import image_list, well_list
+    from ingest.selectors import image_list, visible_count_parts, well_list
 
     found = {}
     for label, (kind, username, filters) in LIST_QUERIES.items():
@@ -169,6 +172,13 @@ def plans(well_id: int) -> dict[str, str]:
         query = {key: (well_id if value == "<well>" else value) for key, value in filters.items()}
         rows = (image_list if kind == "images" else well_list)(user=user, **query)
         found[label] = rows[:50].explain()
+        counts = []
+        for part in visible_count_parts(rows, user):
+            sql, params = part.order_by().values("pk").query.sql_with_params()
+            with connection.cursor() as cursor:
+                cursor.execute(f"EXPLAIN SELECT COUNT(*) FROM ({sql}) AS counted", params)  # noqa: S608
+                counts.append("\n".join(line for (line,) in cursor.fetchall()))
+        found[f"{label}, count"] = "\n".join(counts)
     return found
 
 

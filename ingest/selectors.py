@@ -85,21 +85,33 @@ def _visible(rows: QuerySet[_Rows], user) -> QuerySet[_Rows]:
 def visible_count(rows: QuerySet[_Rows], user) -> int:
     """``rows.count()`` of rows narrowed by :func:`image_list` or :func:`well_list`: the same number, sooner.
 
-    A signed-in user who is not staff sees ``public OR owner = them``: most of the
-    table, which PostgreSQL counts by reading every row (7 ms at 10,000 images).
-    The two parts are disjoint, so they are counted apart and added: the public
-    rows from the partial index ``image_public_created`` alone (an index-only
-    scan), their own private ones from the owner's index. Anyone else: one
-    ``count(*)``. Exact either way (the pagination's ``count``).
+    The sum of the counts of :func:`visible_count_parts`.
 
     Args:
         rows: a queryset of :func:`image_list` or :func:`well_list` for ``user``
             (filters allowed), so a subset of what ``user`` may see.
         user: the requester.
     """
+    return sum(part.count() for part in visible_count_parts(rows, user))
+
+
+def visible_count_parts(rows: QuerySet[_Rows], user) -> list[QuerySet[_Rows]]:
+    """Disjoint parts of ``rows`` whose counts add up to ``rows.count()``, each counted from an index.
+
+    A signed-in user who is not staff sees ``public OR owner = them``: most of the
+    table, which PostgreSQL counts by reading every row (7 ms at 10,000 images).
+    The public rows and their own private ones are disjoint, so they are counted
+    apart: the public ones from the partial index ``image_public_created`` alone
+    (an index-only scan), their own private ones from the owner's index. Anyone
+    else: ``rows`` itself (one ``count(*)``).
+
+    Args:
+        rows: as :func:`visible_count`.
+        user: the requester.
+    """
     if image_sees_everything(user) or user is None or not user.is_authenticated:
-        return rows.count()
-    return rows.filter(public=True).count() + rows.filter(public=False, owner=user).count()
+        return [rows]
+    return [rows.filter(public=True), rows.filter(public=False, owner=user)]
 
 
 def list_filter(
