@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 from django.contrib.auth.models import User
@@ -13,6 +14,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.fields import BigIntegerField, SkipField  # type: ignore[attr-defined]  # not in the stubs
 from rest_framework.relations import PKOnlyObject
+from rest_framework.settings import api_settings
 
 from ingest.axis import ON_DUPLICATE
 from ingest.curves import CurveWindow
@@ -111,9 +113,9 @@ class PlainColumnsMixin:
             plan = []
             prototype = type(self)()  # fields bound to no request: only context-free ones are kept
             for field in prototype._readable_fields:  # type: ignore[attr-defined]  # noqa: SLF001 - DRF's list
-                cast = _PLAIN_FIELDS.get(type(field))
-                if cast is not None and _plain_source(field.source):
-                    plan.append((field.field_name, _PLAIN, (field.source, cast)))
+                read = _plain_read(field) if _plain_source(field.source) else None
+                if read is not None:
+                    plan.append((field.field_name, _PLAIN, read))
                 elif isinstance(field, serializers.SerializerMethodField):
                     plan.append((field.field_name, _METHOD, field.method_name))  # type: ignore[arg-type]
                 elif field.field_name in self.ANNOTATED:
@@ -143,6 +145,34 @@ class PlainColumnsMixin:
 def _context_free(field: serializers.Field) -> serializers.Field | None:
     """``field`` if its answer depends on the row alone (:data:`_CONTEXT_FREE_FIELDS`), else None."""
     return field if type(field) in _CONTEXT_FREE_FIELDS else None
+
+
+def _plain_read(field) -> tuple[str, Callable] | None:
+    """``(attribute, cast)`` answering ``field`` as DRF does for a non-null value, or None (DRF's calls).
+
+    The types of :data:`_PLAIN_FIELDS`; a ``ChoiceField`` (DRF's lookup of the
+    value's string among the choices); a ``BigIntegerField`` that answers
+    numbers (``COERCE_BIGINT_TO_STRING`` off, read when the plan is made); a
+    ``PrimaryKeyRelatedField`` of a foreign key (its ``<name>_id`` column, as DRF's
+    ``PKOnlyObject``).
+    """
+    kind = type(field)
+    if kind in _PLAIN_FIELDS:
+        return field.source, _PLAIN_FIELDS[kind]
+    if kind is serializers.ChoiceField:
+        choices = field.choice_strings_to_values
+        return field.source, lambda value: choices.get(str(value), value)
+    coerce = getattr(field, "coerce_to_string", api_settings.COERCE_BIGINT_TO_STRING)
+    if kind is BigIntegerField and not coerce:
+        return field.source, int
+    if kind is serializers.PrimaryKeyRelatedField and field.pk_field is None:
+        model = field.parent.Meta.model
+        return model._meta.get_field(field.source).attname, _same  # noqa: SLF001 - Django's model API
+    return None
+
+
+def _same(value):
+    return value
 
 
 def _plain_source(source: str) -> bool:
