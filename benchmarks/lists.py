@@ -11,10 +11,12 @@ wells (5 curves each) and 10,000 images (50 a well, 70 % public, names
   (``?owner=<them>`` with their token: their private images too);
 * the details ``/api/v1/images/{id}`` and ``/api/v1/wells/{id}`` (its 50 images, 5 curves);
 
-once with Django's default (a new database connection per request) and once
-with persistent connections (``CONN_MAX_AGE=60``, :mod:`benchmarks.lists_settings`).
-Then ``EXPLAIN`` of each list query, to show which index it uses. Target
-(issue 16): p50 < 20 ms. A benchmark, not a test: it prints figures and exits 0.
+once with the production settings and once with :mod:`benchmarks.lists_settings`
+(persistent connections set explicitly). Then the same requests in-process
+(:func:`breakdown`: wall, this process's CPU, database time and queries of
+each, figures that the machine's other load disturbs less), the cost of the
+list's count, and ``EXPLAIN`` of each list query, to show which index it uses.
+Target (issue 16): p50 < 20 ms. A benchmark, not a test: it prints figures and exits 0.
 
 :func:`seed` and :func:`plans` are shared with
 ``tests/integration/test_lists_plans.py``.
@@ -149,17 +151,20 @@ LIST_QUERIES: dict[str, tuple[str, str | None, dict]] = {
 
 
 def plans(well_id: int) -> dict[str, str]:
-    """``EXPLAIN`` (text) of the first page (50 rows) of each list in :data:`LIST_QUERIES`.
+    """``EXPLAIN`` (text) of the first page (50 rows) of each list in :data:`LIST_QUERIES`, and of its count.
 
     Django set up on PostgreSQL, :func:`seed` run. The querysets are those the API
-    runs (:func:`ingest.selectors.image_list` / :func:`~ingest.selectors.well_list`).
+    runs (:func:`ingest.selectors.image_list` / :func:`~ingest.selectors.well_list`);
+    ``"<label>, count"`` holds the plans of ``count(*)`` of each part the
+    pagination counts (:func:`ingest.selectors.visible_count_parts`), one after the other.
 
     Args:
         well_id: the well of the ``well`` filter.
     """
     from django.contrib.auth.models import User
+    from django.db import connection
 
-    from ingest.selectors import image_list, well_list
+    from ingest.selectors import image_list, visible_count_parts, well_list
 
     found = {}
     for label, (kind, username, filters) in LIST_QUERIES.items():
@@ -167,24 +172,101 @@ def plans(well_id: int) -> dict[str, str]:
         query = {key: (well_id if value == "<well>" else value) for key, value in filters.items()}
         rows = (image_list if kind == "images" else well_list)(user=user, **query)
         found[label] = rows[:50].explain()
+        counts = []
+        for part in visible_count_parts(rows, user):
+            sql, params = part.order_by().values("pk").query.sql_with_params()
+            with connection.cursor() as cursor:
+                cursor.execute(f"EXPLAIN SELECT COUNT(*) FROM ({sql}) AS counted", params)  # noqa: S608
+                counts.append("\n".join(line for (line,) in cursor.fetchall()))
+        found[f"{label}, count"] = "\n".join(counts)
     return found
 
 
 def count_cost(repeat: int = 50) -> dict[str, float]:
-    """Median ms of the pagination's ``count(*)`` of the images list, anonymous and signed in (in-process)."""
+    """Median ms of the images list's count, in-process: as the API counts it, and one ``count(*)``.
+
+    The API counts a signed-in user's list in two parts (:func:`ingest.selectors.visible_count`);
+    ``count(*)`` of ``public OR owner`` is the single query it replaces.
+    """
     from django.contrib.auth.models import User
 
-    from ingest.selectors import image_list
+    from ingest.selectors import image_list, visible_count
 
     found = {}
-    for label, user in (("anonymous", None), ("signed in", User.objects.get(username="user03"))):
+    signed_in = User.objects.get(username="user03")
+    for label, user, count in (
+        ("anonymous", None, visible_count),
+        ("signed in", signed_in, visible_count),
+        ("signed in, one count(*)", signed_in, lambda rows, _user: rows.count()),
+    ):
         times = []
         for _ in range(repeat):
             began = time.perf_counter()
-            image_list(user=user).count()
+            count(image_list(user=user), user)
             times.append((time.perf_counter() - began) * 1000)
         found[label] = statistics.median(times)
     return found
+
+
+def breakdown(data: dict, repeat: int) -> list[tuple[str, float, float, float, int]]:
+    """Each request of :func:`requests` answered in-process (Django's test client, no HTTP, no gunicorn).
+
+    Returns:
+        ``(label, wall ms, process CPU ms, database ms, queries)`` per request, medians of
+        ``repeat`` runs: the CPU time is this process's alone (not the machine's other
+        load); the database time is the wall time of the queries (sent, run, read).
+    """
+    from django.db import connection
+    from django.test import Client
+
+    client = Client(HTTP_HOST="127.0.0.1")
+    found = []
+    for label, path, token in requests(data):
+        headers = {"HTTP_AUTHORIZATION": f"Token {token}"} if token else {}
+        statuses = {client.get(path, **headers).status_code for _ in range(3)}
+        if statuses != {200}:
+            raise RuntimeError(f"{path}: {statuses}")
+        walls, cpus, databases, counts = [], [], [], []
+        for _ in range(repeat):
+            queries: list[float] = []
+            wall, cpu = time.perf_counter(), time.process_time()
+            with connection.execute_wrapper(_Timed(queries)):
+                client.get(path, **headers)
+            walls.append((time.perf_counter() - wall) * 1000)
+            cpus.append((time.process_time() - cpu) * 1000)
+            databases.append(sum(queries) * 1000)
+            counts.append(len(queries))
+        found.append(
+            (
+                label,
+                statistics.median(walls),
+                statistics.median(cpus),
+                statistics.median(databases),
+                max(counts),
+            )
+        )
+    return found
+
+
+class _Timed:
+    """A database execute wrapper that appends each query's wall time (s) to ``queries``."""
+
+    def __init__(self, queries: list[float]) -> None:
+        self.queries = queries
+
+    def __call__(self, execute, sql, params, many, context):
+        began = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            self.queries.append(time.perf_counter() - began)
+
+
+def print_breakdown(data: dict, repeat: int) -> None:
+    """Print :func:`breakdown`."""
+    print(f"-- in-process (test client, persistent connection): medians of {repeat} requests")
+    for label, wall, cpu, database, queries in breakdown(data, repeat):
+        print(f"{label:48s} {wall:6.1f} ms  cpu {cpu:5.1f} ms  db {database:5.1f} ms in {queries} queries")
 
 
 def create_database(name: str):
@@ -261,6 +343,7 @@ def main() -> None:
     """Create and seed the scratch database, serve it, print the figures and plans, drop it.
 
     ``--plans-only``: seed, print the plans (:func:`plans`) as JSON, drop the database.
+    ``--in-process-only``: seed, print :func:`breakdown` (no gunicorn), drop the database.
     """
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--images", type=int, default=10_000)
@@ -268,6 +351,9 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=200)
     parser.add_argument("--database", default="bench_lists")
     parser.add_argument("--plans-only", action="store_true", help="print the plans as JSON, no server")
+    parser.add_argument(
+        "--in-process-only", action="store_true", help="only the in-process breakdown, no gunicorn, no plans"
+    )
     args = parser.parse_args()
 
     admin = create_database(args.database)
@@ -292,10 +378,14 @@ def main() -> None:
             f"seeded {len(data['images'])} images, {len(data['wells'])} wells, "
             f"{len(data['users'])} users in {seeded:.1f} s"
         )
+        if args.in_process_only:
+            print_breakdown(data, args.repeat)
+            return
         serve(env, data, args.repeat)
+        print_breakdown(data, min(args.repeat, 50))
         counts = count_cost()
         print(
-            "pagination count(*) of the images list, in-process median: "
+            "pagination count of the images list, in-process median: "
             + ", ".join(f"{label} {ms:.2f} ms" for label, ms in counts.items())
         )
         print("-- EXPLAIN of the first page of each list (PostgreSQL, the seeded rows)")

@@ -10,7 +10,7 @@ from typing import TypeVar
 from django.contrib.auth.models import User
 from django.db.models import Q, QuerySet, Subquery
 
-from ingest.models import Curve, Image, Well
+from ingest.models import Curve, Image, WebhookDelivery, Well
 from ingest.storage import storage_is_local, storage_local_path
 
 
@@ -82,6 +82,38 @@ def _visible(rows: QuerySet[_Rows], user) -> QuerySet[_Rows]:
     return rows.filter(public=True)
 
 
+def visible_count(rows: QuerySet[_Rows], user) -> int:
+    """``rows.count()`` of rows narrowed by :func:`image_list` or :func:`well_list`: the same number, sooner.
+
+    The sum of the counts of :func:`visible_count_parts`.
+
+    Args:
+        rows: a queryset of :func:`image_list` or :func:`well_list` for ``user``
+            (filters allowed), so a subset of what ``user`` may see.
+        user: the requester.
+    """
+    return sum(part.count() for part in visible_count_parts(rows, user))
+
+
+def visible_count_parts(rows: QuerySet[_Rows], user) -> list[QuerySet[_Rows]]:
+    """Disjoint parts of ``rows`` whose counts add up to ``rows.count()``, each counted from an index.
+
+    A signed-in user who is not staff sees ``public OR owner = them``: most of the
+    table, which PostgreSQL counts by reading every row (7 ms at 10,000 images).
+    The public rows and their own private ones are disjoint, so they are counted
+    apart: the public ones from the partial index ``image_public_created`` alone
+    (an index-only scan), their own private ones from the owner's index. Anyone
+    else: ``rows`` itself (one ``count(*)``).
+
+    Args:
+        rows: as :func:`visible_count`.
+        user: the requester.
+    """
+    if image_sees_everything(user) or user is None or not user.is_authenticated:
+        return [rows]
+    return [rows.filter(public=True), rows.filter(public=False, owner=user)]
+
+
 def list_filter(
     rows: QuerySet[_Rows],
     *,
@@ -111,6 +143,19 @@ def list_filter(
     if name:
         rows = rows.filter(name__icontains=name)
     return rows
+
+
+def webhook_deliveries_of(*, image_ids: list[int]) -> dict[int, list[WebhookDelivery]]:
+    """The webhook deliveries of these images, by image id, by attempt (one query; none for no id).
+
+    Args:
+        image_ids: ids of images (each gets a list, empty when it has no delivery).
+    """
+    found: dict[int, list[WebhookDelivery]] = {pk: [] for pk in image_ids}
+    if found:
+        for delivery in WebhookDelivery.objects.filter(image_id__in=found):  # ordered: image, attempt
+            found[delivery.image_id].append(delivery)
+    return found
 
 
 def well_curve(*, well: Well, mnemonic: str) -> Curve | None:

@@ -168,3 +168,41 @@ def test_lists_really_hold_the_rows_counted(people):
     make_images(alice, 50)
     assert len(people.alice.get("/api/v1/images?limit=50").json()["results"]) == 50
     assert people.anonymous.get("/api/v1/images?limit=50").json()["count"] == 25
+
+
+@pytest.mark.parametrize("who", ["anonymous", "alice", "bob", "staff"])
+def test_visible_count_is_the_count_of_the_rows(people, who):
+    """The pagination's count (public and own private rows counted apart) is ``count(*)`` of what is seen."""
+    from ingest.selectors import image_list, visible_count, well_list
+
+    alice, bob = user("alice"), user("bob")
+    for n, owner in enumerate((alice, alice, bob)):
+        make_well(owner, n, images=5, public=n != 1)
+    make_images(bob, 3)
+    requester = None if who == "anonymous" else user(who)
+    for filters in ({}, {"owner": "alice"}, {"owner": "bob"}, {"status": "succeeded"}, {"name": "LOG"}):
+        for rows in (image_list(user=requester, **filters), well_list(user=requester, **filters)):
+            assert visible_count(rows, requester) == rows.count() == len(list(rows)), (who, filters)
+    listed = getattr(people, who).get("/api/v1/images?limit=200").json()
+    assert listed["count"] == len(listed["results"]) == image_list(user=requester).count()
+
+
+def delivery_queries(client, path: str) -> list[str]:
+    """The queries on webhook deliveries that answering ``GET path`` sends (which must answer 200)."""
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(path)
+    assert response.status_code == 200, response.content[:500]
+    return [query["sql"] for query in captured if "ingest_webhookdelivery" in query["sql"]]
+
+
+def test_lists_read_webhook_deliveries_of_the_requesters_own_images_only(people):
+    """Nobody else's deliveries are read: none for a page of others' images, one query for one's own."""
+    alice = user("alice")
+    made = make_images(alice, 6)
+    assert delivery_queries(people.anonymous, "/api/v1/images") == []
+    assert delivery_queries(people.bob, "/api/v1/images") == []
+    assert delivery_queries(people.anonymous, f"/api/v1/images/{made[0].pk}") == []
+    assert len(delivery_queries(people.alice, "/api/v1/images")) == 1
+    assert len(delivery_queries(people.staff, "/api/v1/images")) == 1
+    rows = people.alice.get("/api/v1/images").json()["results"]
+    assert [[d["attempt"] for d in row["webhook_deliveries"]] for row in rows] == [[1, 2]] * 6

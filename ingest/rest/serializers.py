@@ -3,19 +3,23 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
+from typing import Any
 
 from django.contrib.auth.models import User
 from django.core.validators import URLValidator
+from django.db.models.manager import BaseManager
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
-from rest_framework.fields import SkipField
+from rest_framework.fields import BigIntegerField, SkipField  # type: ignore[attr-defined]  # not in the stubs
 from rest_framework.relations import PKOnlyObject
+from rest_framework.settings import api_settings
 
 from ingest.axis import ON_DUPLICATE
 from ingest.curves import CurveWindow
 from ingest.models import Curve, Image, WebhookDelivery, Well
-from ingest.selectors import image_can_manage, image_is_visible
+from ingest.selectors import image_can_manage, image_is_visible, webhook_deliveries_of
 from ingest.webhooks import validate_webhook_url
 
 #: DRF fields whose answer is the column's value itself, cast (``to_representation`` is the cast).
@@ -26,49 +30,149 @@ _PLAIN_FIELDS: dict[type, type] = {
     serializers.BooleanField: bool,
 }
 
-#: A primary key no row has: reversed once per serializer, then replaced by each row's.
+#: DRF fields whose answer depends on the row alone (never on the serializer's context or
+#: request): one instance of each, bound to a serializer made once per class, serves every
+#: request. Any other field (nested serializers, hyperlinks) is bound per serializer, as in DRF.
+_CONTEXT_FREE_FIELDS = (
+    BigIntegerField,
+    serializers.DateTimeField,
+    serializers.ChoiceField,
+    serializers.JSONField,
+    serializers.URLField,
+    serializers.SlugRelatedField,
+    serializers.PrimaryKeyRelatedField,
+)
+
+#: A primary key no row has: a route is reversed once per serializer, then each row's pk put in its place.
 _PK_MARKER = 2**31 - 1
+
+#: How :class:`PlainColumnsMixin` answers a field: read and cast, a method of the serializer, a field,
+#: the row's annotation (else the field).
+_PLAIN, _METHOD, _FIELD, _ANNOTATED = 0, 1, 2, 3
+
+#: The username of a row's owner, annotated by the viewsets (``F("owner__username")``): the
+#: ``owner`` field's answer without a user object per row.
+OWNER_USERNAME = "owner_username"
+
+#: No such attribute on the row.
+_MISSING = object()
+
+#: Serializer class -> its row plan: ``(field name, kind, how)`` in the fields' order.
+_ROW_PLANS: dict[type, list[tuple[str, int, Any]]] = {}
 
 
 class PlainColumnsMixin:
     """A serializer's answer, as DRF's, without its per-field machinery for plain columns.
 
-    DRF's ``to_representation`` asks every field for its attribute and its
-    representation through several calls each (36 fields x 50 rows: half the
-    time of a list page). Fields of the types in :data:`_PLAIN_FIELDS` whose
-    source is a plain attribute are read with one ``getattr`` and cast as DRF
-    casts them; every other field (dates, relations, methods, nested) goes
-    through DRF as before. The shape (and so the schema) is unchanged.
+    DRF builds a serializer's fields for every request (36 fields: 2 ms) and asks
+    every field for its attribute and its representation through several calls
+    each (36 fields x 50 rows: half the time of a list page). Here the fields are
+    read once per class into a plan: fields of the types in :data:`_PLAIN_FIELDS`
+    whose source is a plain attribute are read with one ``getattr`` and cast as
+    DRF casts them; ``SerializerMethodField`` calls this serializer's method;
+    fields of :data:`_CONTEXT_FREE_FIELDS` answer through DRF's own calls on the
+    class's one instance; every other field (nested serializers, hyperlinks) goes
+    through this serializer's own fields, as in DRF. The shape (and so the
+    schema) is unchanged (``tests/test_lists_serializers.py`` compares with DRF).
     """
 
+    #: Field name -> the row's attribute that answers it when the queryset annotated it (a value
+    #: ready for JSON, the field's own answer); a row without it is answered by the field.
+    ANNOTATED: dict[str, str] = {}
+
     def to_representation(self, instance) -> dict:
-        plan = getattr(self, "_plain_plan", None)
-        if plan is None:
-            plan = self._plain_plan = [
-                (field, _PLAIN_FIELDS.get(type(field)) if _plain_source(field.source) else None)
-                for field in self._readable_fields  # type: ignore[attr-defined]
-            ]
+        return self.represent(instance)
+
+    def represent(self, instance, *, nulls: tuple[str, ...] = ()) -> dict:
+        """DRF's ``to_representation`` of ``instance``; the fields named in ``nulls`` are None, unread."""
         data: dict = {}
-        for field, cast in plan:
-            if cast is not None:
-                value = getattr(instance, field.source)
-                data[field.field_name] = None if value is None else cast(value)
-                continue
-            try:
-                attribute = field.get_attribute(instance)
-            except SkipField:
-                continue
-            check = attribute.pk if isinstance(attribute, PKOnlyObject) else attribute
-            data[field.field_name] = None if check is None else field.to_representation(attribute)
+        for name, kind, how in self._row_plan():
+            if name in nulls:
+                data[name] = None
+            elif kind == _PLAIN:
+                value = getattr(instance, how[0])
+                data[name] = None if value is None else how[1](value)
+            elif kind == _METHOD:
+                data[name] = getattr(self, how)(instance)
+            elif kind == _ANNOTATED and (value := getattr(instance, how[0], _MISSING)) is not _MISSING:
+                data[name] = value
+            else:
+                shared = how[1] if kind == _ANNOTATED else how
+                field = shared if shared is not None else self.fields[name]  # type: ignore[attr-defined]
+                try:
+                    attribute = field.get_attribute(instance)
+                except SkipField:
+                    continue
+                check = attribute.pk if isinstance(attribute, PKOnlyObject) else attribute
+                data[name] = None if check is None else field.to_representation(attribute)
         return data
 
+    def _row_plan(self) -> list[tuple[str, int, Any]]:
+        plan = _ROW_PLANS.get(type(self))
+        if plan is None:
+            plan = []
+            prototype = type(self)()  # fields bound to no request: only context-free ones are kept
+            for field in prototype._readable_fields:  # type: ignore[attr-defined]  # noqa: SLF001 - DRF's list
+                read = _plain_read(field) if _plain_source(field.source) else None
+                if read is not None:
+                    plan.append((field.field_name, _PLAIN, read))
+                elif isinstance(field, serializers.SerializerMethodField):
+                    plan.append((field.field_name, _METHOD, field.method_name))  # type: ignore[arg-type]
+                elif field.field_name in self.ANNOTATED:
+                    answer = self.ANNOTATED[field.field_name]
+                    plan.append((field.field_name, _ANNOTATED, (answer, _context_free(field))))
+                else:
+                    plan.append((field.field_name, _FIELD, _context_free(field)))
+            _ROW_PLANS[type(self)] = plan
+        return plan
+
     def route(self, name: str, pk: int) -> str:
-        """``reverse(name, kwargs={"pk": pk})``, absolute with a request; reversed once per serializer."""
-        paths = self.__dict__.setdefault("_routes", {})
-        if name not in paths:
-            paths[name] = reverse(name, kwargs={"pk": _PK_MARKER})
-        path = paths[name].replace(str(_PK_MARKER), str(pk), 1)
-        return _absolute(self.context.get("request"), path)  # type: ignore[attr-defined]
+        """``reverse(name, kwargs={"pk": pk})``, absolute with a request: built once per serializer and route.
+
+        The route of :data:`_PK_MARKER` is reversed and made absolute once; each
+        row's answer is that URL with the row's ``pk`` in the marker's place (the
+        last occurrence: the host cannot hold it there).
+        """
+        routes = self.__dict__.setdefault("_routes", {})
+        parts = routes.get(name)
+        if parts is None:
+            url = _absolute(self.context.get("request"), reverse(name, kwargs={"pk": _PK_MARKER}))  # type: ignore[attr-defined]
+            head, _, tail = url.rpartition(str(_PK_MARKER))
+            parts = routes[name] = (head, tail)
+        return f"{parts[0]}{pk}{parts[1]}"
+
+
+def _context_free(field: serializers.Field) -> serializers.Field | None:
+    """``field`` if its answer depends on the row alone (:data:`_CONTEXT_FREE_FIELDS`), else None."""
+    return field if type(field) in _CONTEXT_FREE_FIELDS else None
+
+
+def _plain_read(field) -> tuple[str, Callable] | None:
+    """``(attribute, cast)`` answering ``field`` as DRF does for a non-null value, or None (DRF's calls).
+
+    The types of :data:`_PLAIN_FIELDS`; a ``ChoiceField`` (DRF's lookup of the
+    value's string among the choices); a ``BigIntegerField`` that answers
+    numbers (``COERCE_BIGINT_TO_STRING`` off, read when the plan is made); a
+    ``PrimaryKeyRelatedField`` of a foreign key (its ``<name>_id`` column, as DRF's
+    ``PKOnlyObject``).
+    """
+    kind = type(field)
+    if kind in _PLAIN_FIELDS:
+        return field.source, _PLAIN_FIELDS[kind]
+    if kind is serializers.ChoiceField:
+        choices = field.choice_strings_to_values
+        return field.source, lambda value: choices.get(str(value), value)
+    coerce = getattr(field, "coerce_to_string", api_settings.COERCE_BIGINT_TO_STRING)
+    if kind is BigIntegerField and not coerce:
+        return field.source, int
+    if kind is serializers.PrimaryKeyRelatedField and field.pk_field is None:
+        model = field.parent.Meta.model
+        return model._meta.get_field(field.source).attname, _same  # noqa: SLF001 - Django's model API
+    return None
+
+
+def _same(value):
+    return value
 
 
 def _plain_source(source: str) -> bool:
@@ -93,6 +197,34 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+#: Answered as their value for the image's owner and staff only; None for anyone else.
+OWNER_ONLY = ("webhook_url", "webhook_deliveries")
+
+#: The attribute :class:`ImageListSerializer` puts an image's webhook deliveries in (a list).
+DELIVERIES = "_webhook_deliveries"
+
+#: Deliveries as :class:`ImageSerializer` answers them (they depend on no request: one for all).
+_DELIVERIES = WebhookDeliverySerializer(many=True, read_only=True)
+
+
+class ImageListSerializer(serializers.ListSerializer):
+    """Many images: the webhook deliveries of those the requester manages are read first, in one query.
+
+    Only an image's owner and staff read its deliveries (:data:`OWNER_ONLY`): a
+    page of other people's images asks for none, a page with some of the
+    requester's own asks once for theirs (:func:`ingest.selectors.webhook_deliveries_of`).
+    """
+
+    def to_representation(self, data) -> list[dict]:
+        images = list(data.all() if isinstance(data, BaseManager) else data)
+        request = self.context.get("request")
+        if request is not None:
+            managed = {image.pk: image for image in images if image_can_manage(image, request.user)}
+            for pk, deliveries in webhook_deliveries_of(image_ids=list(managed)).items():
+                setattr(managed[pk], DELIVERIES, deliveries)
+        return [self.child.to_representation(image) for image in images]  # type: ignore[union-attr]
+
+
 class ImageSerializer(PlainColumnsMixin, serializers.ModelSerializer):
     """An image with its job status and depth axis (depth in ``depth_unit``).
 
@@ -100,6 +232,8 @@ class ImageSerializer(PlainColumnsMixin, serializers.ModelSerializer):
     and its delivery log tells what answered it) are null for anyone but the
     image's owner and staff: one shape for all, so the schema holds for all.
     """
+
+    ANNOTATED = {"owner": OWNER_USERNAME}
 
     url = serializers.SerializerMethodField()
     viewer_url = serializers.SerializerMethodField()
@@ -169,15 +303,19 @@ class ImageSerializer(PlainColumnsMixin, serializers.ModelSerializer):
         ]
         read_only_fields = fields
         extra_kwargs = {"well": {"help_text": "id of the well the image belongs to (null: none)"}}
+        list_serializer_class = ImageListSerializer
 
     def to_representation(self, image: Image) -> dict:
-        data = super().to_representation(image)
         request = self.context.get("request")
         if request is None or not image_can_manage(image, request.user):
+            return self.represent(image, nulls=OWNER_ONLY)  # the webhook's columns are not even read
+        data = self.represent(image, nulls=("webhook_deliveries",))
+        if not image.webhook_url:
             data["webhook_url"] = None
-            data["webhook_deliveries"] = None
-        elif not image.webhook_url:
-            data["webhook_url"] = None
+        deliveries = getattr(image, DELIVERIES, None)  # read by ImageListSerializer, else asked for now
+        data["webhook_deliveries"] = _DELIVERIES.to_representation(
+            image.webhook_deliveries.all() if deliveries is None else deliveries
+        )
         return data
 
     def get_url(self, image: Image) -> str:
@@ -379,12 +517,14 @@ class CurveSerializer(PlainColumnsMixin, serializers.ModelSerializer):
         return _absolute(self.context.get("request"), path)
 
 
-class WellSerializer(serializers.ModelSerializer):
+class WellSerializer(PlainColumnsMixin, serializers.ModelSerializer):
     """A well with its job, header facts, images and curves (depths in ``depth_unit``).
 
     ``error`` is the job's error in words ("" none), ``error_line`` the LAS or
     CSV line, ``error_where`` the curve, or the DLIS logical record and channel.
     """
+
+    ANNOTATED = {"owner": OWNER_USERNAME}
 
     url = serializers.SerializerMethodField()
     owner: serializers.SlugRelatedField[User] = serializers.SlugRelatedField(
@@ -427,8 +567,16 @@ class WellSerializer(serializers.ModelSerializer):
         ]
         read_only_fields = fields
 
+    def to_representation(self, well: Well) -> dict:
+        """DRF's answer; the curves by a :class:`CurveSerializer` of this request (no field per request)."""
+        data = self.represent(well, nulls=("curves",))
+        if "curves" in data:  # the detail's (the list answers a count)
+            curves = CurveSerializer(many=True, read_only=True, context=self.context)
+            data["curves"] = curves.to_representation(well.curves.all())
+        return data
+
     def get_url(self, well: Well) -> str:
-        return _absolute(self.context.get("request"), reverse("well-detail", kwargs={"pk": well.pk}))
+        return self.route("well-detail", well.pk)
 
     @extend_schema_field(WellImageSerializer(many=True))
     def get_images(self, well: Well) -> list[dict]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from typing import TypeVar
 
+from django.db.models import F
 from django.http import HttpResponse
 from django.utils.cache import patch_vary_headers
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -24,6 +25,7 @@ from rest_framework.viewsets import GenericViewSet
 
 from ingest.models import Image
 from ingest.rest.serializers import (
+    OWNER_USERNAME,
     ImageListParams,
     ImageSerializer,
     ImageUpdateSerializer,
@@ -37,8 +39,9 @@ from ingest.rest.uploads import (
     upload_quota_check,
     upload_size_check,
 )
-from ingest.selectors import image_list, list_filter
+from ingest.selectors import image_list, list_filter, visible_count
 from ingest.services import image_delete
+from project.pagination import BoundedLimitOffsetPagination
 from project.permissions import ImageOwnerOrStaff, PublicReadTokenWrite
 
 #: The error shape (``project.schema`` adds it to the components).
@@ -109,6 +112,17 @@ class ListFilters(BaseFilterBackend):
         return parameters
 
 
+class VisibleCountPagination(BoundedLimitOffsetPagination):
+    """The project's pagination, counting what the requester sees by :func:`ingest.selectors.visible_count`.
+
+    The same ``count`` as ``queryset.count()``, sooner for a signed-in user
+    (their own private rows and the public ones are counted apart, each from its index).
+    """
+
+    def get_count(self, queryset) -> int:
+        return visible_count(queryset, getattr(self.request, "user", None))
+
+
 class ImageViewSetBase(GenericViewSet):
     """What every ``/api/v1/images`` route shares: who sees an image, who changes it, private headers.
 
@@ -153,6 +167,8 @@ class ImageViewSetBase(GenericViewSet):
 class ImageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ImageViewSetBase):
     """Depth-indexed images as jobs: upload (202, ingested as a job), list, detail, change, delete."""
 
+    pagination_class = VisibleCountPagination
+
     PER_USER_ACTIONS = ("list", "retrieve", "create", "partial_update")
 
     def get_parsers(self):
@@ -162,8 +178,9 @@ class ImageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ImageViewSe
         return super().get_parsers()
 
     def get_queryset(self):
-        """The base's, with each image's webhook deliveries (the serializer lists them)."""
-        return super().get_queryset().prefetch_related("webhook_deliveries")
+        """The images the requester may see, each with its owner's username (no user object per row)."""
+        user = getattr(self.request, "user", None)
+        return image_list(user=user).annotate(**{OWNER_USERNAME: F("owner__username")})
 
     # -- upload -----------------------------------------------------------------
 

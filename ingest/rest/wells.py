@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
-from django.db.models import Count, IntegerField, OuterRef, Prefetch, Subquery, Value
+from django.db.models import Count, F, IntegerField, OuterRef, Prefetch, Subquery, Value
 from django.db.models.functions import Coalesce
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -26,9 +26,11 @@ from rest_framework.response import Response
 from ingest.curves import curve_window
 from ingest.models import Curve, Image, Well
 from ingest.rest.serializers import (
+    OWNER_USERNAME,
     CurveDataSerializer,
     CurveParams,
     CurveSerializer,
+    WellImageSerializer,
     WellListSerializer,
     WellSerializer,
     WellUpdateSerializer,
@@ -42,7 +44,7 @@ from ingest.rest.uploads import (
     upload_size_check,
     well_create_from_upload,
 )
-from ingest.rest.viewsets import ERROR, FORBIDDEN, ImageViewSetBase
+from ingest.rest.viewsets import ERROR, FORBIDDEN, ImageViewSetBase, VisibleCountPagination
 from ingest.selectors import visible_images_q, well_curve, well_list
 from ingest.storage import storage_reader
 from ingest.wells import well_delete
@@ -62,6 +64,15 @@ class NpyRenderer(BaseRenderer):
 
     def render(self, data, accepted_media_type=None, renderer_context=None):
         return data
+
+
+#: The image columns a well's detail reads: :class:`WellImageSerializer`'s, and who may see the image.
+WELL_IMAGE_COLUMNS = (
+    *(name for name in WellImageSerializer.Meta.fields if name != "url"),
+    "public",
+    "owner",
+    "well",
+)
 
 
 class WellOwnerOrStaff(ImageOwnerOrStaff):
@@ -88,6 +99,7 @@ class WellViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ImageViewSet
     """Wells: upload a LAS 2.0, DLIS or CSV (202, a job), list, detail, change, delete, curves."""
 
     serializer_class = WellSerializer  # type: ignore[assignment]  # the base's rules, a well's shape
+    pagination_class = VisibleCountPagination
     permission_classes = [*ImageViewSetBase.permission_classes[:-1], WellOwnerOrStaff]
     PER_USER_ACTIONS = ("list", "retrieve", "create", "partial_update")
 
@@ -109,7 +121,7 @@ class WellViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ImageViewSet
 
     def get_queryset(self):
         user = getattr(self.request, "user", None)
-        wells = well_list(user=user).select_related("owner")
+        wells = well_list(user=user).annotate(**{OWNER_USERNAME: F("owner__username")})
         if getattr(self, "action", None) == "list":
             # Counts by subqueries: one query for the page, whatever the wells hold.
             images = Image.objects.filter(visible_images_q(user), well=OuterRef("pk"))
@@ -118,7 +130,8 @@ class WellViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ImageViewSet
                 image_count=_count(images),
                 curve_count=_count(curves),
             )
-        images = Image.objects.order_by("id")
+        # Only the columns the well's detail answers (and who may see each image): a third of them.
+        images = Image.objects.order_by("id").only(*WELL_IMAGE_COLUMNS)
         return wells.prefetch_related(Prefetch("images", queryset=images), "curves")
 
     def get_object(self) -> Well:  # type: ignore[override]  # a well, by the same rules as an image

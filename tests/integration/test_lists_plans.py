@@ -80,3 +80,19 @@ def test_narrow_filters_read_their_index(plans):
         plan = plans[label]
         assert index in plan, f"{label}:\n{plan}"
         assert "Seq Scan on ingest_image" not in plan, f"{label}:\n{plan}"
+
+
+def test_the_counts_read_indexes_not_the_table(plans):
+    """The pagination's counts: a signed-in user's public and own private images apart, each from an index.
+
+    One ``count(*)`` of ``public OR owner`` would read every row; its two disjoint
+    parts read the public partial index alone (index-only) and the owner's index.
+    """
+    for label in ("images, anonymous, count", "images, signed in, count"):
+        assert "Index Only Scan using image_public_created on ingest_image" in plans[label], plans[label]
+        assert "Seq Scan on ingest_image" not in plans[label], plans[label]
+    signed_in = plans["images, signed in, count"]
+    assert signed_in.count("Aggregate") == 2, signed_in  # two counts
+    assert reads(signed_in, "ingest_image_owner_id_32ea0376") or reads(signed_in, "image_owner_created_id"), (
+        signed_in
+    )
