@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from django.contrib.auth.models import User
-from django.db.models import Q, QuerySet, Subquery
+from django.db.models import OuterRef, Q, QuerySet, Subquery
 
 from ingest.models import Curve, Image, WebhookDelivery, Well
 from ingest.storage import storage_is_local, storage_local_path
@@ -80,6 +80,18 @@ def _visible(rows: QuerySet[_Rows], user) -> QuerySet[_Rows]:
     if user is not None and user.is_authenticated:
         return rows.filter(Q(public=True) | Q(owner=user))
     return rows.filter(public=True)
+
+
+def owner_username():
+    """The owner's username of each row (images or wells), to annotate a list with: ``None`` when none.
+
+    A correlated subquery, not ``F("owner__username")``: a join would stay in the
+    list's ``count(*)`` (Django drops an unused annotation from a count, not its
+    join), which then reads every visible row and its user (6.7 ms against 1.6 ms
+    for 7,000 public images in ``benchmarks/lists.py``); the subquery costs one
+    primary-key lookup per row of the page.
+    """
+    return Subquery(User.objects.filter(pk=OuterRef("owner_id")).values("username")[:1])
 
 
 def visible_count(rows: QuerySet[_Rows], user) -> int:

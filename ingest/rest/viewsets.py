@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from typing import TypeVar
 
-from django.db.models import F
 from django.http import HttpResponse
 from django.utils.cache import patch_vary_headers
 from drf_spectacular.utils import OpenApiResponse, extend_schema
@@ -39,7 +38,7 @@ from ingest.rest.uploads import (
     upload_quota_check,
     upload_size_check,
 )
-from ingest.selectors import image_list, list_filter, visible_count
+from ingest.selectors import image_list, list_filter, owner_username, visible_count
 from ingest.services import image_delete
 from project.pagination import BoundedLimitOffsetPagination
 from project.permissions import ImageOwnerOrStaff, PublicReadTokenWrite
@@ -180,7 +179,7 @@ class ImageViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ImageViewSe
     def get_queryset(self):
         """The images the requester may see, each with its owner's username (no user object per row)."""
         user = getattr(self.request, "user", None)
-        return image_list(user=user).annotate(**{OWNER_USERNAME: F("owner__username")})
+        return image_list(user=user).annotate(**{OWNER_USERNAME: owner_username()})
 
     # -- upload -----------------------------------------------------------------
 

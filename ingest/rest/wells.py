@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
-from django.db.models import Count, F, IntegerField, OuterRef, Prefetch, Subquery, Value
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Subquery, Value
 from django.db.models.functions import Coalesce
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
@@ -45,7 +45,7 @@ from ingest.rest.uploads import (
     well_create_from_upload,
 )
 from ingest.rest.viewsets import ERROR, FORBIDDEN, ImageViewSetBase, VisibleCountPagination
-from ingest.selectors import visible_images_q, well_curve, well_list
+from ingest.selectors import owner_username, visible_images_q, well_curve, well_list
 from ingest.storage import storage_reader
 from ingest.wells import well_delete
 from project.permissions import ImageOwnerOrStaff
@@ -121,7 +121,7 @@ class WellViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, ImageViewSet
 
     def get_queryset(self):
         user = getattr(self.request, "user", None)
-        wells = well_list(user=user).annotate(**{OWNER_USERNAME: F("owner__username")})
+        wells = well_list(user=user).annotate(**{OWNER_USERNAME: owner_username()})
         if getattr(self, "action", None) == "list":
             # Counts by subqueries: one query for the page, whatever the wells hold.
             images = Image.objects.filter(visible_images_q(user), well=OuterRef("pk"))
