@@ -312,7 +312,7 @@ def main() -> None:  # noqa: PLR0915 (one linear script: set up, serve two sides
     """Generate, ingest, upload, serve both sides, print the figures."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        "--rows", type=int, default=500_000, help="rows of the 360-column log (issue: 2,000,000)"
+        "--rows", type=int, default=2_000_000, help="rows of the 360-column log (a real well's size)"
     )
     parser.add_argument("--tiles", type=int, default=200, help="cold tiles per side")
     parser.add_argument("--regions", type=int, default=50, help="1,000-row regions per side")
