@@ -701,8 +701,16 @@ class BlockCache:
             logger.warning("block cache: store failed", exc_info=True)
 
     def evict(self, name: str) -> int:
-        """Drop every block of ``name``; the number dropped."""
-        return int(self._cache.evict(name, retry=True))
+        """Drop every block of ``name``; the number dropped (0 if the cache failed: logged).
+
+        A failure leaves blocks nobody can ask for again (the object and its row are
+        gone); the LRU evicts them in time, so a delete never fails for them.
+        """
+        try:
+            return int(self._cache.evict(name, retry=True))
+        except Exception:
+            logger.warning("block cache: eviction of %s failed", name, exc_info=True)
+            return 0
 
     def close(self) -> None:
         """Close the index's connections (another instance may reopen the folder)."""
