@@ -232,6 +232,17 @@ def _du(root: Path) -> int:
     return total
 
 
+def _timed_tiles(port: int, image_id: int, z: int, tiles: list[tuple[int, int]]) -> list[float]:
+    """Seconds of each tile ``(x, y)`` at level ``z``, asked one at a time (each must answer 200)."""
+    times = []
+    for x, y in tiles:
+        path = f"/api/v1/images/{image_id}/tiles/{z}/{x}/{y}.png"
+        seconds, status, _ = _get(port, path)
+        _ok(status, path)
+        times.append(seconds)
+    return times
+
+
 def side_figures(
     env: dict[str, str], image: dict, args, moto_port: int | None, data: Path, *, hot: bool = False
 ) -> dict:
@@ -262,12 +273,7 @@ def side_figures(
         first, status, _ = _get(server.port, path)
         _ok(status, path)
         first_sent = _moto_sent(moto_port) if moto_port else (0, 0, 0.0)
-        cold = []
-        for x, y in tiles[1:]:
-            path = f"/api/v1/images/{image_id}/tiles/{z}/{x}/{y}.png"
-            seconds, status, _ = _get(server.port, path)
-            _ok(status, path)
-            cold.append(seconds)
+        cold = _timed_tiles(server.port, image_id, z, tiles[1:])
         sent = _moto_sent(moto_port) if moto_port else (0, 0, 0.0)
         region = []
         for top in regions:
@@ -286,11 +292,7 @@ def side_figures(
             _get(server.port, "/readyz")
             if moto_port:
                 _moto_sent(moto_port)
-            for x, y in tiles[1:]:
-                path = f"/api/v1/images/{image_id}/tiles/{z}/{x}/{y}.png"
-                seconds, status, _ = _get(server.port, path)
-                _ok(status, path)
-                rereads.append(seconds)
+            rereads = _timed_tiles(server.port, image_id, z, tiles[1:])
             resent = _moto_sent(moto_port) if moto_port else (0, 0, 0.0)
         finally:
             server.stop()
