@@ -149,7 +149,7 @@ _WELL_MODULES = (
     "track",
 )
 WORKSTATION_MODULES = (
-    *(f"tiles/viewer/{name}.js" for name in ("api", "axis", "style", "ticks")),
+    *(f"tiles/viewer/{name}.js" for name in ("api", "axis", "canvas", "style", "ticks")),
     *(f"tiles/well/{name}.js" for name in _WELL_MODULES),
 )
 _IMAGE_TOKEN = re.compile(r"img:(\d{1,10})")

@@ -5,32 +5,13 @@
  * @module depth-track
  */
 
+import {axisCanvas, sizeCanvas} from './canvas.js';
 import {multiplesIn, niceStep} from './ticks.js';
 
 /** Screen px between depth labels, at least. */
 const MIN_LABEL_SPACING = 40;
 /** Screen px between minor ticks, at least (closer ones are not drawn). */
 const MIN_MINOR_SPACING = 4;
-
-/**
- * Size a canvas's bitmap to its CSS box at the device's pixel ratio, and clear it.
- * @param {HTMLCanvasElement} canvas
- * @returns {{ctx: CanvasRenderingContext2D, w: number, h: number}} a context
- *   drawing in CSS px, and the box's size in CSS px.
- */
-function sizeCanvas(canvas) {
-  const ratio = window.devicePixelRatio || 1;
-  const w = canvas.clientWidth;
-  const h = canvas.clientHeight;
-  if (canvas.width !== Math.round(w * ratio) || canvas.height !== Math.round(h * ratio)) {
-    canvas.width = Math.round(w * ratio);
-    canvas.height = Math.round(h * ratio);
-  }
-  const ctx = canvas.getContext('2d');
-  ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-  ctx.clearRect(0, 0, w, h);
-  return {ctx: ctx, w: w, h: h};
-}
 
 /**
  * Draw the depth axis on the track canvas and the grid lines on the grid canvas
@@ -44,18 +25,11 @@ function sizeCanvas(canvas) {
  *   labelled ticks (ticks.js niceStep), in the log's unit.
  */
 export function drawDepthTrack(track, grid, axis, view) {
-  const {ctx, w, h} = sizeCanvas(track);
+  const {ctx, w, h} = axisCanvas(track, {align: 'right', baseline: 'middle'});
   const pxPerUnit = view.pxPerRow / axis.depthStep;
   const ticks = niceStep(MIN_LABEL_SPACING / pxPerUnit);
   const screenY = (depth) => (axis.depthToY(depth) - view.topY) * view.pxPerRow;
   const lineY = (depth) => Math.round(screenY(depth)) + 0.5;  // a crisp 1 px line
-  const styles = getComputedStyle(track);
-  ctx.strokeStyle = styles.color;
-  ctx.fillStyle = styles.color;
-  ctx.lineWidth = 1;
-  ctx.font = styles.font || '12px sans-serif';
-  ctx.textAlign = 'right';
-  ctx.textBaseline = 'middle';
 
   // The axis line along the log's extent in view.
   ctx.beginPath();

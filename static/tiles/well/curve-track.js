@@ -7,13 +7,14 @@
  * @module curve-track
  */
 
+import {sizeCanvas} from '../viewer/canvas.js';
 import {multiplesIn} from '../viewer/ticks.js';
 import {
   CURVE_COLOURS, covers, curvePath, curveScale, decades, defaultLimits, fetchPlan, fillPolygon, valueAt,
 } from './curves.js';
 import {curveReadout, formatValue} from './readout.js';
 import {MAX_CURVES} from './state.js';
-import {Track, el, sizeCanvas} from './track.js';
+import {Track, el} from './track.js';
 
 /** Wait this long after the last change of view before asking for curve data. */
 const FETCH_DELAY_MS = 80;

@@ -5,8 +5,9 @@
  * @module depth-track
  */
 
+import {axisCanvas} from '../viewer/canvas.js';
 import {multiplesIn} from '../viewer/ticks.js';
-import {Track, sizeCanvas} from './track.js';
+import {Track} from './track.js';
 
 /** Screen px between minor ticks, at least (closer ones are not drawn). */
 const MIN_MINOR_SPACING = 4;
@@ -28,15 +29,8 @@ export class DepthTrack extends Track {
    * @returns {boolean}
    */
   draw(frame) {
-    const {ctx, w, h} = sizeCanvas(this.canvas);
+    const {ctx, w, h} = axisCanvas(this.canvas, {align: 'right', baseline: 'middle'});
     const {view, ticks} = frame;
-    const styles = getComputedStyle(this.canvas);
-    ctx.strokeStyle = styles.color;
-    ctx.fillStyle = styles.color;
-    ctx.lineWidth = 1;
-    ctx.font = styles.font || '12px sans-serif';
-    ctx.textAlign = 'right';
-    ctx.textBaseline = 'middle';
     const lineY = (depth) => Math.round(view.depthToY(depth)) + 0.5;  // a crisp 1 px line
     const first = view.top;
     const last = view.bottom(h);

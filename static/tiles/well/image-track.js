@@ -18,12 +18,13 @@
 
 import {fetchPixel} from '../viewer/api.js';
 import {DepthAxis} from '../viewer/axis.js';
+import {axisCanvas, sizeCanvas} from '../viewer/canvas.js';
 import {TileStyle, valueScale} from '../viewer/style.js';
 import {azimuthAt, azimuthTicks, columnAt, dragOffset, seamShifts, wrapDegrees} from './azimuth.js';
 import {tileRange, tilesForView} from './levels.js';
 import {imageReadout} from './readout.js';
 import {NORMALIZATIONS} from './state.js';
-import {Track, el, sizeCanvas} from './track.js';
+import {Track, el} from './track.js';
 
 /** The mouse rests this long before the pixel's value is asked for. */
 const READOUT_DELAY_MS = 120;
@@ -277,13 +278,7 @@ export class ImageTrack extends Track {
 
   /** The azimuth header: N E S W at 0/90/180/270 degrees, minor ticks at 45. */
   drawAzimuth() {
-    const {ctx, w, h} = sizeCanvas(this.azimuthCanvas);
-    const styles = getComputedStyle(this.azimuthCanvas);
-    ctx.strokeStyle = styles.color;
-    ctx.fillStyle = styles.color;
-    ctx.font = styles.font || '11px sans-serif';
-    ctx.textBaseline = 'top';
-    ctx.lineWidth = 1;
+    const {ctx, w, h} = axisCanvas(this.azimuthCanvas, {font: '11px sans-serif', baseline: 'top'});
     ctx.beginPath();
     for (const tick of azimuthTicks(this.azimuth - 45, w)) {
       const x = Math.round(tick.x) + 0.5;

@@ -7,8 +7,9 @@
  * @module tadpole-track
  */
 
+import {axisCanvas, sizeCanvas} from '../viewer/canvas.js';
 import {DIP_AXIS, kindColour, tadpole, tadpoleAngles} from './picks.js';
-import {Track, el, sizeCanvas} from './track.js';
+import {Track, el} from './track.js';
 
 /** Tail length and dot radius (CSS px). */
 const TAIL = 12;
@@ -106,12 +107,7 @@ export class TadpoleTrack extends Track {
 
   /** The header's dip scale: 0 30 60 90. */
   drawScale() {
-    const {ctx, w, h} = sizeCanvas(this.scaleCanvas);
-    const styles = getComputedStyle(this.scaleCanvas);
-    ctx.strokeStyle = styles.color;
-    ctx.fillStyle = styles.color;
-    ctx.font = styles.font || '11px sans-serif';
-    ctx.textBaseline = 'top';
+    const {ctx, w, h} = axisCanvas(this.scaleCanvas, {font: '11px sans-serif', baseline: 'top'});
     ctx.beginPath();
     for (const dip of GRID) {
       const x = Math.round(tadpole(dip, 0, 0, w, 0).x) + 0.5;

@@ -27,26 +27,6 @@ export function el(tag, props, ...children) {
   return node;
 }
 
-/**
- * Size a canvas's bitmap to its CSS box at the device's pixel ratio, and clear it.
- * @param {HTMLCanvasElement} canvas
- * @returns {{ctx: CanvasRenderingContext2D, w: number, h: number, ratio: number}} a
- *   context drawing in CSS px, the box's size in CSS px and the pixel ratio.
- */
-export function sizeCanvas(canvas) {
-  const ratio = window.devicePixelRatio || 1;
-  const w = canvas.clientWidth;
-  const h = canvas.clientHeight;
-  if (canvas.width !== Math.round(w * ratio) || canvas.height !== Math.round(h * ratio)) {
-    canvas.width = Math.round(w * ratio);
-    canvas.height = Math.round(h * ratio);
-  }
-  const ctx = canvas.getContext('2d');
-  ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-  ctx.clearRect(0, 0, w, h);
-  return {ctx: ctx, w: w, h: h, ratio: ratio};
-}
-
 /** A track: subclasses draw the body and fill the head. */
 export class Track {
   /**
