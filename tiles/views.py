@@ -84,6 +84,30 @@ def image_list_page(request: HttpRequest) -> HttpResponse:
     return response
 
 
+def image_axis_config(image: Image) -> dict:
+    """An image's depth axis, size and value statistics, as the viewer and the workstation read them.
+
+    Returns:
+        JSON-able dict: ``depth_min``, ``depth_max``, ``depth_step`` (in ``depth_unit``),
+        ``depth_unit``, ``rows`` and ``columns`` (pixels), ``dtype`` ("uint8" when not yet
+        known) and the value statistics ``value_min``, ``value_max``, ``value_p2``,
+        ``value_p98`` (None until ingested).
+    """
+    return {
+        "depth_min": image.depth_min,
+        "depth_max": image.depth_max,
+        "depth_step": image.depth_step,
+        "depth_unit": image.depth_unit,
+        "rows": image.rows,
+        "columns": image.columns,
+        "dtype": image.dtype or "uint8",
+        "value_min": image.value_min,
+        "value_max": image.value_max,
+        "value_p2": image.value_p2,
+        "value_p98": image.value_p98,
+    }
+
+
 @require_safe
 def image_viewer_page(request: HttpRequest, pk: int) -> HttpResponse:
     """``/images/{id}``: pan and zoom the log with a depth axis, colour controls and a readout.
@@ -98,17 +122,7 @@ def image_viewer_page(request: HttpRequest, pk: int) -> HttpResponse:
         "status": image.status,
         "progress": image.progress,
         "error": image.error,
-        "depth_min": image.depth_min,
-        "depth_max": image.depth_max,
-        "depth_step": image.depth_step,
-        "depth_unit": image.depth_unit,
-        "rows": image.rows,
-        "columns": image.columns,
-        "dtype": image.dtype or "uint8",
-        "value_min": image.value_min,
-        "value_max": image.value_max,
-        "value_p2": image.value_p2,
-        "value_p98": image.value_p98,
+        **image_axis_config(image),
         "tile_size": ImageSource.tile_size,
         "tile_url": f"{api}/tiles/{{z}}/{{x}}/{{y}}.png",
         "region_url": f"{api}/data/region",
@@ -173,17 +187,7 @@ def image_track_config(image: Image) -> dict:
     return {
         "id": image.pk,
         "name": image.name,
-        "depth_min": image.depth_min,
-        "depth_max": image.depth_max,
-        "depth_step": image.depth_step,
-        "depth_unit": image.depth_unit,
-        "rows": image.rows,
-        "columns": image.columns,
-        "dtype": image.dtype or "uint8",
-        "value_min": image.value_min,
-        "value_max": image.value_max,
-        "value_p2": image.value_p2,
-        "value_p98": image.value_p98,
+        **image_axis_config(image),
         "value_unit": image.value_unit or "",
         "tile_size": ImageSource.tile_size,
         "zooms": zoom_levels(image.columns or 1, image.rows or 1, ImageSource.tile_size),
