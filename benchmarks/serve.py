@@ -262,6 +262,22 @@ def ingest_large(scratch: Path, env: dict[str, str], rows: int) -> int:
     return int(out.stdout.split()[0])
 
 
+def bench_env(data_dir: Path, tmp_dir: Path) -> dict[str, str]:
+    """The environment of a benchmark's Django processes: ``benchmarks.settings`` over ``data_dir``.
+
+    Args:
+        data_dir: the scratch ``DJANGO_DATA_DIR`` (database, media, caches).
+        tmp_dir: the processes' ``TMPDIR``.
+    """
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "benchmarks.settings",
+        "DJANGO_DATA_DIR": str(data_dir),
+        "DJANGO_SECRET_KEY": "benchmark-only",
+        "TMPDIR": str(tmp_dir),
+    }
+
+
 def main() -> None:
     """Parse the command line, serve both stacks, time them, print the report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -274,13 +290,7 @@ def main() -> None:
     args = parser.parse_args()
 
     scratch = Path(tempfile.mkdtemp(prefix="depthtiles-bench-"))
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "benchmarks.settings",
-        "DJANGO_DATA_DIR": str(scratch),
-        "DJANGO_SECRET_KEY": "benchmark-only",
-        "TMPDIR": str(scratch / "tmp"),
-    }
+    env = bench_env(scratch, scratch / "tmp")
     (scratch / "tmp").mkdir()
     try:
         subprocess.run([PYTHON, "manage.py", "migrate", "-v0"], cwd=REPO, env=env, check=True)

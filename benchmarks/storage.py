@@ -48,7 +48,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from benchmarks.serve import INGEST_COPIES, PYTHON, REPO, Server, _free_port
+from benchmarks.serve import INGEST_COPIES, PYTHON, REPO, Server, _free_port, bench_env
 
 REGION = "us-east-1"
 KEYS = {"aws_access_key_id": "bench", "aws_secret_access_key": "bench"}
@@ -328,13 +328,7 @@ def main() -> None:  # noqa: PLR0915 (one linear script: set up, serve two sides
     scratch = Path(tempfile.mkdtemp(prefix="depthtiles-bench-storage-"))
     data = scratch / "data"
     data.mkdir()
-    base = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "benchmarks.settings",
-        "DJANGO_DATA_DIR": str(data),
-        "DJANGO_SECRET_KEY": "benchmark-only",
-        "TMPDIR": str(scratch),
-    }
+    base = bench_env(data, scratch)
     moto = None
     try:
         subprocess.run([PYTHON, "manage.py", "migrate", "-v0"], cwd=REPO, env=base, check=True)

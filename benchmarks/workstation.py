@@ -25,18 +25,26 @@ This is a benchmark, not a test: it prints figures measured in one run and exits
 
 from __future__ import annotations
 
+import contextlib
 import http.client
 import itertools
-import os
 import shutil
 import statistics
 import subprocess
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from benchmarks.serve import PYTHON, REPO, SAMPLE, Server
+from benchmarks.serve import PYTHON, REPO, SAMPLE, Server, bench_env
 
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+#: Debian's Chromium, and its flags for this machine's tests and benchmarks: without the
+#: background-networking ones it floods a closed network with refused connections
+#: (shared/STACK-NOTES.md, Browser tests). The browser tests use these too.
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -96,8 +104,9 @@ window.__readyAt = null;
 """
 
 
-def complete_view(playwright, profile: Path, url: str) -> float:
-    """Seconds from navigation start to every track drawn, in a fresh browser profile."""
+@contextlib.contextmanager
+def ready_page(playwright, profile: Path, url: str) -> Iterator[Page]:
+    """``url`` in Chromium with the profile folder ``profile`` and :data:`PAGE_PROBE`, every track drawn."""
     context = playwright.chromium.launch_persistent_context(
         str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, viewport=VIEWPORT
     )
@@ -106,21 +115,20 @@ def complete_view(playwright, profile: Path, url: str) -> float:
         page.add_init_script(PAGE_PROBE)
         page.goto(url)
         page.wait_for_function("window.__readyAt !== null", timeout=60_000)
-        return page.evaluate("window.__readyAt") / 1000
+        yield page
     finally:
         context.close()
 
 
+def complete_view(playwright, profile: Path, url: str) -> float:
+    """Seconds from navigation start to every track drawn, in a fresh browser profile."""
+    with ready_page(playwright, profile, url) as page:
+        return page.evaluate("window.__readyAt") / 1000
+
+
 def pan_frames(playwright, profile: Path, url: str) -> list[float]:
     """Frame times (ms) while dragging the tracks upward for PAN_SECONDS."""
-    context = playwright.chromium.launch_persistent_context(
-        str(profile), executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS, viewport=VIEWPORT
-    )
-    try:
-        page = context.new_page()
-        page.add_init_script(PAGE_PROBE)
-        page.goto(url)
-        page.wait_for_function("window.__readyAt !== null", timeout=60_000)
+    with ready_page(playwright, profile, url) as page:
         box = page.locator(".ws-track-curve .ws-track-body").first.bounding_box()
         x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] - 20
         page.mouse.move(x, y)
@@ -137,8 +145,6 @@ def pan_frames(playwright, profile: Path, url: str) -> list[float]:
         page.mouse.up()
         frames = page.evaluate("t => window.__frames.filter(f => f >= t)", start)
         return [b - a for a, b in itertools.pairwise(frames)]
-    finally:
-        context.close()
 
 
 def warm_processes(port: int, path: str) -> None:
@@ -165,13 +171,7 @@ def main() -> None:
     from playwright.sync_api import sync_playwright
 
     scratch = Path(tempfile.mkdtemp(prefix="depthtiles-ws-bench-"))
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "benchmarks.settings",
-        "DJANGO_DATA_DIR": str(scratch),
-        "DJANGO_SECRET_KEY": "benchmark-only",
-        "TMPDIR": str(scratch / "tmp"),
-    }
+    env = bench_env(scratch, scratch / "tmp")
     (scratch / "tmp").mkdir()
     try:
         subprocess.run([PYTHON, "manage.py", "migrate", "-v0"], cwd=REPO, env=env, check=True)

@@ -82,14 +82,10 @@ def owned_image(geologist, sample_csv) -> Image:
 
 @pytest.fixture
 def browser(live_server, tmp_path):
+    """A page in Chromium, pointed at ``live_server``. Request it after any database fixture."""
     from tests.test_tiles_viewer_browser import chromium
 
     with chromium(live_server, tmp_path) as page:
-        page.aborted = []
-        page.page.on(
-            "requestfailed",
-            lambda r: page.aborted.append(r.url) if r.failure == "net::ERR_ABORTED" else None,
-        )
         yield page
 
 

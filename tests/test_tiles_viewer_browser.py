@@ -24,22 +24,10 @@ from django.db import connections
 from PIL import Image as PILImage
 from playwright.sync_api import sync_playwright
 
+from benchmarks.workstation import CHROMIUM, CHROMIUM_ARGS, VIEWPORT
 from ingest.models import Image
 
 ARTIFACTS = Path(__file__).resolve().parents[1] / "test-artifacts"
-CHROMIUM = "/usr/bin/chromium"
-# Without the background-networking flags Chromium floods a closed network with
-# refused connections (shared/STACK-NOTES.md, Browser tests).
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-VIEWPORT = {"width": 1280, "height": 900}
 TIMEOUT_MS = 20_000
 
 SAMPLE_DEPTH_TOP = 9000.1
@@ -55,7 +43,12 @@ def is_tile(url: str) -> bool:
 
 
 class Browser:
-    """One page in a fresh Chromium profile, with every console error and failed request."""
+    """One page in a fresh Chromium profile, with every console error and failed request.
+
+    ``aborted`` lists the URLs of requests the page itself cancelled (``net::ERR_ABORTED``:
+    e.g. a readout's pixel read superseded by the next mouse move); they are in
+    ``errors`` too, for the tests to excuse by name.
+    """
 
     def __init__(self, context, base_url: str):
         self.context = context
@@ -63,6 +56,7 @@ class Browser:
         self.page = context.new_page()
         self.page.set_default_timeout(TIMEOUT_MS)
         self.errors: list[str] = []
+        self.aborted: list[str] = []
         self.responses = []
         self.page.on(
             "console",
@@ -70,6 +64,10 @@ class Browser:
         )
         self.page.on("pageerror", lambda e: self.errors.append(f"pageerror: {e}"))
         self.page.on("requestfailed", lambda r: self.errors.append(f"requestfailed: {r.url}"))
+        self.page.on(
+            "requestfailed",
+            lambda r: self.aborted.append(r.url) if r.failure == "net::ERR_ABORTED" else None,
+        )
         # A lambda, not the bound method: Playwright tags the handler with an attribute.
         self.page.on("response", lambda r: self.responses.append(r))  # noqa: PLW0108
 

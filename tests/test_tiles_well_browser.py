@@ -34,11 +34,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def browser(live_server, tmp_path):
     """A page in Chromium, pointed at ``live_server``. Request it after any database fixture."""
     with chromium(live_server, tmp_path) as page:
-        page.aborted = []
-        page.page.on(
-            "requestfailed",
-            lambda r: page.aborted.append(r.url) if r.failure == "net::ERR_ABORTED" else None,
-        )
         yield page
 
 
